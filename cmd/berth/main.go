@@ -1,0 +1,76 @@
+// Command berth is a daemonless container engine and declarative stack
+// runner. This package parses flags into options and calls the packages that
+// do the work; it is the only place that wires real implementations together.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	root    string // state root, default /var/lib/berth
+	runRoot string // run state, default /run/berth
+	runtime string // OCI runtime binary
+}
+
+// exitError carries a specific exit status out of a command, like
+// `berth plan`'s 2 for "changes pending".
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "berth",
+		Short:         "A daemonless container engine and declarative stack runner",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.root, "root", envOr("BERTH_ROOT", "/var/lib/berth"), "root of berth's persistent state")
+	root.PersistentFlags().StringVar(&g.runRoot, "run-root", envOr("BERTH_RUN_ROOT", "/run/berth"), "root of berth's run state")
+	root.PersistentFlags().StringVar(&g.runtime, "runtime", envOr("BERTH_RUNTIME", "runc"), "OCI runtime binary")
+
+	addStackCommands(root, g)
+	addImageCommands(root, g)
+	addContainerCommands(root, g)
+	return root
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	err := newRootCmd().Execute()
+	if err == nil {
+		return
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "berth:", ee.err)
+		}
+		os.Exit(ee.code)
+	}
+	fmt.Fprintln(os.Stderr, "berth:", err)
+	os.Exit(1)
+}
