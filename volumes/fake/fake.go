@@ -1,0 +1,93 @@
+// Package fake is an in-memory volumes.Manager for tests. It keeps the
+// volumes it is told about, enforces unique names and can inject a failure
+// into a chosen call. It is safe for concurrent use.
+package fake
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/volumes"
+)
+
+// Hook runs before every call with the call's name ("create", "remove",
+// "list") and the volume name; a non-nil error fails the call unchanged.
+type Hook func(call, name string) error
+
+// Manager is the in-memory volume manager; the zero value is ready to use.
+type Manager struct {
+	mu      sync.Mutex
+	volumes map[string]volumes.Volume
+	// InUse reports whether a volume is mounted by a container; Remove
+	// without force of such a volume fails with ErrFailedPrecondition.
+	InUse func(name string) bool
+	Hook  Hook
+}
+
+func (m *Manager) intercept(call, name string) error {
+	if m.Hook == nil {
+		return nil
+	}
+	return m.Hook(call, name)
+}
+
+// Create records a volume; a taken name is ErrAlreadyExists.
+func (m *Manager) Create(_ context.Context, cfg volumes.Config) (volumes.Volume, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.intercept("create", cfg.Name); err != nil {
+		return volumes.Volume{}, err
+	}
+	if cfg.Name == "" {
+		return volumes.Volume{}, fmt.Errorf("create volume: empty name: %w", errdefs.ErrInvalidArgument)
+	}
+	if _, ok := m.volumes[cfg.Name]; ok {
+		return volumes.Volume{}, fmt.Errorf("create volume %s: %w", cfg.Name, errdefs.ErrAlreadyExists)
+	}
+	if m.volumes == nil {
+		m.volumes = map[string]volumes.Volume{}
+	}
+	cfg.Labels = maps.Clone(cfg.Labels)
+	cfg.Options = maps.Clone(cfg.Options)
+	v := volumes.Volume{Name: cfg.Name, Mountpoint: "/fake/volumes/" + cfg.Name, Config: cfg}
+	m.volumes[cfg.Name] = v
+	return v, nil
+}
+
+// Remove deletes a volume: ErrNotFound if unknown, ErrFailedPrecondition if
+// InUse says it is mounted and force is false.
+func (m *Manager) Remove(_ context.Context, name string, force bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.intercept("remove", name); err != nil {
+		return err
+	}
+	if _, ok := m.volumes[name]; !ok {
+		return fmt.Errorf("remove volume %s: %w", name, errdefs.ErrNotFound)
+	}
+	if !force && m.InUse != nil && m.InUse(name) {
+		return fmt.Errorf("remove volume %s: in use: %w", name, errdefs.ErrFailedPrecondition)
+	}
+	delete(m.volumes, name)
+	return nil
+}
+
+// List returns every volume sorted by name.
+func (m *Manager) List(_ context.Context) ([]volumes.Volume, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.intercept("list", ""); err != nil {
+		return nil, err
+	}
+	out := slices.Collect(maps.Values(m.volumes))
+	slices.SortFunc(out, func(a, b volumes.Volume) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+var _ volumes.Manager = (*Manager)(nil)
