@@ -1,6 +1,15 @@
 package spec
 
-import "errors"
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
 
 // HCLInput is what decoding an HCL stack file may read besides its source:
 // variable values from -var, -var-file and BERTH_VAR_name, and the environment
@@ -15,6 +24,137 @@ type HCLInput struct {
 // decodeHCL evaluates one HCL stack file to the plain data of a Compose file
 // (maps, slices, strings, numbers, bools), ready for compose-go's loader as
 // types.ConfigFile.Config. Problems are returned as Problems with positions.
+//
+// See decodeHCLSource for the contract of the data.
 func decodeHCL(filename string, src []byte, in HCLInput) (map[string]any, error) {
-	return nil, errors.New(filename + ": HCL stack files are not supported yet")
+	data, _, err := decodeHCLSource(filename, src, in)
+	return data, err
+}
+
+// decodeHCLSource is decodeHCL that also returns where each value came from,
+// so that a problem compose-go finds in the data (validation, normalisation)
+// can be reported at the HCL line that set it.
+//
+// The data is what a YAML parser would produce for the equivalent
+// compose.yaml: map[string]any, []any, string, int, float64, bool and nil.
+// Every string has its "$" doubled ("$$"), because compose-go interpolates
+// the data it is given and HCL stack files do their own interpolation with
+// ${...}: a "$" in an HCL string reaches the model as a literal "$" when the
+// loader interpolates (the default). Loading with interpolation skipped
+// (--no-interpolate) shows the doubled "$$", as YAML's "$$" does.
+//
+// Every problem found is returned at once, as Problems sorted by position,
+// each with the file, line, column and the model path it concerns. On
+// problems the data and source map may be partial; do not use them.
+//
+// The source map (see hclSourceMap) is returned even when there are no
+// problems; it is nil only when the file could not be parsed.
+func decodeHCLSource(filename string, src []byte, in HCLInput) (map[string]any, hclSourceMap, error) {
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	d := &hclDecoder{filename: filename, dir: filepath.Dir(filename), in: in, sources: hclSourceMap{}}
+	if diags.HasErrors() {
+		d.addDiags(diags, "")
+		return nil, nil, d.problems.sorted()
+	}
+	shape, err := composeShape()
+	if err != nil {
+		return nil, nil, err
+	}
+	body := file.Body.(*hclsyntax.Body)
+	d.ctx = &hcl.EvalContext{Functions: hclFunctions(d.dir, in.Env)}
+	d.variables(body)
+	d.locals(body)
+	d.ctx.Variables = map[string]cty.Value{
+		"var":   cty.ObjectVal(d.vars),
+		"local": cty.ObjectVal(d.localVals),
+	}
+	data := d.body(body, shape, "", "the stack file", map[string]bool{"variable": true, "locals": true})
+	if len(d.problems) > 0 {
+		return data, d.sources, d.problems.sorted()
+	}
+	return data, d.sources, nil
+}
+
+// hclSourceMap says where in the HCL file each value of the decoded data was
+// set. Keys are model paths: map keys joined with ".", list indexes in
+// brackets, e.g. "services.web.ports[1]", "services.web.environment.FOO",
+// "networks.front.ipam.config[0].subnet", "name". Each value is the range of
+// the expression that produced it, or for a block the block's header
+// (`service "web"`, `port`). Values computed by a function or a reference
+// have no entries below the expression that computed them; use Lookup,
+// which falls back to the nearest recorded ancestor.
+type hclSourceMap map[string]hcl.Range
+
+// Lookup returns the range recorded for path or for its nearest ancestor
+// ("services.web.ports[1].target" falls back to "services.web.ports[1]",
+// then "services.web.ports", then "services.web"), and the path it found.
+func (m hclSourceMap) Lookup(path string) (hcl.Range, string, bool) {
+	for path != "" {
+		if r, ok := m[path]; ok {
+			return r, path, true
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return hcl.Range{}, "", false
+}
+
+// hclDecoder holds the state of decoding one file.
+type hclDecoder struct {
+	filename  string
+	dir       string
+	in        HCLInput
+	ctx       *hcl.EvalContext
+	vars      map[string]cty.Value
+	localVals map[string]cty.Value
+	problems  Problems
+	sources   hclSourceMap
+}
+
+func (d *hclDecoder) add(r hcl.Range, path, format string, args ...any) {
+	d.problems = append(d.problems, Problem{
+		File:    r.Filename,
+		Line:    r.Start.Line,
+		Column:  r.Start.Column,
+		Path:    path,
+		Message: fmt.Sprintf(format, args...),
+	})
+}
+
+// addDiags turns HCL's diagnostics into problems. Errors only: HCL's
+// warnings are not problems.
+func (d *hclDecoder) addDiags(diags hcl.Diagnostics, path string) {
+	for _, diag := range diags {
+		if diag.Severity != hcl.DiagError {
+			continue
+		}
+		msg := strings.TrimSuffix(diag.Detail, ".")
+		if msg == "" {
+			msg = diag.Summary
+		}
+		p := Problem{Path: path, Message: msg}
+		if diag.Subject != nil {
+			p.File = diag.Subject.Filename
+			p.Line = diag.Subject.Start.Line
+			p.Column = diag.Subject.Start.Column
+		}
+		d.problems = append(d.problems, p)
+	}
+}
+
+func (ps Problems) sorted() Problems {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+	return ps
 }

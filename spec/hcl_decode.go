@@ -1,0 +1,325 @@
+package spec
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// body decodes one HCL body of the given shape to a Compose map. path is
+// the body's model path ("" for the file), what names it in messages
+// ("service \"web\""). Block types in skip are handled elsewhere.
+func (d *hclDecoder) body(b *hclsyntax.Body, shape *hclShape, path, what string, skip map[string]bool) map[string]any {
+	out := map[string]any{}
+
+	for _, attr := range sortedAttrs(b) {
+		p := joinPath(path, attr.Name)
+		if !shape.attrs[attr.Name] && !(shape.extensions && strings.HasPrefix(attr.Name, "x-")) {
+			d.unknownAttr(attr, shape, p, what)
+			continue
+		}
+		v, ok := d.eval(attr.Expr, p)
+		if !ok || v == nil {
+			continue
+		}
+		out[attr.Name] = v
+		d.record(attr.Expr, p)
+	}
+
+	// Blocks, in source order. Repeated blocks append to the list the
+	// attribute of the same key started; labelled blocks fill a map.
+	seen := map[string]*hclsyntax.Block{}
+	for _, blk := range b.Blocks {
+		if skip[blk.Type] {
+			continue
+		}
+		bs, ok := shape.blocks[blk.Type]
+		if !ok {
+			d.unknownBlock(blk, shape, path, what)
+			continue
+		}
+		p := joinPath(path, bs.key)
+		switch bs.mode {
+		case blockSingle:
+			if !d.labels(blk, 0, p) {
+				continue
+			}
+			if prev := seen[blk.Type]; prev != nil {
+				d.add(blk.DefRange(), p, "duplicate %s block; the first is at line %d", blk.Type, prev.DefRange().Start.Line)
+				continue
+			}
+			if _, ok := out[bs.key]; ok {
+				d.add(blk.DefRange(), p, "%s is set both as an attribute and as a block; use one", bs.key)
+				continue
+			}
+			seen[blk.Type] = blk
+			d.sources[p] = blk.DefRange()
+			out[bs.key] = d.body(blk.Body, bs.body, p, blk.Type+" block", nil)
+		case blockList:
+			if !d.labels(blk, 0, p) {
+				continue
+			}
+			list, ok := out[bs.key].([]any)
+			if _, set := out[bs.key]; set && !ok {
+				d.add(blk.DefRange(), p, "%s blocks cannot be added to %s: it is set to a value that is not a list", blk.Type, bs.key)
+				continue
+			}
+			ip := fmt.Sprintf("%s[%d]", p, len(list))
+			d.sources[ip] = blk.DefRange()
+			if _, ok := d.sources[p]; !ok {
+				d.sources[p] = blk.DefRange()
+			}
+			out[bs.key] = append(list, d.body(blk.Body, bs.body, ip, blk.Type+" block", nil))
+		case blockLabeled:
+			if !d.labels(blk, 1, p) {
+				continue
+			}
+			name := blk.Labels[0]
+			ip := joinPath(p, name)
+			m, ok := out[bs.key].(map[string]any)
+			if _, set := out[bs.key]; set && seen[blk.Type] == nil {
+				d.add(blk.DefRange(), ip, "%s is set both as an attribute and as %s blocks; use one", bs.key, blk.Type)
+				continue
+			}
+			if !ok {
+				m = map[string]any{}
+				out[bs.key] = m
+				seen[blk.Type] = blk
+				if _, ok := d.sources[p]; !ok {
+					d.sources[p] = blk.DefRange()
+				}
+			}
+			if _, dup := m[name]; dup {
+				d.add(blk.DefRange(), ip, "duplicate %s %q; the first is at line %d", blk.Type, name, d.sources[ip].Start.Line)
+				continue
+			}
+			d.sources[ip] = blk.DefRange()
+			m[name] = d.body(blk.Body, bs.body, ip, fmt.Sprintf("%s %q", blk.Type, name), nil)
+		}
+	}
+	return out
+}
+
+// labels checks that blk has n labels.
+func (d *hclDecoder) labels(blk *hclsyntax.Block, n int, path string) bool {
+	if len(blk.Labels) == n {
+		return true
+	}
+	switch {
+	case n == 0:
+		d.add(blk.LabelRanges[0], path, "a %s block has no label: write %s { ... }", blk.Type, blk.Type)
+	case len(blk.Labels) == 0:
+		d.add(blk.DefRange(), path, "a %s block needs a name: write %s \"NAME\" { ... }", blk.Type, blk.Type)
+	default:
+		d.add(blk.LabelRanges[n], path, "a %s block has exactly one label, its name", blk.Type)
+	}
+	return false
+}
+
+func (d *hclDecoder) unknownAttr(attr *hclsyntax.Attribute, shape *hclShape, path, what string) {
+	if bs, ok := shape.blocks[attr.Name]; ok {
+		d.add(attr.NameRange, path, "%s is a block here: write %s { ... }%s", attr.Name, attr.Name, orAttr(bs))
+		return
+	}
+	msg := fmt.Sprintf("unsupported attribute %q in %s", attr.Name, what)
+	d.add(attr.NameRange, path, "%s%s", msg, didYouMean(attr.Name, shape.attrNames()))
+}
+
+func orAttr(bs hclBlockShape) string {
+	if bs.mode == blockSingle {
+		return ""
+	}
+	return fmt.Sprintf(", or set %s = ...", bs.key)
+}
+
+func (d *hclDecoder) unknownBlock(blk *hclsyntax.Block, shape *hclShape, path, what string) {
+	p := joinPath(path, blk.Type)
+	if shape.attrs[blk.Type] {
+		if name, _, ok := shape.blockFor(blk.Type); ok {
+			d.add(blk.TypeRange, p, "%s is an attribute: write %s = ..., or use %s blocks", blk.Type, blk.Type, name)
+			return
+		}
+		d.add(blk.TypeRange, p, "%s is an attribute, not a block: write %s = ...", blk.Type, blk.Type)
+		return
+	}
+	names := shape.blockNames()
+	if path == "" {
+		names = append(names, "variable", "locals")
+	}
+	d.add(blk.TypeRange, p, "unsupported block type %q in %s%s", blk.Type, what, didYouMean(blk.Type, names))
+}
+
+// didYouMean returns `; did you mean "x"?` for the candidate closest to
+// given, or "" when none is close.
+func didYouMean(given string, candidates []string) string {
+	best, bestDist := "", 0
+	for _, c := range candidates {
+		dist := levenshtein.Distance(given, c, nil)
+		if dist < 3 || strings.Contains(c, given) && len(given) > 2 {
+			if best == "" || dist < bestDist {
+				best, bestDist = c, dist
+			}
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// eval evaluates expr to plain data; ok is false when it failed (and the
+// problem is recorded). A null value is (nil, true).
+func (d *hclDecoder) eval(expr hclsyntax.Expression, path string) (any, bool) {
+	v, ok := d.evalCty(expr, d.ctx, path)
+	if !ok || v.IsNull() {
+		return nil, ok
+	}
+	data, err := ctyToPlain(v)
+	if err != nil {
+		d.add(expr.Range(), path, "%v", err)
+		return nil, false
+	}
+	return data, true
+}
+
+// evalCty evaluates expr in ctx, first checking its references to var.X
+// and local.X so that a misspelt name gets a suggestion.
+func (d *hclDecoder) evalCty(expr hclsyntax.Expression, ctx *hcl.EvalContext, path string) (cty.Value, bool) {
+	ok := true
+	for _, tr := range expr.Variables() {
+		root := tr.RootName()
+		obj, known := ctx.Variables[root]
+		if !known || (root != "var" && root != "local") || len(tr) < 2 {
+			continue
+		}
+		step, isAttr := tr[1].(hcl.TraverseAttr)
+		if !isAttr || !obj.Type().IsObjectType() || obj.Type().HasAttribute(step.Name) {
+			continue
+		}
+		var names []string
+		for n := range obj.Type().AttributeTypes() {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		kind := "variable"
+		if root == "local" {
+			kind = "local value"
+		}
+		d.add(tr.SourceRange(), path, "no %s named %q is declared%s", kind, step.Name, didYouMean(step.Name, names))
+		ok = false
+	}
+	if !ok {
+		return cty.NilVal, false
+	}
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		d.addDiags(diags, path)
+		return cty.NilVal, false
+	}
+	if !v.IsWhollyKnown() {
+		// It depends on a variable or local whose problem is reported.
+		return cty.NilVal, false
+	}
+	return v, true
+}
+
+// record notes where path and, for literal lists and objects, each of its
+// elements came from.
+func (d *hclDecoder) record(expr hclsyntax.Expression, path string) {
+	d.sources[path] = expr.Range()
+	switch e := expr.(type) {
+	case *hclsyntax.TupleConsExpr:
+		for i, x := range e.Exprs {
+			d.record(x, fmt.Sprintf("%s[%d]", path, i))
+		}
+	case *hclsyntax.ObjectConsExpr:
+		for _, item := range e.Items {
+			k, diags := item.KeyExpr.Value(d.ctx)
+			if diags.HasErrors() || !k.IsWhollyKnown() || k.IsNull() {
+				continue
+			}
+			ks, err := convert.Convert(k, cty.String)
+			if err != nil {
+				continue
+			}
+			d.record(item.ValueExpr, joinPath(path, ks.AsString()))
+		}
+	case *hclsyntax.ParenthesesExpr:
+		d.record(e.Expression, path)
+	}
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func sortedAttrs(b *hclsyntax.Body) []*hclsyntax.Attribute {
+	attrs := make([]*hclsyntax.Attribute, 0, len(b.Attributes))
+	for _, a := range b.Attributes {
+		attrs = append(attrs, a)
+	}
+	sort.Slice(attrs, func(i, j int) bool {
+		return attrs[i].SrcRange.Start.Byte < attrs[j].SrcRange.Start.Byte
+	})
+	return attrs
+}
+
+// ctyToPlain converts a known value to what a YAML parser produces: maps,
+// slices, strings (with "$" doubled, see decodeHCLSource), int or float64,
+// bool, nil.
+func ctyToPlain(v cty.Value) (any, error) {
+	if v.IsNull() {
+		return nil, nil
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		return strings.ReplaceAll(v.AsString(), "$", "$$"), nil
+	case ty == cty.Number:
+		bf := v.AsBigFloat()
+		if bf.IsInt() {
+			if i, acc := bf.Int64(); acc == big.Exact {
+				return int(i), nil
+			}
+		}
+		f, _ := bf.Float64()
+		return f, nil
+	case ty == cty.Bool:
+		return v.True(), nil
+	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+		out := make([]any, 0, v.LengthInt())
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			pe, err := ctyToPlain(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, pe)
+		}
+		return out, nil
+	case ty.IsMapType() || ty.IsObjectType():
+		out := make(map[string]any, v.LengthInt())
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			pe, err := ctyToPlain(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k.AsString()] = pe
+		}
+		return out, nil
+	case ty == cty.DynamicPseudoType:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("a value of type %s cannot be used here", ty.FriendlyName())
+}
