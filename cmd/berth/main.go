@@ -49,6 +49,8 @@ func newRootCmd() *cobra.Command {
 	addStackCommands(root, g)
 	addImageCommands(root, g)
 	addContainerCommands(root, g)
+	addNetworkCommands(root, g)
+	addVolumeCommands(root, g)
 	return root
 }
 
