@@ -2,7 +2,10 @@ package spec
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,18 +22,51 @@ import (
 // yamlSyntaxProblems reports a YAML file that does not parse.
 func yamlSyntaxProblems(path string, src []byte) Problems {
 	dec := yaml.NewDecoder(strings.NewReader(string(src)))
+	var dups Problems
 	for {
 		var n yaml.Node
 		err := dec.Decode(&n)
 		if err == nil {
+			dups = append(dups, duplicateKeys(path, &n, nil)...)
 			continue
 		}
-		if err.Error() == "EOF" {
-			return nil
+		if errors.Is(err, io.EOF) {
+			return dups
 		}
 		line, col := positionIn(err.Error())
 		return Problems{{File: path, Line: line, Column: col, Message: cleanYAMLMessage(err.Error())}}
 	}
+}
+
+// duplicateKeys reports every mapping key defined twice.
+func duplicateKeys(path string, n *yaml.Node, at []string) Problems {
+	var out Problems
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			out = append(out, duplicateKeys(path, c, at)...)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			out = append(out, duplicateKeys(path, c, append(slices.Clone(at), strconv.Itoa(i)))...)
+		}
+	case yaml.MappingNode:
+		first := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if f, ok := first[k.Value]; ok && k.Value != "<<" {
+				out = append(out, Problem{
+					File: path, Line: k.Line, Column: k.Column,
+					Path:    formatPath(append(slices.Clone(at), k.Value)),
+					Message: fmt.Sprintf("%q is already defined at line %d", k.Value, f.Line),
+				})
+				continue
+			}
+			first[k.Value] = k
+			out = append(out, duplicateKeys(path, n.Content[i+1], append(slices.Clone(at), k.Value))...)
+		}
+	}
+	return out
 }
 
 var (
@@ -65,10 +101,24 @@ func (l *load) problems(err error) error {
 	if errors.As(err, &ps) {
 		return ps
 	}
-	var out Problems
-	for _, e := range splitJoined(err) {
-		out = append(out, l.problem(e.Error()))
+	diag := l.diagnose()
+	seen := map[string]bool{}
+	for _, p := range diag {
+		seen[p.Path] = true
 	}
+	out := diag
+	for _, e := range splitJoined(err) {
+		msg := e.Error()
+		p := l.problem(msg)
+		// diagnose found the schema's and short syntax's problems already,
+		// each with its own message
+		covered := seen[p.Path] || strings.HasPrefix(msg, "validating ") || p.Path == ""
+		if len(diag) > 0 && covered {
+			continue
+		}
+		out = append(out, p)
+	}
+	sortProblems(out)
 	return out
 }
 
@@ -127,7 +177,7 @@ func (l *load) problem(msg string) Problem {
 			continue
 		}
 		path, text := p.fn(m)
-		segs := splitPath(path)
+		segs := l.resolveAny(splitPath(path))
 		pr := Problem{Path: formatPath(segs), Message: text}
 		l.position(&pr, segs, text)
 		return pr
@@ -151,7 +201,7 @@ func (l *load) position(pr *Problem, segs []string, text string) {
 		if yaml.Unmarshal(in.src, &doc) != nil {
 			continue
 		}
-		n, rest := walk(&doc, segs)
+		n, rest := fieldAt(&doc, segs)
 		if n == nil || len(rest) == len(segs) {
 			continue
 		}
@@ -172,10 +222,66 @@ func (l *load) position(pr *Problem, segs []string, text string) {
 	}
 }
 
+// resolveAny replaces the "any item" segments of an interpolation error's
+// path with the index of the first item of a stack file that has the rest.
+func (l *load) resolveAny(segs []string) []string {
+	if !slices.Contains(segs, "*") {
+		return segs
+	}
+	for i := len(l.inputs) - 1; i >= 0; i-- {
+		var doc yaml.Node
+		if l.inputs[i].hcl || yaml.Unmarshal(l.inputs[i].src, &doc) != nil {
+			continue
+		}
+		for _, strict := range []bool{true, false} {
+			if r, ok := resolveIn(&doc, segs, strict); ok {
+				return r
+			}
+		}
+	}
+	return segs
+}
+
+// resolveIn resolves segs in one file; strict wants the value found to hold
+// a variable (the error is about interpolating it).
+func resolveIn(n *yaml.Node, segs []string, strict bool) ([]string, bool) {
+	star := slices.Index(segs, "*")
+	if star < 0 {
+		v, rest := walk(n, segs)
+		// an interpolation error is about a value with a variable in it
+		return segs, len(rest) == 0 && (!strict || v.Kind != yaml.ScalarNode || strings.Contains(v.Value, "$"))
+	}
+	seq, rest := walk(n, segs[:star])
+	if len(rest) > 0 || seq.Kind != yaml.SequenceNode {
+		return nil, false
+	}
+	for i, c := range seq.Content {
+		if tail, ok := resolveIn(c, segs[star+1:], strict); ok {
+			return slices.Concat(segs[:star], []string{strconv.Itoa(i)}, tail), true
+		}
+	}
+	return nil, false
+}
+
 // walk follows segs down the YAML tree as far as it goes and returns the
-// deepest node found and the segments left. Map keys may contain dots
+// deepest value node found and the segments left. Map keys may contain dots
 // (labels, sysctls): the longest key matching the next segments wins.
 func walk(doc *yaml.Node, segs []string) (*yaml.Node, []string) {
+	v, _, rest := walkKey(doc, segs)
+	return v, rest
+}
+
+// fieldAt is walk for positioning: a field is where its key is, a list
+// item where the item is.
+func fieldAt(doc *yaml.Node, segs []string) (*yaml.Node, []string) {
+	v, k, rest := walkKey(doc, segs)
+	if k != nil && len(rest) == 0 {
+		return k, rest
+	}
+	return v, rest
+}
+
+func walkKey(doc *yaml.Node, segs []string) (value, key *yaml.Node, rest []string) {
 	n := doc
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
@@ -188,36 +294,38 @@ func walk(doc *yaml.Node, segs []string) (*yaml.Node, []string) {
 		case yaml.MappingNode:
 			found := false
 			for k := len(segs); k >= 1 && !found; k-- {
-				key := strings.Join(segs[:k], ".")
+				name := strings.Join(segs[:k], ".")
 				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == key {
-						if k == len(segs) {
-							// The key itself is the position of a field.
-							v := n.Content[i+1]
-							if v.Kind == yaml.ScalarNode {
-								return v, nil
-							}
-							return n.Content[i], nil
-						}
-						n, segs, found = n.Content[i+1], segs[k:], true
+					if n.Content[i].Value == name {
+						key, n, segs, found = n.Content[i], n.Content[i+1], segs[k:], true
 						break
 					}
 				}
 			}
 			if !found {
-				return n, segs
+				return n, nil, segs
 			}
 		case yaml.SequenceNode:
+			key = nil
+			if segs[0] == "*" {
+				// Any item: the first one where the rest of the path is.
+				for _, c := range n.Content {
+					if v, k, rest := walkKey(c, segs[1:]); len(rest) == 0 {
+						return v, k, nil
+					}
+				}
+				return n, nil, segs
+			}
 			i, err := strconv.Atoi(segs[0])
 			if err != nil || i < 0 || i >= len(n.Content) {
-				return n, segs
+				return n, nil, segs
 			}
 			n, segs = n.Content[i], segs[1:]
 		default:
-			return n, segs
+			return n, nil, segs
 		}
 	}
-	return n, nil
+	return n, key, nil
 }
 
 func findScalar(n *yaml.Node, value string) *yaml.Node {
@@ -241,6 +349,7 @@ func findScalar(n *yaml.Node, value string) *yaml.Node {
 // splitPath splits compose-go's paths: "services.web.ports.1",
 // "services.web.ports[1]", and interpolation's "services.web.command.[]".
 func splitPath(p string) []string {
+	p = strings.ReplaceAll(p, "[]", "*")
 	p = strings.ReplaceAll(p, "[", ".")
 	p = strings.ReplaceAll(p, "]", "")
 	var out []string
@@ -258,6 +367,10 @@ func formatPath(segs []string) string {
 	for i, s := range segs {
 		if _, err := strconv.Atoi(s); err == nil {
 			b.WriteString("[" + s + "]")
+			continue
+		}
+		if s == "*" {
+			b.WriteString("[]")
 			continue
 		}
 		if i > 0 {
