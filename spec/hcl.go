@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,43 +26,54 @@ type HCLInput struct {
 // (maps, slices, strings, numbers, bools), ready for compose-go's loader as
 // types.ConfigFile.Config. Problems are returned as Problems with positions.
 //
-// See decodeHCLSource for the contract of the data.
+// See decodeHCLFile for the contract of the data.
 func decodeHCL(filename string, src []byte, in HCLInput) (map[string]any, error) {
-	data, _, err := decodeHCLSource(filename, src, in)
-	return data, err
+	r, err := decodeHCLFile(filename, src, in)
+	return r.Data, err
 }
 
-// decodeHCLSource is decodeHCL that also returns where each value came from,
-// so that a problem compose-go finds in the data (validation, normalisation)
-// can be reported at the HCL line that set it.
-//
-// The data is what a YAML parser would produce for the equivalent
-// compose.yaml: map[string]any, []any, string, int, float64, bool and nil.
-// Every string has its "$" doubled ("$$"), because compose-go interpolates
-// the data it is given and HCL stack files do their own interpolation with
-// ${...}: a "$" in an HCL string reaches the model as a literal "$" when the
-// loader interpolates (the default). Loading with interpolation skipped
-// (--no-interpolate) shows the doubled "$$", as YAML's "$$" does.
+// hclDecoded is everything decoding one HCL stack file produces.
+type hclDecoded struct {
+	// Data is what a YAML parser would produce for the equivalent
+	// compose.yaml: map[string]any, []any, string, int, float64, bool and
+	// nil. Every string has its "$" doubled ("$$"), because compose-go
+	// interpolates the data it is given while HCL stack files do their own
+	// interpolation with ${...}: so a "$" in an HCL string reaches the model
+	// as a literal "$" when the loader interpolates (the default); with
+	// interpolation skipped (--no-interpolate) it shows as "$$", as YAML's
+	// "$$" does.
+	Data map[string]any
+	// Sources says where each value of Data was set; see hclSourceMap.
+	Sources hclSourceMap
+	// Files are the other files the result depends on, as given or resolved
+	// against the stack file's directory, in the order first read: the
+	// -var-files, and what file(), filebase64(), fileexists() and
+	// templatefile() read. A watcher or cache must consider them too.
+	Files []string
+}
+
+// decodeHCLFile is decodeHCL that also returns where each value came from
+// (so a problem compose-go finds in the data, in validation or
+// normalisation, can be reported at the HCL line that set it) and which
+// other files were read.
 //
 // Every problem found is returned at once, as Problems sorted by position,
-// each with the file, line, column and the model path it concerns. On
-// problems the data and source map may be partial; do not use them.
-//
-// The source map (see hclSourceMap) is returned even when there are no
-// problems; it is nil only when the file could not be parsed.
-func decodeHCLSource(filename string, src []byte, in HCLInput) (map[string]any, hclSourceMap, error) {
+// each with the file, line, column and the model path it concerns. With
+// problems, Data and Sources may be partial (do not load them) but Files is
+// complete for what was read; after a syntax error Data and Sources are nil.
+func decodeHCLFile(filename string, src []byte, in HCLInput) (hclDecoded, error) {
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	d := &hclDecoder{filename: filename, dir: filepath.Dir(filename), in: in, sources: hclSourceMap{}}
 	if diags.HasErrors() {
 		d.addDiags(diags, "")
-		return nil, nil, d.problems.sorted()
+		return hclDecoded{}, d.problems.sorted()
 	}
 	shape, err := composeShape()
 	if err != nil {
-		return nil, nil, err
+		return hclDecoded{}, err
 	}
 	body := file.Body.(*hclsyntax.Body)
-	d.ctx = &hcl.EvalContext{Functions: hclFunctions(d.dir, in.Env)}
+	d.ctx = &hcl.EvalContext{Functions: hclFunctions(d.dir, in.Env, d.readFile)}
 	d.variables(body)
 	d.locals(body)
 	d.ctx.Variables = map[string]cty.Value{
@@ -69,10 +81,11 @@ func decodeHCLSource(filename string, src []byte, in HCLInput) (map[string]any, 
 		"local": cty.ObjectVal(d.localVals),
 	}
 	data := d.body(body, shape, "", "the stack file", map[string]bool{"variable": true, "locals": true})
+	r := hclDecoded{Data: data, Sources: d.sources, Files: d.files}
 	if len(d.problems) > 0 {
-		return data, d.sources, d.problems.sorted()
+		return r, d.problems.sorted()
 	}
-	return data, d.sources, nil
+	return r, nil
 }
 
 // hclSourceMap says where in the HCL file each value of the decoded data was
@@ -112,6 +125,14 @@ type hclDecoder struct {
 	localVals map[string]cty.Value
 	problems  Problems
 	sources   hclSourceMap
+	files     []string
+}
+
+// readFile notes that path was read (or looked at).
+func (d *hclDecoder) readFile(path string) {
+	if !slices.Contains(d.files, path) {
+		d.files = append(d.files, path)
+	}
 }
 
 func (d *hclDecoder) add(r hcl.Range, path, format string, args ...any) {

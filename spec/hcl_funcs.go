@@ -29,7 +29,10 @@ import (
 // hclFunctions is the function table of a stack file: go-cty's standard
 // library under Terraform's names, plus file functions reading relative to
 // dir and env() reading env (never the process environment).
-func hclFunctions(dir string, env map[string]string) map[string]function.Function {
+//
+// Every path a file function reads is passed to read first, so the caller
+// knows the files the result depends on.
+func hclFunctions(dir string, env map[string]string, read func(path string)) map[string]function.Function {
 	fns := map[string]function.Function{
 		// strings
 		"chomp":        stdlib.ChompFunc,
@@ -100,6 +103,10 @@ func hclFunctions(dir string, env map[string]string) map[string]function.Functio
 		"md5":          hashFunc(md5.New),
 		"sha1":         hashFunc(sha1.New),
 		"sha256":       hashFunc(sha256.New),
+		// networks
+		"cidrhost":    cidrHostFunc,
+		"cidrnetmask": cidrNetmaskFunc,
+		"cidrsubnet":  cidrSubnetFunc,
 		// dates (pure: no timestamp())
 		"formatdate": stdlib.FormatDateFunc,
 		"timeadd":    stdlib.TimeAddFunc,
@@ -114,12 +121,12 @@ func hclFunctions(dir string, env map[string]string) map[string]function.Functio
 		"try":      tryfunc.TryFunc,
 		// files and environment
 		"env":        envFunc(env),
-		"file":       fileFunc(dir, false),
-		"filebase64": fileFunc(dir, true),
-		"fileexists": fileExistsFunc(dir),
+		"file":       fileFunc(dir, false, read),
+		"filebase64": fileFunc(dir, true, read),
+		"fileexists": fileExistsFunc(dir, read),
 	}
 	// templatefile sees every other function, but not itself.
-	fns["templatefile"] = templateFileFunc(dir, fns)
+	fns["templatefile"] = templateFileFunc(dir, fns, read)
 	return fns
 }
 
@@ -261,16 +268,17 @@ func envFunc(env map[string]string) function.Function {
 	})
 }
 
-func resolveIn(dir, p string) string {
+func hclPathIn(dir, p string) string {
 	if filepath.IsAbs(p) {
 		return p
 	}
 	return filepath.Join(dir, p)
 }
 
-func fileFunc(dir string, b64 bool) function.Function {
+func fileFunc(dir string, b64 bool, read func(string)) function.Function {
 	return stringFunc("path", func(p string) (string, error) {
-		b, err := os.ReadFile(resolveIn(dir, p))
+		read(hclPathIn(dir, p))
+		b, err := os.ReadFile(hclPathIn(dir, p))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return "", fmt.Errorf("no file exists at %s (relative paths start at the stack file's directory, %s)", p, dir)
@@ -287,12 +295,13 @@ func fileFunc(dir string, b64 bool) function.Function {
 	})
 }
 
-func fileExistsFunc(dir string) function.Function {
+func fileExistsFunc(dir string, read func(string)) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:   function.StaticReturnType(cty.Bool),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			fi, err := os.Stat(resolveIn(dir, args[0].AsString()))
+			read(hclPathIn(dir, args[0].AsString()))
+			fi, err := os.Stat(hclPathIn(dir, args[0].AsString()))
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					return cty.False, nil
@@ -306,7 +315,7 @@ func fileExistsFunc(dir string) function.Function {
 
 // templateFileFunc renders a file as an HCL template with the given
 // variables (and no others) in scope.
-func templateFileFunc(dir string, fns map[string]function.Function) function.Function {
+func templateFileFunc(dir string, fns map[string]function.Function, read func(string)) function.Function {
 	return function.New(&function.Spec{
 		Params: []function.Parameter{
 			{Name: "path", Type: cty.String},
@@ -315,7 +324,8 @@ func templateFileFunc(dir string, fns map[string]function.Function) function.Fun
 		Type: function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			p := args[0].AsString()
-			src, err := os.ReadFile(resolveIn(dir, p))
+			read(hclPathIn(dir, p))
+			src, err := os.ReadFile(hclPathIn(dir, p))
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					return cty.UnknownVal(cty.String), fmt.Errorf("no file exists at %s", p)

@@ -225,6 +225,7 @@ func convertMessage(err error, ty cty.Type) string {
 // varFile reads one -var-file: HCL attributes name = value, constants
 // only (functions allowed, no references).
 func (d *hclDecoder) varFile(path string, decls map[string]*hclVariable, order []*hclVariable) {
+	d.readFile(path)
 	src, err := os.ReadFile(path)
 	if err != nil {
 		msg := err.Error()
