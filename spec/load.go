@@ -133,6 +133,7 @@ type load struct {
 	explicitWD bool
 	files      []string // stack files, absolute, in -f order
 	inputs     []inputFile
+	hclFiles   []string // files HCL stack files read (-var-file, file())
 	mu         sync.Mutex
 	consulted  map[string]bool
 }
@@ -140,9 +141,10 @@ type load struct {
 // inputFile is one stack file as handed to compose-go, kept for locating
 // problems.
 type inputFile struct {
-	path string
-	src  []byte
-	hcl  bool
+	path    string
+	src     []byte
+	hcl     bool
+	sources hclSourceMap // HCL: where each value was set
 }
 
 func (l *load) run(ctx context.Context) (*Stack, error) {
@@ -242,7 +244,12 @@ func (l *load) run(ctx context.Context) (*Stack, error) {
 	}
 	project.ComposeFiles = slices.Clone(l.files)
 
-	files := slices.Concat(l.files, envFiles, l.referencedFiles(project, included))
+	files := slices.Concat(l.files, envFiles, l.hclFiles, l.referencedFiles(project, included))
+	for i, f := range files {
+		if abs, err := filepath.Abs(f); err == nil {
+			files[i] = abs
+		}
+	}
 	envVars := l.envVars(project)
 	digest, err := InputDigest(files, envVars, l.env)
 	if err != nil {
@@ -411,8 +418,10 @@ func (l *load) readStackFile(path string) (types.ConfigFile, error) {
 		}
 		return types.ConfigFile{Filename: path, Content: src}, nil
 	}
-	l.inputs = append(l.inputs, inputFile{path: path, src: src, hcl: true})
-	data, err := decodeHCL(path, src, HCLInput{Vars: l.o.Vars, VarFiles: l.o.VarFiles, Env: l.env})
+	dec, err := decodeHCLFile(path, src, HCLInput{Vars: l.o.Vars, VarFiles: l.o.VarFiles, Env: l.env})
+	l.hclFiles = append(l.hclFiles, dec.Files...)
+	l.inputs = append(l.inputs, inputFile{path: path, src: src, hcl: true, sources: dec.Sources})
+	data := dec.Data
 	if err != nil {
 		var ps Problems
 		if errors.As(err, &ps) {

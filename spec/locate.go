@@ -195,6 +195,10 @@ func (l *load) position(pr *Problem, segs []string, text string) {
 	for i := len(l.inputs) - 1; i >= 0; i-- {
 		in := l.inputs[i]
 		if in.hcl {
+			if r, _, ok := in.sources.Lookup(formatPath(segs)); ok {
+				pr.File, pr.Line, pr.Column = in.path, r.Start.Line, r.Start.Column
+				return
+			}
 			continue
 		}
 		var doc yaml.Node
