@@ -1,0 +1,84 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/berth-dev/berth/internal/flock"
+)
+
+// GC deletes every blob and unpacked layer no image in the index refers to,
+// and whatever unfinished ingests left in tmp/. It waits for open ingests to
+// finish. It returns the unpacked bytes freed.
+func (s *Store) GC(ctx context.Context) (int64, error) { return s.collect(ctx, false) }
+
+// collect is GC; with try set it gives up at once (returning 0) when an
+// ingest is open, leaving the garbage for a later collection.
+func (s *Store) collect(ctx context.Context, try bool) (int64, error) {
+	gl, err := lockGC(ctx, filepath.Join(s.dir, "content.lock"), true, try)
+	if err != nil || gl == nil {
+		return 0, err
+	}
+	defer gl.unlock()
+	il, err := flock.Acquire(ctx, filepath.Join(s.dir, "index.lock"))
+	if err != nil {
+		return 0, err
+	}
+	v, err := s.load()
+	il.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	blobs := map[string]bool{}
+	chains := map[string]bool{}
+	for _, e := range v.entries {
+		blobs[e.Digest.Hex] = true
+	}
+	for _, im := range v.images {
+		blobs[im.Manifest.Digest.Hex] = true
+		if h, err := v1.NewHash(im.ID); err == nil {
+			blobs[h.Hex] = true
+		}
+		for _, l := range im.Layers {
+			blobs[l.Digest.Hex] = true
+			chains[l.ChainID.Hex] = true
+		}
+	}
+	var freed int64
+	var errs []error
+	if ents, err := os.ReadDir(s.blobDir()); err == nil {
+		for _, e := range ents {
+			if !blobs[e.Name()] {
+				errs = append(errs, os.Remove(filepath.Join(s.blobDir(), e.Name())))
+			}
+		}
+	}
+	if ents, err := os.ReadDir(s.layerRoot()); err == nil {
+		for _, e := range ents {
+			if chains[e.Name()] {
+				continue
+			}
+			if h, err := v1.NewHash("sha256:" + e.Name()); err == nil {
+				if meta, err := s.readLayerMeta(h); err == nil {
+					freed += meta.Size
+				}
+			}
+			errs = append(errs, os.RemoveAll(filepath.Join(s.layerRoot(), e.Name())))
+		}
+	}
+	if ents, err := os.ReadDir(s.tmpDir()); err == nil {
+		for _, e := range ents {
+			errs = append(errs, os.RemoveAll(filepath.Join(s.tmpDir(), e.Name())))
+		}
+	}
+	if err := errors.Join(errs...); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return freed, fmt.Errorf("collect image garbage: %w", err)
+	}
+	return freed, nil
+}

@@ -1,0 +1,99 @@
+package images
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+)
+
+// Normalize turns a user's image reference into the full form berth stores,
+// the way Docker does: "busybox" -> "docker.io/library/busybox:latest",
+// "localhost/x" -> "localhost/x:latest", "ghcr.io/o/r@sha256:..." unchanged.
+// A reference with a digest keeps the digest and drops any tag. The error is
+// classified as errdefs.ErrInvalidArgument.
+func Normalize(ref string) (string, error) {
+	named, err := parseNamed(ref)
+	if err != nil {
+		return "", err
+	}
+	return named.String(), nil
+}
+
+// NormalizeTag is Normalize for the destination of tag, import and commit:
+// it refuses a reference with a digest, which only a registry can give.
+func NormalizeTag(ref string) (string, error) {
+	named, err := parseNamed(ref)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := named.(reference.Digested); ok {
+		return "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("refusing to create a tag with a digest reference: %s", ref))
+	}
+	return named.String(), nil
+}
+
+func parseNamed(ref string) (reference.Named, error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference format: %s: %v", ref, err))
+	}
+	if c, ok := named.(reference.Canonical); ok {
+		// name:tag@digest: the digest decides, as for Docker.
+		named, err = reference.WithDigest(reference.TrimNamed(named), c.Digest())
+		if err != nil {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference format: %s: %v", ref, err))
+		}
+		return named, nil
+	}
+	return reference.TagNameOnly(named), nil
+}
+
+// Familiar shortens a stored reference for display, as Docker does:
+// "docker.io/library/busybox:latest" -> "busybox:latest".
+func Familiar(full string) string {
+	named, err := reference.ParseNormalizedNamed(full)
+	if err != nil {
+		return full
+	}
+	return reference.FamiliarString(named)
+}
+
+// SplitName splits a stored reference into its familiar repository and its
+// tag or digest; the one not present is "".
+func SplitName(full string) (repo, tag, digest string) {
+	named, err := reference.ParseNormalizedNamed(full)
+	if err != nil {
+		return full, "", ""
+	}
+	repo = reference.FamiliarName(named)
+	if t, ok := named.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	if d, ok := named.(reference.Digested); ok {
+		digest = d.Digest().String()
+	}
+	return repo, tag, digest
+}
+
+var hexPrefix = regexp.MustCompile(`^[a-f0-9]{1,64}$`)
+
+// idOrPrefix reports whether s names an image by ID: "sha256:<64 hex>",
+// a bare 64-hex ID, or a short hex prefix. It returns the hex part.
+func idOrPrefix(s string) (hex string, full bool, ok bool) {
+	if h, found := strings.CutPrefix(s, "sha256:"); found {
+		return h, len(h) == 64, hexPrefix.MatchString(h)
+	}
+	return s, len(s) == 64, hexPrefix.MatchString(s)
+}
+
+// repoOf returns the repository part of a stored reference.
+func repoOf(full string) string {
+	named, err := reference.ParseNormalizedNamed(full)
+	if err != nil {
+		return full
+	}
+	return named.Name()
+}
