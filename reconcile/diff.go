@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -83,65 +84,76 @@ func decode(data []byte) (map[string]any, error) {
 	return m, nil
 }
 
-// diffTrees flattens two decoded JSON objects into dotted paths and returns
-// the paths whose values differ, sorted. Objects are walked key by key,
-// arrays of objects element by element, and arrays of scalars compared
-// whole (`command ["a"] => ["a","b"]`).
+// null stands for a JSON null in a Change, so that "absent" (nil) and
+// "present but null" (a network listed without options) stay apart.
+type null struct{}
+
+// MarshalJSON renders null as JSON null.
+func (null) MarshalJSON() ([]byte, error) { return []byte("null"), nil }
+
+// diffTrees returns the differences between two decoded JSON objects,
+// sorted by path. Objects are compared key by key, arrays of equal length
+// element by element; a key or element present on one side only is one
+// change carrying the whole value.
 func diffTrees(old, new map[string]any) []Change {
-	a, b := map[string]any{}, map[string]any{}
-	flatten("", old, a)
-	flatten("", new, b)
 	var out []Change
-	for _, path := range slices.Sorted(maps.Keys(a)) {
-		if v, ok := b[path]; !ok {
-			out = append(out, Change{Path: path, Old: a[path]})
-		} else if !equalJSON(a[path], v) {
-			out = append(out, Change{Path: path, Old: a[path], New: v})
-		}
-	}
-	for _, path := range slices.Sorted(maps.Keys(b)) {
-		if _, ok := a[path]; !ok {
-			out = append(out, Change{Path: path, New: b[path]})
-		}
-	}
-	slices.SortStableFunc(out, func(x, y Change) int {
-		switch {
-		case x.Path < y.Path:
-			return -1
-		case x.Path > y.Path:
-			return 1
-		}
-		return 0
-	})
+	diffValue("", old, new, &out)
+	slices.SortStableFunc(out, func(x, y Change) int { return strings.Compare(x.Path, y.Path) })
 	return out
 }
 
-func flatten(prefix string, v any, out map[string]any) {
-	join := func(k string) string {
-		if prefix == "" {
+func diffValue(path string, a, b any, out *[]Change) {
+	key := func(k string) string {
+		if path == "" {
 			return k
 		}
-		return prefix + "." + k
+		return path + "." + k
 	}
-	switch v := v.(type) {
+	switch a := a.(type) {
 	case map[string]any:
-		if len(v) == 0 && prefix != "" {
-			out[prefix] = v
-		}
-		for k, e := range v {
-			flatten(join(k), e, out)
-		}
-	case []any:
-		if !slices.ContainsFunc(v, func(e any) bool { _, ok := e.(map[string]any); return ok }) {
-			out[prefix] = v
+		if b, ok := b.(map[string]any); ok {
+			for _, k := range slices.Sorted(maps.Keys(a)) {
+				if bv, ok := b[k]; ok {
+					diffValue(key(k), a[k], bv, out)
+				} else {
+					*out = append(*out, Change{Path: key(k), Old: orNull(a[k])})
+				}
+			}
+			for _, k := range slices.Sorted(maps.Keys(b)) {
+				if _, ok := a[k]; !ok {
+					*out = append(*out, Change{Path: key(k), New: orNull(b[k])})
+				}
+			}
 			return
 		}
-		for i, e := range v {
-			flatten(prefix+"["+strconv.Itoa(i)+"]", e, out)
+	case []any:
+		if b, ok := b.([]any); ok && slices.ContainsFunc(append(slices.Clone(a), b...), isObject) {
+			for i := range max(len(a), len(b)) {
+				p := path + "[" + strconv.Itoa(i) + "]"
+				switch {
+				case i >= len(a):
+					*out = append(*out, Change{Path: p, New: orNull(b[i])})
+				case i >= len(b):
+					*out = append(*out, Change{Path: p, Old: orNull(a[i])})
+				default:
+					diffValue(p, a[i], b[i], out)
+				}
+			}
+			return
 		}
-	default:
-		out[prefix] = v
 	}
+	if !equalJSON(a, b) {
+		*out = append(*out, Change{Path: path, Old: orNull(a), New: orNull(b)})
+	}
+}
+
+func isObject(v any) bool { _, ok := v.(map[string]any); return ok }
+
+func orNull(v any) any {
+	if v == nil {
+		return null{}
+	}
+	return v
 }
 
 func equalJSON(a, b any) bool {

@@ -89,6 +89,14 @@ func (p *Plan) subject(op Op) string {
 // String renders a change as `path old => new`, with <none> for an absent
 // side.
 func (c Change) String() string {
+	_, oldNull := c.Old.(null)
+	_, newNull := c.New.(null)
+	switch {
+	case c.Old == nil && newNull:
+		return c.Path + " (added)"
+	case c.New == nil && oldNull:
+		return c.Path + " (removed)"
+	}
 	return fmt.Sprintf("%s %s => %s", c.Path, value(c.Old), value(c.New))
 }
 
@@ -96,6 +104,8 @@ func value(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return "<none>"
+	case null:
+		return "null"
 	case string:
 		if len(v) > 19 && strings.HasPrefix(v, "sha256:") {
 			v = v[:19] // an image ID, shortened like docker does
@@ -114,6 +124,7 @@ func value(v any) string {
 func (p *Plan) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(struct {
 		*Plan
 		Empty   bool   `json:"empty"`
