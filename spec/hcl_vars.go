@@ -29,6 +29,7 @@ type hclVariable struct {
 	validations []*hclsyntax.Block
 	value       cty.Value
 	set         bool
+	failed      bool      // a value was given but is invalid (reported)
 	from        hcl.Range // where the value came from, for messages
 	source      string    // how it was set, for messages ("-var", ...)
 }
@@ -139,6 +140,10 @@ func (d *hclDecoder) variables(body *hclsyntax.Body) {
 	}
 
 	for _, v := range order {
+		if v.failed {
+			d.vars[v.name] = cty.UnknownVal(v.ty)
+			continue
+		}
 		if v.set {
 			d.vars[v.name] = v.value
 			continue
@@ -202,7 +207,8 @@ func (d *hclDecoder) setVar(v *hclVariable, val cty.Value, where hcl.Range, sour
 	}
 	conv, err := convert.Convert(val, v.ty)
 	if err != nil {
-		msg := fmt.Sprintf("invalid value for variable %q: %s", v.name, convertMessage(err, v.ty))
+		v.failed = true
+		msg := fmt.Sprintf("invalid value for variable %q: %s", v.name, convertMessage(err))
 		if where.Filename == "" {
 			d.problems = append(d.problems, Problem{Path: "var." + v.name, Message: msg + " (from " + source + ")"})
 		} else {
@@ -210,16 +216,30 @@ func (d *hclDecoder) setVar(v *hclVariable, val cty.Value, where hcl.Range, sour
 		}
 		return
 	}
-	v.value, v.set, v.from, v.source = conv, true, where, source
+	v.value, v.set, v.failed, v.from, v.source = conv, true, false, where, source
 }
 
-func convertMessage(err error, ty cty.Type) string {
+// convertMessage says what is wrong with a value that does not convert to
+// ty, naming the element at fault ("[1]: a number is required").
+func convertMessage(err error) string {
 	var pe cty.PathError
-	msg := err.Error()
-	if errors.As(err, &pe) && len(pe.Path) > 0 {
-		msg = pe.Error()
+	if !errors.As(err, &pe) || len(pe.Path) == 0 {
+		return err.Error()
 	}
-	return fmt.Sprintf("%s is required: %s", typeexpr.TypeString(ty), msg)
+	var b strings.Builder
+	for _, step := range pe.Path {
+		switch s := step.(type) {
+		case cty.GetAttrStep:
+			b.WriteString("." + s.Name)
+		case cty.IndexStep:
+			if s.Key.Type() == cty.String {
+				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
+			} else if s.Key.Type() == cty.Number {
+				b.WriteString("[" + s.Key.AsBigFloat().Text('f', -1) + "]")
+			}
+		}
+	}
+	return strings.TrimPrefix(b.String(), ".") + ": " + err.Error()
 }
 
 // varFile reads one -var-file: HCL attributes name = value, constants
@@ -265,7 +285,7 @@ func (d *hclDecoder) validate(order []*hclVariable) {
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(d.vars)},
 	}
 	for _, v := range order {
-		if !v.set && v.block.Body.Attributes["default"] == nil {
+		if v.failed || !v.set && v.block.Body.Attributes["default"] == nil {
 			continue
 		}
 		path := "var." + v.name
