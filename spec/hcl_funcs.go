@@ -281,7 +281,7 @@ func fileFunc(dir string, b64 bool, read func(string)) function.Function {
 		b, err := os.ReadFile(hclPathIn(dir, p))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return "", fmt.Errorf("no file exists at %s (relative paths start at the stack file's directory, %s)", p, dir)
+				return "", fmt.Errorf("no file exists at %s", hclPathIn(dir, p))
 			}
 			return "", err
 		}
@@ -328,7 +328,7 @@ func templateFileFunc(dir string, fns map[string]function.Function, read func(st
 			src, err := os.ReadFile(hclPathIn(dir, p))
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
-					return cty.UnknownVal(cty.String), fmt.Errorf("no file exists at %s", p)
+					return cty.UnknownVal(cty.String), fmt.Errorf("no file exists at %s", hclPathIn(dir, p))
 				}
 				return cty.UnknownVal(cty.String), err
 			}
