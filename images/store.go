@@ -24,7 +24,7 @@ import (
 // Annotations on the descriptors of index.json. The name annotations are
 // containerd's and the OCI layout's, so other tools can read the store.
 const (
-	AnnotationName    = "io.containerd.image.name"         // full reference: docker.io/library/busybox:latest
+	AnnotationName    = "io.containerd.image.name"          // full reference: docker.io/library/busybox:latest
 	AnnotationRefName = "org.opencontainers.image.ref.name" // the tag alone: latest
 	annotationTagged  = "io.berth.image.tagged"             // when the name was set (RFC 3339)
 )
