@@ -17,7 +17,8 @@ import (
 )
 
 // Hook runs before every call with the call's name ("create", "remove",
-// "list") and the network name; a non-nil error fails the call unchanged.
+// "list") and the network name; a non-nil error fails the call unchanged. It runs outside the
+// manager's lock; set it before the manager is shared.
 type Hook func(call, name string) error
 
 // Manager is the in-memory network manager; the zero value is ready to use.
@@ -40,11 +41,11 @@ func (m *Manager) intercept(call, name string) error {
 
 // Create records a network; a taken name is ErrAlreadyExists.
 func (m *Manager) Create(_ context.Context, cfg network.Config) (network.Network, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.intercept("create", cfg.Name); err != nil {
 		return network.Network{}, err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if cfg.Name == "" {
 		return network.Network{}, fmt.Errorf("create network: empty name: %w", errdefs.ErrInvalidArgument)
 	}
@@ -66,11 +67,11 @@ func (m *Manager) Create(_ context.Context, cfg network.Config) (network.Network
 // Remove deletes a network: ErrNotFound if unknown, ErrFailedPrecondition
 // if InUse says it has endpoints.
 func (m *Manager) Remove(_ context.Context, name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.intercept("remove", name); err != nil {
 		return err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if _, ok := m.networks[name]; !ok {
 		return fmt.Errorf("remove network %s: %w", name, errdefs.ErrNotFound)
 	}
@@ -83,11 +84,11 @@ func (m *Manager) Remove(_ context.Context, name string) error {
 
 // List returns every network sorted by name.
 func (m *Manager) List(_ context.Context) ([]network.Network, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.intercept("list", ""); err != nil {
 		return nil, err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	out := slices.Collect(maps.Values(m.networks))
 	slices.SortFunc(out, func(a, b network.Network) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

@@ -33,7 +33,7 @@ const (
 	CallList   Call = "list"
 )
 
-// Hook runs before every call; a non-nil error fails the call with that
+// Hook runs before every call, outside the runtime's lock; a non-nil error fails the call with that
 // error and leaves the state unchanged. key is the container name for
 // create, the ID for start, stop and remove, and "" for list.
 type Hook func(call Call, key string) error
@@ -96,20 +96,25 @@ func (r *Runtime) SetHook(h Hook) {
 	r.hook = h
 }
 
+// intercept runs the hook outside the lock, so a hook may block (to test
+// concurrency) or call the runtime itself.
 func (r *Runtime) intercept(call Call, key string) error {
-	if r.hook == nil {
+	r.mu.Lock()
+	h := r.hook
+	r.mu.Unlock()
+	if h == nil {
 		return nil
 	}
-	return r.hook(call, key)
+	return h(call, key)
 }
 
 // Create records a container in state "created".
 func (r *Runtime) Create(_ context.Context, cfg runtime.Config) (string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err := r.intercept(CallCreate, cfg.Name); err != nil {
 		return "", err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if cfg.Name == "" {
 		return "", fmt.Errorf("create: empty name: %w", errdefs.ErrInvalidArgument)
 	}
@@ -147,11 +152,11 @@ func (r *Runtime) get(id string) (*runtime.Container, error) {
 
 // Start marks a container running; starting a running one is a no-op.
 func (r *Runtime) Start(_ context.Context, id string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err := r.intercept(CallStart, id); err != nil {
 		return err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c, err := r.get(id)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -171,11 +176,11 @@ func (r *Runtime) Start(_ context.Context, id string) error {
 // Stop marks a running container exited with code 143 (SIGTERM); stopping a
 // stopped one is a no-op.
 func (r *Runtime) Stop(_ context.Context, id string, _ *time.Duration) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err := r.intercept(CallStop, id); err != nil {
 		return err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c, err := r.get(id)
 	if err != nil {
 		return fmt.Errorf("stop: %w", err)
@@ -191,11 +196,11 @@ func (r *Runtime) Stop(_ context.Context, id string, _ *time.Duration) error {
 // Remove deletes a container; a running one needs Force
 // (ErrFailedPrecondition otherwise).
 func (r *Runtime) Remove(_ context.Context, id string, opts runtime.RemoveOptions) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err := r.intercept(CallRemove, id); err != nil {
 		return err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c, err := r.get(id)
 	if err != nil {
 		return fmt.Errorf("remove: %w", err)
@@ -210,11 +215,11 @@ func (r *Runtime) Remove(_ context.Context, id string, opts runtime.RemoveOption
 
 // List returns copies of every container, sorted by name.
 func (r *Runtime) List(_ context.Context) ([]runtime.Container, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err := r.intercept(CallList, ""); err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	out := make([]runtime.Container, 0, len(r.containers))
 	for _, c := range r.containers {
 		cc := *c

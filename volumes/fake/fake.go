@@ -17,7 +17,8 @@ import (
 )
 
 // Hook runs before every call with the call's name ("create", "remove",
-// "list") and the volume name; a non-nil error fails the call unchanged.
+// "list") and the volume name; a non-nil error fails the call unchanged. It runs outside the
+// manager's lock; set it before the manager is shared.
 type Hook func(call, name string) error
 
 // Manager is the in-memory volume manager; the zero value is ready to use.
@@ -39,11 +40,11 @@ func (m *Manager) intercept(call, name string) error {
 
 // Create records a volume; a taken name is ErrAlreadyExists.
 func (m *Manager) Create(_ context.Context, cfg volumes.Config) (volumes.Volume, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.intercept("create", cfg.Name); err != nil {
 		return volumes.Volume{}, err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if cfg.Name == "" {
 		return volumes.Volume{}, fmt.Errorf("create volume: empty name: %w", errdefs.ErrInvalidArgument)
 	}
@@ -63,11 +64,11 @@ func (m *Manager) Create(_ context.Context, cfg volumes.Config) (volumes.Volume,
 // Remove deletes a volume: ErrNotFound if unknown, ErrFailedPrecondition if
 // InUse says it is mounted and force is false.
 func (m *Manager) Remove(_ context.Context, name string, force bool) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.intercept("remove", name); err != nil {
 		return err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if _, ok := m.volumes[name]; !ok {
 		return fmt.Errorf("remove volume %s: %w", name, errdefs.ErrNotFound)
 	}
@@ -80,11 +81,11 @@ func (m *Manager) Remove(_ context.Context, name string, force bool) error {
 
 // List returns every volume sorted by name.
 func (m *Manager) List(_ context.Context) ([]volumes.Volume, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.intercept("list", ""); err != nil {
 		return nil, err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	out := slices.Collect(maps.Values(m.volumes))
 	slices.SortFunc(out, func(a, b volumes.Volume) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
