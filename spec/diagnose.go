@@ -93,8 +93,14 @@ func schemaProblems(in inputFile, doc *yaml.Node) Problems {
 		return nil
 	}
 	var out Problems
-	for _, e := range leafErrors(verr) {
+	leaves := leafErrors(verr)
+	for _, e := range leaves {
 		segs := slices.Clone(e.InstanceLocation)
+		if _, ok := e.ErrorKind.(*kind.FalseSchema); ok && (hasErrorBelow(leaves, segs) || isKnownField(segs)) {
+			// unevaluatedProperties: a known field whose value is wrong
+			// also counts as unevaluated; its own error says what is wrong
+			continue
+		}
 		if isInterpolated(doc, segs) {
 			continue // its type is only known after interpolation
 		}
@@ -108,6 +114,28 @@ func schemaProblems(in inputFile, doc *yaml.Node) Problems {
 		}
 	}
 	return out
+}
+
+// isKnownField says whether the last segment of loc is a field the model
+// has there: the schema reports such a field as unevaluated when a sibling
+// is wrong.
+func isKnownField(loc []string) bool {
+	if len(loc) == 0 {
+		return false
+	}
+	return slices.Contains(knownFields(loc[:len(loc)-1]), loc[len(loc)-1])
+}
+
+func hasErrorBelow(errs []*jsonschema.ValidationError, loc []string) bool {
+	for _, e := range errs {
+		if len(e.InstanceLocation) > len(loc) && slices.Equal(e.InstanceLocation[:len(loc)], loc) {
+			return true
+		}
+		if _, ok := e.ErrorKind.(*kind.FalseSchema); !ok && slices.Equal(e.InstanceLocation, loc) {
+			return true
+		}
+	}
+	return false
 }
 
 // jsonValue turns decoded YAML into what the schema validator takes
@@ -230,8 +258,11 @@ func schemaMessage(e *jsonschema.ValidationError) []schemaProblem {
 func humanType(want ...string) string {
 	names := make([]string, len(want))
 	for i, w := range want {
-		if w == "object" {
+		switch w {
+		case "object":
 			w = "mapping"
+		case "array":
+			w = "list"
 		}
 		names[i] = w
 	}

@@ -77,9 +77,12 @@ type Options struct {
 // configs and secrets taken from the environment. When an HCL file is among
 // the inputs every variable counts, since HCL's env() may read any of them.
 //
-// Digest is InputDigest(Files, EnvVars, env) at load time: the content of
-// every input file and the value of every variable consulted. Equal digests
-// mean Load would build the same model, so it is a cache key.
+// Digest is InputDigest(Files, EnvVars, Options.Env) at load time: the
+// content of every input file and the value in the given environment of
+// every variable consulted (env files are covered by their content). Equal
+// digests mean Load would build the same model from the same Options, so it
+// is a cache key: recompute it with InputDigest from the saved Files and
+// EnvVars and the current environment.
 type Stack struct {
 	Project *types.Project
 	Files   []string
@@ -120,15 +123,15 @@ func LoadStack(ctx context.Context, o Options) (*Stack, error) {
 	if env == nil {
 		env = osEnv()
 	}
-	env = maps.Clone(env)
-	l := &load{o: o, env: env}
+	l := &load{o: o, env: maps.Clone(env), given: env}
 	return l.run(ctx)
 }
 
 // load holds the state of one LoadStack call.
 type load struct {
 	o          Options
-	env        types.Mapping
+	env        types.Mapping     // the environment loading sees, .env merged in
+	given      map[string]string // the environment as given, for the digest
 	workingDir string
 	explicitWD bool
 	files      []string // stack files, absolute, in -f order
@@ -251,7 +254,7 @@ func (l *load) run(ctx context.Context) (*Stack, error) {
 		}
 	}
 	envVars := l.envVars(project)
-	digest, err := InputDigest(files, envVars, l.env)
+	digest, err := InputDigest(files, envVars, l.given)
 	if err != nil {
 		return nil, err
 	}

@@ -107,8 +107,7 @@ func (l *load) problems(err error) error {
 		seen[p.Path] = true
 	}
 	out := diag
-	for _, e := range splitJoined(err) {
-		msg := e.Error()
+	for _, msg := range messages(err) {
 		p := l.problem(msg)
 		// diagnose found the schema's and short syntax's problems already,
 		// each with its own message
@@ -119,6 +118,27 @@ func (l *load) problems(err error) error {
 		out = append(out, p)
 	}
 	sortProblems(out)
+	return out
+}
+
+// decodeFailed starts mapstructure's error, which lists one problem a line.
+const decodeFailed = "decoding failed due to the following error(s):"
+
+// messages splits an error into the messages of its problems.
+func messages(err error) []string {
+	var out []string
+	for _, e := range splitJoined(err) {
+		msg := e.Error()
+		if rest, ok := strings.CutPrefix(msg, decodeFailed); ok {
+			for _, line := range strings.Split(rest, "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					out = append(out, line)
+				}
+			}
+			continue
+		}
+		out = append(out, msg)
+	}
 	return out
 }
 
@@ -148,8 +168,8 @@ var patterns = []pattern{
 	{regexp.MustCompile(`(?s)^error while interpolating ([^:]+): (.*)$`), func(m []string) (string, string) {
 		return m[1], m[2]
 	}},
-	{regexp.MustCompile(`(?s)^invalid interpolation format for ([^\n]+?)\.\n(.*)$`), func(m []string) (string, string) {
-		return m[1], "invalid interpolation format: " + strings.ReplaceAll(m[2], "\n", ": ")
+	{regexp.MustCompile(`(?s)^invalid interpolation format for ([^\n]+?)\.\n.*\n(.*)$`), func(m []string) (string, string) {
+		return m[1], fmt.Sprintf("invalid interpolation format %q (write a literal $ as $$)", m[2])
 	}},
 	{regexp.MustCompile(`^service "([^"]+)" depends on undefined service "([^"]+)"`), func(m []string) (string, string) {
 		return "services." + m[1] + ".depends_on." + m[2], "undefined service " + strconv.Quote(m[2])
@@ -163,7 +183,10 @@ var patterns = []pattern{
 	{regexp.MustCompile(`^cannot extend service "([^"]+)" in (.+?): (.*)$`), func(m []string) (string, string) {
 		return "services." + m[1] + ".extends", m[3]
 	}},
-	{regexp.MustCompile(`^services\.([\w.-]+?)(?:\.?\s*|: )(.*)$`), func(m []string) (string, string) {
+	{regexp.MustCompile(`(?s)^'([^']+)' (.*)$`), func(m []string) (string, string) {
+		return m[1], m[2]
+	}},
+	{regexp.MustCompile(`(?s)^services\.([\w.-]+?)(?::\s*|\s+)(.*)$`), func(m []string) (string, string) {
 		return "services." + m[1], strings.TrimLeft(m[2], ": ")
 	}},
 }
@@ -171,6 +194,7 @@ var patterns = []pattern{
 // problem positions one compose-go error message.
 func (l *load) problem(msg string) Problem {
 	msg = strings.TrimSuffix(msg, ": invalid argument")
+	msg = strings.TrimSuffix(msg, ": invalid compose project")
 	for _, p := range patterns {
 		m := p.re.FindStringSubmatch(msg)
 		if m == nil {
