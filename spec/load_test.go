@@ -283,7 +283,7 @@ func TestLoadOptions(t *testing.T) {
 			o:       Options{Files: []string{f("compose.yaml"), f("second.yaml")}, Env: map[string]string{}},
 			project: normalizeName(base), image: "httpd", greeting: "hi $there", services: []string{"web"}},
 		{name: "selected services",
-			o: Options{Files: []string{f("compose.yaml")}, Services: []string{"debug"}, Env: map[string]string{}},
+			o:       Options{Files: []string{f("compose.yaml")}, Services: []string{"debug"}, Env: map[string]string{}},
 			project: normalizeName(base), services: []string{"debug"}},
 		{name: "no interpolation",
 			o:       Options{Files: []string{f("compose.yaml")}, NoInterpolate: true, Env: map[string]string{}},
