@@ -152,7 +152,8 @@ func env(cfg runtime.Config, hostname string) []string {
 
 // user resolves cfg.User and cfg.GroupAdd against the root's /etc/passwd
 // and /etc/group as Docker does: the primary group first in the additional
-// groups, then the user's supplementary groups, then GroupAdd's.
+// groups, then the user's supplementary groups, then GroupAdd's (each
+// listed once, where Docker may repeat one).
 func (b *builder) user() error {
 	passwd, err := readRootFile(b.opts.RootFS, "etc/passwd")
 	if err != nil {
@@ -177,7 +178,9 @@ func (b *builder) user() error {
 		gids = append(gids, added...)
 	}
 	for _, g := range gids {
-		u.AdditionalGids = append(u.AdditionalGids, uint32(g))
+		if !slices.Contains(u.AdditionalGids, uint32(g)) {
+			u.AdditionalGids = append(u.AdditionalGids, uint32(g))
+		}
 	}
 	b.s.Process.User = u
 	return nil
