@@ -21,10 +21,16 @@ type entry struct {
 	minor    int64
 }
 
-func file(name, body string) entry    { return entry{name: name, typ: tar.TypeReg, mode: 0o644, body: body} }
-func dir(name string) entry           { return entry{name: name, typ: tar.TypeDir, mode: 0o755} }
-func symlink(name, to string) entry   { return entry{name: name, typ: tar.TypeSymlink, mode: 0o777, link: to} }
-func hardlink(name, to string) entry  { return entry{name: name, typ: tar.TypeLink, mode: 0o644, link: to} }
+func file(name, body string) entry {
+	return entry{name: name, typ: tar.TypeReg, mode: 0o644, body: body}
+}
+func dir(name string) entry { return entry{name: name, typ: tar.TypeDir, mode: 0o755} }
+func symlink(name, to string) entry {
+	return entry{name: name, typ: tar.TypeSymlink, mode: 0o777, link: to}
+}
+func hardlink(name, to string) entry {
+	return entry{name: name, typ: tar.TypeLink, mode: 0o644, link: to}
+}
 func whiteoutEntry(name string) entry { return entry{name: name, typ: tar.TypeReg} }
 
 // makeTar builds an uncompressed tar of entries.
