@@ -179,7 +179,8 @@ func (b *shapeBuilder) shape(n *jsonSchema) *hclShape {
 			continue
 		}
 		name := k
-		if bs.mode != blockSingle {
+		if bs.mode != blockSingle && !strings.HasSuffix(k, "ps") {
+			// ports -> port, but device_read_bps stays (bytes per second).
 			if singular, ok := strings.CutSuffix(k, "s"); ok && !s.attrs[singular] {
 				name = singular
 			}
