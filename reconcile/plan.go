@@ -62,7 +62,7 @@ type builder struct {
 
 	netOps   map[string]int   // network key -> its create op
 	volOps   map[string]int   // volume key -> its create op
-	svcOps   map[string][]int // service -> ops that bring its containers up
+	svcOps   map[string][]int // service -> its container ops, which dependents wait for
 	recreate map[string]bool  // services with a recreated container
 	gone     map[string]bool  // IDs of containers removed or recreated
 	hashes   map[string]string
@@ -277,10 +277,12 @@ func (b *builder) planService(name string) {
 	}
 	for _, c := range existing[len(kept):] {
 		b.gone[c.ID] = true
-		b.add(Op{
+		// Dependents wait for scale-down too: their conditions are about
+		// the replicas that stay.
+		b.svcOps[name] = append(b.svcOps[name], b.add(Op{
 			Kind: KindRemove, Resource: ResourceContainer, Name: c.Name, Service: name, Number: number(c),
 			ContainerID: c.ID, Cause: fmt.Sprintf("scale %d => %d", len(existing), want),
-		})
+		}))
 	}
 	if len(kept) == want {
 		return
