@@ -1,0 +1,173 @@
+package runc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/runc/monitor"
+)
+
+// DefaultStopTimeout is Docker's grace period between the stop signal and
+// SIGKILL.
+const DefaultStopTimeout = 10 * time.Second
+
+// CreateOptions are what Docker's create takes beyond runtime.Config.
+type CreateOptions struct {
+	AutoRemove bool // --rm: remove the container after its final exit
+	StdinOnce  bool // close stdin when the attached client closes it (run -i)
+}
+
+// Create makes a container from cfg without starting it and returns its ID.
+func (r *Runtime) Create(ctx context.Context, cfg runtime.Config) (string, error) {
+	return r.CreateContainer(ctx, cfg, CreateOptions{})
+}
+
+// CreateContainer is Create with Docker's extra options. On any error
+// nothing is left behind: no directory, no name, no mount.
+func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o CreateOptions) (_ string, err error) {
+	if _, err := r.CheckRuntime(); err != nil {
+		return "", err
+	}
+	mon, err := r.monitorPath()
+	if err != nil {
+		return "", err
+	}
+	switch cfg.NetworkMode {
+	case "", "none", "host", "default", "bridge":
+	default:
+		return "", fmt.Errorf("network mode %q is not supported yet, only none and host: %w", cfg.NetworkMode, errdefs.ErrNotImplemented)
+	}
+	if r.opts.Images == nil {
+		return "", fmt.Errorf("create: no image store: %w", errdefs.ErrFailedPrecondition)
+	}
+	img, err := r.opts.Images.Image(ctx, cfg.Image)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return "", fmt.Errorf("No such image: %s: %w", cfg.Image, errdefs.ErrNotFound)
+		}
+		return "", fmt.Errorf("create: image %s: %w", cfg.Image, err)
+	}
+
+	id := newID()
+	name := cfg.Name
+	if name == "" {
+		name, err = r.generateName(id)
+	} else {
+		err = r.reserveName(name, id)
+	}
+	if err != nil {
+		return "", err
+	}
+	dir := r.containerDir(id)
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(dir)
+			r.releaseName(name, id)
+		}
+	}()
+	for _, d := range []string{dir, filepath.Join(dir, "upper"), filepath.Join(dir, "work")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return "", fmt.Errorf("create: %w", err)
+		}
+	}
+	cfg.Name = name
+	merged := mergeImage(cfg, img.Config)
+	argv, err := command(merged)
+	if err != nil {
+		return "", err
+	}
+	hostname := cfg.Hostname
+	if hostname == "" {
+		hostname = ShortID(id)
+		if cfg.NetworkMode == "host" {
+			hostname, _ = os.Hostname()
+		}
+	}
+	if err := writeEtcFiles(dir, hostname, cfg); err != nil {
+		return "", fmt.Errorf("create: %w", err)
+	}
+	spec, err := generateSpec(cfg, img.Config, specOptions{
+		RootPath:       r.rootfs(id),
+		RootFS:         layerFS(img.Layers),
+		Hostname:       hostname,
+		HostnamePath:   filepath.Join(dir, "hostname"),
+		HostsPath:      filepath.Join(dir, "hosts"),
+		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
+		InitBinary:     mon,
+		CgroupsPath:    cgroupsPath(id),
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := fitHost(spec); err != nil {
+		return "", err
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "config.json"), spec, 0o600); err != nil {
+		return "", fmt.Errorf("create: %w", err)
+	}
+	hc := cfg.Healthcheck
+	if hc == nil {
+		hc = img.Healthcheck
+	}
+	if hc != nil && (len(hc.Test) == 0 || hc.Test[0] == "NONE") {
+		hc = nil
+	}
+	stopTimeout := DefaultStopTimeout
+	if cfg.StopTimeout != nil {
+		stopTimeout = *cfg.StopTimeout
+	}
+	stopSignal := merged.StopSignal
+	if stopSignal == "" {
+		stopSignal = "SIGTERM"
+	}
+	rec := &Record{
+		ID: id, Name: name, Created: time.Now().UTC(),
+		Image: cfg.Image, ImageID: img.ID,
+		Config: merged, ImageConfig: img.Config,
+		Path: argv[0], Args: argv[1:], Layers: img.Layers,
+		Healthcheck: hc, StopSignal: stopSignal, StopTimeout: stopTimeout,
+		AutoRemove: o.AutoRemove, StdinOnce: o.StdinOnce,
+	}
+	if err := r.writeRecord(rec); err != nil {
+		return "", fmt.Errorf("create: %w", err)
+	}
+	if _, err := monitor.Update(ctx, dir, func(st *monitor.State) error {
+		*st = monitor.State{Status: monitor.Created}
+		return nil
+	}); err != nil {
+		return "", fmt.Errorf("create: %w", err)
+	}
+	return id, nil
+}
+
+func cgroupsPath(id string) string { return "/berth/" + id }
+
+// generateName picks a free Docker-style name (adjective_surname).
+func (r *Runtime) generateName(id string) (string, error) {
+	for i := 0; ; i++ {
+		n := adjectives[rand.IntN(len(adjectives))] + "_" + surnames[rand.IntN(len(surnames))]
+		if i > 5 {
+			n += fmt.Sprint(rand.IntN(100))
+		}
+		err := r.reserveName(n, id)
+		if err == nil {
+			return n, nil
+		}
+		if !errors.Is(err, errdefs.ErrAlreadyExists) || i > 20 {
+			return "", err
+		}
+	}
+}
+
+var adjectives = []string{"admiring", "bold", "brave", "busy", "clever", "dreamy", "eager", "elastic", "festive", "gallant", "happy", "jolly", "keen", "lucid", "modest", "nifty", "quirky", "serene", "sharp", "tender", "vibrant", "wizardly", "youthful", "zealous"}
+
+var surnames = []string{"babbage", "curie", "darwin", "einstein", "feynman", "galileo", "hopper", "hypatia", "kepler", "lovelace", "meitner", "newton", "noether", "pascal", "ritchie", "shannon", "thompson", "turing", "wozniak", "yalow"}

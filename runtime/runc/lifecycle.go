@@ -1,0 +1,424 @@
+package runc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/runc/monitor"
+)
+
+// StartError is a container whose process could not be started; Code is
+// Docker's exit status for it (127 command not found, 126 not executable).
+type StartError struct {
+	Code int
+	Msg  string
+}
+
+func (e *StartError) Error() string { return e.Msg }
+
+// StartOptions change how Start runs the container.
+type StartOptions struct {
+	// Attach holds the container's process until a client attaches (at
+	// most 10 s), so that an attached `run` loses no output. Start then
+	// returns once the container is created, before its process runs.
+	Attach bool
+}
+
+// Start starts a created or stopped container; starting a running one is a
+// no-op.
+func (r *Runtime) Start(ctx context.Context, ref string) error {
+	return r.StartContainer(ctx, ref, StartOptions{})
+}
+
+// StartContainer is Start with options.
+func (r *Runtime) StartContainer(ctx context.Context, ref string, o StartOptions) error {
+	rec, unlock, err := r.lockedRecord(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := r.observe(ctx, rec)
+	if err != nil {
+		return err
+	}
+	if isActive(st.Status) {
+		return nil
+	}
+	return r.start(ctx, rec, o)
+}
+
+func isActive(status string) bool {
+	return status == monitor.Running || status == monitor.Paused || status == monitor.Restarting
+}
+
+// lockedRecord resolves ref, takes the container's operation lock and reads
+// its record.
+func (r *Runtime) lockedRecord(ctx context.Context, ref string) (*Record, func(), error) {
+	id, err := r.Resolve(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := r.opLock(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := r.readRecord(id)
+	if err != nil {
+		l.Unlock()
+		return nil, nil, err
+	}
+	return rec, func() { l.Unlock() }, nil
+}
+
+func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err error) {
+	if _, err := r.CheckRuntime(); err != nil {
+		return err
+	}
+	mon, err := r.monitorPath()
+	if err != nil {
+		return err
+	}
+	dir, runDir, rootfs := r.containerDir(rec.ID), r.runDir(rec.ID), r.rootfs(rec.ID)
+	if err := os.MkdirAll(rootfs, 0o700); err != nil {
+		return fmt.Errorf("start %s: %w", rec.Name, err)
+	}
+	if !isMounted(rootfs) {
+		if err := mountOverlay(rootfs, rec.Layers, filepath.Join(dir, "upper"), filepath.Join(dir, "work")); err != nil {
+			return fmt.Errorf("start %s: %w", rec.Name, err)
+		}
+	}
+	defer func() {
+		if err != nil {
+			_ = unmount(rootfs)
+		}
+	}()
+	spec, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return fmt.Errorf("start %s: %w", rec.Name, err)
+	}
+	if err := atomicfile.Write(filepath.Join(runDir, "config.json"), spec, 0o600); err != nil {
+		return fmt.Errorf("start %s: %w", rec.Name, err)
+	}
+	mcfg := r.monitorConfig(rec, o)
+	if err := atomicfile.WriteJSON(filepath.Join(runDir, monitor.ConfigFile), mcfg, 0o600); err != nil {
+		return fmt.Errorf("start %s: %w", rec.Name, err)
+	}
+	if _, err := monitor.Update(ctx, dir, func(st *monitor.State) error {
+		st.StoppedByUser, st.Error, st.RestartCount = false, "", 0
+		return nil
+	}); err != nil {
+		return fmt.Errorf("start %s: %w", rec.Name, err)
+	}
+	return r.spawnMonitor(ctx, mon, rec, runDir)
+}
+
+func (r *Runtime) monitorConfig(rec *Record, o StartOptions) monitor.Config {
+	c := monitor.Config{
+		ID: rec.ID, Runtime: r.opts.Runtime, RuntimeRoot: r.opts.RuntimeRoot,
+		Bundle: r.runDir(rec.ID), StateDir: r.containerDir(rec.ID), RunDir: r.runDir(rec.ID),
+		Rootfs: r.rootfs(rec.ID), LogPath: r.LogPath(rec.ID),
+		LogMaxSize: r.opts.LogMaxSize, LogMaxFiles: r.opts.LogMaxFiles,
+		Tty: rec.Config.Tty, OpenStdin: rec.Config.OpenStdin, StdinOnce: rec.StdinOnce,
+		AttachWait: o.Attach,
+		Restart:    monitor.RestartPolicy{Name: rec.Config.Restart.Name, MaximumRetryCount: rec.Config.Restart.MaximumRetryCount},
+		OOMFiles: []string{
+			"/sys/fs/cgroup/memory" + cgroupsPath(rec.ID) + "/memory.oom_control",
+			"/sys/fs/cgroup" + cgroupsPath(rec.ID) + "/memory.events",
+		},
+	}
+	if p, err := exec.LookPath(r.opts.Runtime); err == nil {
+		c.Runtime = p
+	}
+	if hc := rec.Healthcheck; hc != nil {
+		c.Health = healthWithDefaults(*hc)
+	}
+	if rec.AutoRemove && r.opts.AutoRemove != nil {
+		c.OnExit = r.opts.AutoRemove(rec.ID)
+	}
+	return c
+}
+
+// healthWithDefaults applies Docker's healthcheck defaults.
+func healthWithDefaults(hc runtime.Healthcheck) *monitor.Health {
+	h := &monitor.Health{Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout, StartPeriod: hc.StartPeriod, StartInterval: hc.StartInterval, Retries: hc.Retries}
+	if h.Interval <= 0 {
+		h.Interval = 30 * time.Second
+	}
+	if h.Timeout <= 0 {
+		h.Timeout = 30 * time.Second
+	}
+	if h.StartInterval <= 0 {
+		h.StartInterval = 5 * time.Second
+	}
+	if h.Retries <= 0 {
+		h.Retries = 3
+	}
+	return h
+}
+
+// spawnMonitor starts the monitor in its own session with its stdio on
+// /dev/null, so that it survives the CLI and its terminal, and waits for its
+// report on the sync pipe.
+func (r *Runtime) spawnMonitor(ctx context.Context, mon string, rec *Record, runDir string) error {
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("start %s: %w", rec.Name, err)
+	}
+	defer syncR.Close()
+	cmd := exec.Command(mon, runDir)
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
+	cmd.ExtraFiles = []*os.File{syncW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	syncW.Close()
+	if err != nil {
+		return fmt.Errorf("start %s: monitor: %w", rec.Name, err)
+	}
+	go func() { _ = cmd.Wait() }() // reap it if it exits while we live
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(syncR).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	var msg string
+	select {
+	case msg = <-line:
+	case <-ctx.Done():
+		return fmt.Errorf("start %s: %w", rec.Name, ctx.Err())
+	}
+	if msg == "ok" {
+		return nil
+	}
+	st, _ := monitor.ReadState(r.containerDir(rec.ID))
+	msg, _ = strings.CutPrefix(msg, "error: ")
+	if msg == "" {
+		msg = st.Error
+	}
+	if msg == "" {
+		msg = "monitor exited without a report"
+	}
+	code := st.ExitCode
+	if code == 0 {
+		code = 128
+	}
+	return &StartError{Code: code, Msg: fmt.Sprintf("start %s: %s", rec.Name, msg)}
+}
+
+// observe returns the container's state as it really is: the record is
+// trusted only while its monitor lives; a container whose monitor died is
+// repaired (killed, deleted from the runtime, unmounted) and reported
+// exited, so that nothing shows a dead container as running.
+func (r *Runtime) observe(ctx context.Context, rec *Record) (monitor.State, error) {
+	dir := r.containerDir(rec.ID)
+	st, err := monitor.ReadState(dir)
+	if err != nil {
+		return st, err
+	}
+	if !isActive(st.Status) || monitor.Alive(st.MonitorPid, st.MonitorStart) {
+		return st, nil
+	}
+	return monitor.Update(ctx, dir, func(st *monitor.State) error {
+		if !isActive(st.Status) || monitor.Alive(st.MonitorPid, st.MonitorStart) {
+			return nil // repaired meanwhile, or restarted
+		}
+		if monitor.Alive(st.Pid, st.PidStart) {
+			_, _ = r.runtime(ctx, killArgs(r.opts.RuntimeRoot, rec.ID, "KILL", true)...)
+			r.waitGone(st.Pid, st.PidStart, 5*time.Second)
+		}
+		_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, rec.ID, true)...)
+		_ = unmount(r.rootfs(rec.ID))
+		st.Status, st.Pid, st.PidStart = monitor.Exited, 0, 0
+		if st.ExitCode == 0 {
+			st.ExitCode = 255
+		}
+		st.Error = "monitor exited unexpectedly"
+		st.FinishedAt = time.Now().UTC()
+		return nil
+	})
+}
+
+func (r *Runtime) waitGone(pid int, start uint64, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for monitor.Alive(pid, start) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// Stop sends the stop signal, then SIGKILL after timeout (nil: the
+// container's own). Stopping a stopped container is a no-op. The monitor
+// will not restart a container stopped this way.
+func (r *Runtime) Stop(ctx context.Context, ref string, timeout *time.Duration) error {
+	rec, unlock, err := r.lockedRecord(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return r.stop(ctx, rec, timeout)
+}
+
+func (r *Runtime) stop(ctx context.Context, rec *Record, timeout *time.Duration) error {
+	st, err := r.observe(ctx, rec)
+	if err != nil || !isActive(st.Status) {
+		return err
+	}
+	st, err = monitor.Update(ctx, r.containerDir(rec.ID), func(st *monitor.State) error {
+		st.StoppedByUser = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("stop %s: %w", rec.Name, err)
+	}
+	_ = syscall.Kill(st.MonitorPid, syscall.SIGUSR1) // wakes a restart back-off
+	t := rec.StopTimeout
+	if timeout != nil {
+		t = *timeout
+	}
+	if st.Status != monitor.Restarting && t != 0 {
+		r.signal(ctx, rec, st, rec.StopSignal, false)
+		if t < 0 {
+			t = 24 * 365 * time.Hour // Docker's -1: wait for ever
+		}
+		if r.waitGone(st.MonitorPid, st.MonitorStart, t) {
+			return nil
+		}
+	}
+	r.signal(ctx, rec, st, "KILL", true)
+	if r.waitGone(st.MonitorPid, st.MonitorStart, 10*time.Second) {
+		return nil
+	}
+	return fmt.Errorf("stop %s: container did not exit after SIGKILL", rec.Name)
+}
+
+// signal sends sig through the runtime, thawing a paused container so that
+// it can act on it.
+func (r *Runtime) signal(ctx context.Context, rec *Record, st monitor.State, sig string, all bool) error {
+	_, err := r.runtime(ctx, killArgs(r.opts.RuntimeRoot, rec.ID, sig, all)...)
+	if st.Status == monitor.Paused {
+		_, _ = r.runtime(ctx, resumeArgs(r.opts.RuntimeRoot, rec.ID)...)
+	}
+	return err
+}
+
+// Remove deletes a container and everything it owns. A running container
+// needs opts.Force (errdefs.ErrFailedPrecondition otherwise).
+func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOptions) error {
+	rec, unlock, err := r.lockedRecord(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := r.observe(ctx, rec)
+	if err != nil {
+		return err
+	}
+	if isActive(st.Status) {
+		if !opts.Force {
+			verb := "running"
+			if st.Status == monitor.Paused {
+				verb = "paused"
+			}
+			return fmt.Errorf("cannot remove container \"/%s\": container is %s: stop the container before removing or force remove: %w", rec.Name, verb, errdefs.ErrFailedPrecondition)
+		}
+		zero := time.Duration(0)
+		if err := r.stop(ctx, rec, &zero); err != nil {
+			return fmt.Errorf("remove %s: %w", rec.Name, err)
+		}
+	}
+	_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, rec.ID, true)...)
+	if err := unmount(r.rootfs(rec.ID)); err != nil {
+		return fmt.Errorf("remove %s: %w", rec.Name, err)
+	}
+	if err := os.RemoveAll(r.runDir(rec.ID)); err != nil {
+		return fmt.Errorf("remove %s: %w", rec.Name, err)
+	}
+	// The record goes first so that a crash midway leaves no half
+	// container that List would show.
+	if err := os.Remove(filepath.Join(r.containerDir(rec.ID), recordFile)); err != nil {
+		return fmt.Errorf("remove %s: %w", rec.Name, err)
+	}
+	r.releaseName(rec.Name, rec.ID)
+	if err := os.RemoveAll(r.containerDir(rec.ID)); err != nil {
+		return fmt.Errorf("remove %s: %w", rec.Name, err)
+	}
+	return nil
+}
+
+// List returns every container as observed, in no particular order.
+func (r *Runtime) List(ctx context.Context) ([]runtime.Container, error) {
+	ids, err := r.ids()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runtime.Container, 0, len(ids))
+	for _, id := range ids {
+		rec, err := r.readRecord(id)
+		if errdefs.IsNotFound(err) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		st, err := r.observe(ctx, rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, container(rec, st))
+	}
+	return out, nil
+}
+
+func container(rec *Record, st monitor.State) runtime.Container {
+	c := runtime.Container{
+		ID: rec.ID, Name: rec.Name, Image: rec.Image, ImageID: rec.ImageID,
+		Labels: rec.Config.Labels, Status: runtime.Status(st.Status), ExitCode: st.ExitCode,
+		Created: rec.Created, Config: rec.Config,
+	}
+	if st.Health != nil && isActive(st.Status) {
+		c.Health = st.Health.Status
+	}
+	return c
+}
+
+// runtime runs the OCI runtime binary: the one place that does. Its stderr
+// is kept in the error.
+func (r *Runtime) runtime(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, r.opts.Runtime, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		var name string
+		for _, a := range args {
+			if !strings.HasPrefix(a, "-") && a != r.opts.RuntimeRoot {
+				name = a
+				break
+			}
+		}
+		return out, fmt.Errorf("%s %s: %s", r.opts.Runtime, name, msg)
+	}
+	return out, nil
+}
+
+var errNotRunning = errors.New("is not running")

@@ -1,0 +1,56 @@
+package monitor
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// StartTime returns the start time of pid in clock ticks since boot (field
+// 22 of /proc/pid/stat), and whether the process exists and is not a zombie.
+// A pid with the recorded start time is the same process, not a reused pid.
+func StartTime(pid int) (uint64, bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name is in parentheses and may contain spaces.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := bytes.Fields(data[i+1:])
+	// fields[0] is field 3 (state); start time is field 22.
+	if len(fields) < 20 || fields[0][0] == 'Z' || fields[0][0] == 'X' {
+		return 0, false
+	}
+	t, err := strconv.ParseUint(string(fields[19]), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return t, true
+}
+
+// Alive reports whether pid is still the process that started at start.
+func Alive(pid int, start uint64) bool {
+	t, ok := StartTime(pid)
+	return ok && (start == 0 || t == start)
+}
+
+// ExitCode turns a wait status into a shell-style exit code: the status, or
+// 128 plus the signal that killed the process.
+func exitCode(exited bool, status int, signaled bool, sig int) int {
+	switch {
+	case exited:
+		return status
+	case signaled:
+		return 128 + sig
+	}
+	return 255
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

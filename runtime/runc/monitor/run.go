@@ -1,0 +1,454 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Main is the monitor's entry point: `berth-shim RUNDIR` with the CLI's
+// sync pipe as fd 3, or `berth-shim init -- CMD...` as a container's init.
+// It returns the process exit status.
+func Main(args []string) int {
+	if len(args) >= 2 && args[1] == "init" {
+		return initMain(args[2:])
+	}
+	if len(args) != 2 {
+		os.Stderr.WriteString("usage: berth-shim RUNDIR | berth-shim init -- CMD [ARG...]\n")
+		return 2
+	}
+	// Small heap, few threads: this process is paid per container.
+	debug.SetGCPercent(25)
+	cfg, err := ReadConfig(args[1])
+	sync := os.NewFile(3, "sync")
+	if err != nil {
+		report(sync, err)
+		return 1
+	}
+	m := &monitor{cfg: cfg, sync: sync, hub: newHub(cfg.StdinOnce), wake: make(chan os.Signal, 1)}
+	err = m.run()
+	if len(cfg.OnExit) > 0 {
+		cmd := exec.Command(cfg.OnExit[0], cfg.OnExit[1:]...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		_ = cmd.Start()
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// report tells the waiting CLI how the first start went, once.
+func report(sync *os.File, err error) {
+	if sync == nil {
+		return
+	}
+	if err != nil {
+		sync.WriteString("error: " + err.Error() + "\n")
+	} else {
+		sync.WriteString("ok\n")
+	}
+	sync.Close()
+}
+
+type monitor struct {
+	cfg  Config
+	sync *os.File
+	hub  *hub
+	log  *LogWriter
+	logm sync.Mutex
+	wake chan os.Signal // SIGUSR1: the CLI changed state (stop during back-off)
+	oom  bool           // the last run ended with an OOM kill
+}
+
+func (m *monitor) run() error {
+	ctx := context.Background()
+	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	signal.Notify(m.wake, unix.SIGUSR1)
+	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
+	defer m.cleanup()
+
+	lw, err := OpenLog(m.cfg.LogPath, m.cfg.LogMaxSize, m.cfg.LogMaxFiles)
+	if err != nil {
+		m.fail(ctx, err)
+		return err
+	}
+	m.log = lw
+	defer lw.Close()
+	sock := filepath.Join(m.cfg.RunDir, AttachSocket)
+	_ = os.Remove(sock)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		m.fail(ctx, err)
+		return err
+	}
+	defer ln.Close()
+	go m.hub.serve(ln)
+
+	var backoff time.Duration
+	for first := true; ; first = false {
+		started := time.Now()
+		code, err := m.once(ctx, first)
+		if err != nil {
+			if first {
+				m.fail(ctx, err)
+				return err
+			}
+			m.record(ctx, func(st *State) { st.Status, st.Error, st.ExitCode = Exited, err.Error(), startErrorCode(err) })
+			return err
+		}
+		ran := time.Since(started)
+		restart := false
+		oom := m.oom
+		_, _ = Update(ctx, m.cfg.StateDir, func(st *State) error {
+			st.Status, st.ExitCode, st.FinishedAt, st.Pid, st.PidStart = Exited, code, time.Now().UTC(), 0, 0
+			st.OOMKilled = oom
+			restart = ShouldRestart(m.cfg.Restart, code, st.RestartCount, st.StoppedByUser)
+			if restart {
+				st.Status = Restarting
+				st.RestartCount++
+			}
+			return nil
+		})
+		m.hub.sendExit(code)
+		if !restart {
+			return nil
+		}
+		backoff = NextBackoff(backoff, ran)
+		select {
+		case <-time.After(backoff):
+		case <-m.wake:
+		}
+		st, _ := ReadState(m.cfg.StateDir)
+		if st.StoppedByUser {
+			m.record(ctx, func(st *State) { st.Status = Exited })
+			return nil
+		}
+	}
+}
+
+// fail records a start that never got going and tells the CLI.
+func (m *monitor) fail(ctx context.Context, err error) {
+	m.record(ctx, func(st *State) {
+		st.Error, st.ExitCode, st.Pid, st.PidStart = err.Error(), startErrorCode(err), 0, 0
+		if st.Status != Created {
+			st.Status = Exited
+		}
+	})
+	report(m.sync, err)
+	m.sync = nil
+}
+
+func (m *monitor) record(ctx context.Context, fn func(*State)) {
+	_, _ = Update(ctx, m.cfg.StateDir, func(st *State) error { fn(st); return nil })
+}
+
+// startErrorCode is Docker's exit code for a process that could not start:
+// 127 when the command is not found, 126 when it cannot be executed.
+func startErrorCode(err error) int {
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "executable file not found"), strings.Contains(s, "no such file or directory"):
+		return 127
+	case strings.Contains(s, "permission denied"):
+		return 126
+	}
+	return 128
+}
+
+func (m *monitor) cleanup() {
+	m.hub.closeAll()
+	if m.cfg.Rootfs != "" {
+		_ = unix.Unmount(m.cfg.Rootfs, unix.MNT_DETACH)
+	}
+	_ = os.Remove(filepath.Join(m.cfg.RunDir, AttachSocket))
+	_ = os.Remove(filepath.Join(m.cfg.RunDir, consoleSocket))
+	report(m.sync, nil)
+}
+
+func (m *monitor) runtime(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, m.cfg.Runtime, m.cfg.runtimeArgs(args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return out, errors.New(args[0] + ": " + msg)
+	}
+	return out, nil
+}
+
+// once creates and starts the container, pumps its output until it exits
+// and returns its exit code. An error means it never started.
+func (m *monitor) once(ctx context.Context, first bool) (int, error) {
+	cfg := &m.cfg
+	_, _ = m.runtime(ctx, "delete", "--force", cfg.ID) // leftovers of a killed monitor
+	pidPath := filepath.Join(cfg.RunDir, pidFile)
+	_ = os.Remove(pidPath)
+	args := []string{"create", "--bundle", cfg.Bundle, "--pid-file", pidPath}
+
+	var (
+		console *net.UnixListener
+		ptyc    = make(chan *os.File, 1)
+		outR    *os.File
+		errR    *os.File
+		stdinW  *os.File
+		closeMe []*os.File
+		runcErr bytes.Buffer
+		devNull *os.File
+		toClose = func() {
+			for _, f := range closeMe {
+				f.Close()
+			}
+			closeMe = nil
+		}
+	)
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, err
+	}
+	defer devNull.Close()
+	cmd := exec.CommandContext(ctx, cfg.Runtime, nil...)
+	if cfg.Tty {
+		sock := filepath.Join(cfg.RunDir, consoleSocket)
+		_ = os.Remove(sock)
+		console, err = net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+		if err != nil {
+			return 0, err
+		}
+		defer func() { console.Close(); os.Remove(sock) }()
+		go func() {
+			f, err := receiveConsole(console)
+			if err != nil {
+				f = nil
+			}
+			ptyc <- f
+		}()
+		args = append(args, "--console-socket", sock)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, &runcErr, &runcErr
+	} else {
+		var outW, errW, stdinR *os.File
+		if outR, outW, err = os.Pipe(); err != nil {
+			return 0, err
+		}
+		if errR, errW, err = os.Pipe(); err != nil {
+			return 0, err
+		}
+		closeMe = append(closeMe, outW, errW)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, outW, errW
+		if cfg.OpenStdin {
+			if stdinR, stdinW, err = os.Pipe(); err != nil {
+				return 0, err
+			}
+			closeMe = append(closeMe, stdinR)
+			cmd.Stdin = stdinR
+		}
+	}
+	cmd.Path, cmd.Args = cfg.Runtime, append([]string{cfg.Runtime}, cfg.runtimeArgs(append(args, cfg.ID)...)...)
+	if lp, err := exec.LookPath(cfg.Runtime); err == nil {
+		cmd.Path = lp
+	}
+	err = cmd.Run()
+	toClose()
+	if err != nil {
+		msg := runcErr.String()
+		if errR != nil {
+			// Nothing of the container has run yet: what is on its stderr is
+			// the runtime's own message.
+			b := make([]byte, 8192)
+			n, _ := errR.Read(b)
+			msg += string(b[:n])
+			outR.Close()
+			errR.Close()
+		}
+		if stdinW != nil {
+			stdinW.Close()
+		}
+		return 0, errors.New(cleanRuntimeError(msg, err))
+	}
+	pid, err := readPid(pidPath)
+	if err != nil {
+		return 0, err
+	}
+	pidStart, _ := StartTime(pid)
+
+	var pty *os.File
+	if cfg.Tty {
+		select {
+		case pty = <-ptyc:
+		case <-time.After(10 * time.Second):
+		}
+		if pty == nil {
+			_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
+			return 0, errors.New("no console received from the runtime")
+		}
+	}
+
+	var pumps sync.WaitGroup
+	if pty != nil {
+		pumps.Add(1)
+		go m.pump(&pumps, pty, "stdout", KindStdout)
+		resize := func(r, c uint16) { resizePty(pty, r, c) }
+		if cfg.OpenStdin {
+			m.hub.setStdin(nopCloser{pty}, resize)
+		} else {
+			m.hub.setStdin(nil, resize)
+		}
+	} else {
+		pumps.Add(2)
+		go m.pump(&pumps, outR, "stdout", KindStdout)
+		go m.pump(&pumps, errR, "stderr", KindStderr)
+		if stdinW != nil {
+			m.hub.setStdin(stdinW, nil)
+		}
+	}
+
+	if first && cfg.AttachWait {
+		select {
+		case <-m.hub.attached:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	st, _ := ReadState(cfg.StateDir)
+	if !first && st.StoppedByUser {
+		_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
+		return 0, errors.New("stopped during restart")
+	}
+	if _, err := m.runtime(ctx, "start", cfg.ID); err != nil {
+		_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
+		return 0, err
+	}
+	startedAt := time.Now().UTC()
+	self := os.Getpid()
+	selfStart, _ := StartTime(self)
+	m.record(ctx, func(st *State) {
+		st.Status, st.Pid, st.PidStart, st.MonitorPid, st.MonitorStart = Running, pid, pidStart, self, selfStart
+		st.StartedAt, st.Error, st.ExitCode, st.OOMKilled = startedAt, "", 0, false
+		if cfg.Health != nil {
+			st.Health = &HealthState{Status: "starting", Log: st.HealthLog()}
+		}
+	})
+	if first {
+		report(m.sync, nil)
+		m.sync = nil
+	}
+	stopHealth := make(chan struct{})
+	var health sync.WaitGroup
+	if cfg.Health != nil {
+		health.Add(1)
+		go func() { defer health.Done(); m.health(ctx, stopHealth, startedAt) }()
+	}
+
+	code := waitPid(pid)
+	close(stopHealth)
+	// Output written just before the exit is still in the pipes: drain it,
+	// but do not wait for a background process that kept them open.
+	done := make(chan struct{})
+	go func() { pumps.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	m.hub.setStdin(nil, nil)
+	if stdinW != nil {
+		stdinW.Close()
+	}
+	if pty != nil {
+		pty.Close()
+	}
+	health.Wait()
+	m.oom = m.oomKilled() // read before delete removes the cgroup
+	_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
+	return code, nil
+}
+
+type nopCloser struct{ f *os.File }
+
+func (n nopCloser) Write(p []byte) (int, error) { return n.f.Write(p) }
+func (n nopCloser) Close() error                { return nil }
+
+func (m *monitor) pump(wg *sync.WaitGroup, r *os.File, stream string, kind byte) {
+	defer wg.Done()
+	defer r.Close()
+	buf := make([]byte, 16*1024)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			m.logm.Lock()
+			_ = m.log.Write(stream, buf[:n])
+			m.logm.Unlock()
+			m.hub.send(kind, buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func readPid(path string) (int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, errorf("read pid file: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 0, errorf("read pid file: %w", err)
+	}
+	return pid, nil
+}
+
+// waitPid reaps pid (our child: we are a subreaper, so the container's init
+// was reparented to us when the runtime's create exited).
+func waitPid(pid int) int {
+	for {
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			// Not our child (should not happen): poll until it is gone.
+			for {
+				if _, ok := StartTime(pid); !ok {
+					return 255
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		return exitCode(ws.Exited(), ws.ExitStatus(), ws.Signaled(), int(ws.Signal()))
+	}
+}
+
+// cleanRuntimeError keeps the useful part of the runtime's error output.
+func cleanRuntimeError(msg string, err error) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return err.Error()
+	}
+	lines := strings.Split(msg, "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// HealthLog returns the probes kept so far (nil without a healthcheck).
+func (st *State) HealthLog() []Probe {
+	if st.Health == nil {
+		return nil
+	}
+	return st.Health.Log
+}

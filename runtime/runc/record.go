@@ -1,0 +1,230 @@
+package runc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/internal/flock"
+	"github.com/berth-dev/berth/runtime"
+)
+
+const recordFile = "container.json"
+
+// Record is a container's configuration as created: what it was asked for
+// (Config), what was resolved from its image, and where its files are. It is
+// written once by Create and changed only by rename and update, under the
+// container's operation lock.
+type Record struct {
+	ID          string               `json:"id"`
+	Name        string               `json:"name"`
+	Created     time.Time            `json:"created"`
+	Image       string               `json:"image"`
+	ImageID     string               `json:"imageId"`
+	Config      runtime.Config       `json:"config"`
+	ImageConfig v1.ImageConfig       `json:"imageConfig"`
+	Path        string               `json:"path"` // the process, after entrypoint/cmd rules
+	Args        []string             `json:"args"`
+	Layers      []string             `json:"layers"` // bottom first
+	Healthcheck *runtime.Healthcheck `json:"healthcheck,omitempty"`
+	StopSignal  string               `json:"stopSignal"`
+	StopTimeout time.Duration        `json:"stopTimeout"`
+	AutoRemove  bool                 `json:"autoRemove,omitempty"`
+	StdinOnce   bool                 `json:"stdinOnce,omitempty"`
+	// NetNSPath is the network namespace the container joins; empty means
+	// a new one (loopback only) or the host's for network mode "host".
+	// This is where the network issue attaches a CNI-made namespace.
+	NetNSPath string `json:"netnsPath,omitempty"`
+}
+
+// LogPath is the container's JSON log file.
+func (r *Runtime) LogPath(id string) string {
+	return filepath.Join(r.containerDir(id), id+"-json.log")
+}
+
+func (r *Runtime) readRecord(id string) (*Record, error) {
+	data, err := os.ReadFile(filepath.Join(r.containerDir(id), recordFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no such container: %s: %w", id, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read container %s: %w", id, err)
+	}
+	var rec Record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, fmt.Errorf("read container %s: %w", id, err)
+	}
+	return &rec, nil
+}
+
+func (r *Runtime) writeRecord(rec *Record) error {
+	return atomicfile.WriteJSON(filepath.Join(r.containerDir(rec.ID), recordFile), rec, 0o600)
+}
+
+// opLock serialises lifecycle operations (start, stop, remove, rename,
+// update) on one container across berth processes. The monitor never takes
+// it, so holding it while waiting for the monitor cannot deadlock.
+func (r *Runtime) opLock(ctx context.Context, id string) (*flock.Lock, error) {
+	l, err := flock.Acquire(ctx, filepath.Join(r.containerDir(id), "op.lock"))
+	if err != nil {
+		return nil, fmt.Errorf("lock container %s: %w", id, err)
+	}
+	return l, nil
+}
+
+func newID() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func isID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// validName is Docker's rule for container names.
+func validName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i, c := range n {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if i > 0 {
+			ok = ok || c == '_' || c == '.' || c == '-'
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// reserveName claims name for id. O_EXCL on the index file makes names
+// unique across concurrent berth processes without a global lock.
+func (r *Runtime) reserveName(name, id string) error {
+	if !validName(name) {
+		return fmt.Errorf("invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", name, errdefs.ErrInvalidArgument)
+	}
+	if err := os.MkdirAll(r.namesDir(), 0o700); err != nil {
+		return fmt.Errorf("reserve name: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(r.namesDir(), name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		owner, _ := os.ReadFile(filepath.Join(r.namesDir(), name))
+		if o := string(owner); o != "" && !r.exists(o) {
+			// The owner vanished without releasing its name (a crash between
+			// steps of create or remove): reclaim it.
+			_ = os.Remove(filepath.Join(r.namesDir(), name))
+			return r.reserveName(name, id)
+		}
+		return fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name: %w", name, string(owner), errdefs.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("reserve name: %w", err)
+	}
+	_, err = f.WriteString(id)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("reserve name: %w", err)
+	}
+	return nil
+}
+
+func (r *Runtime) releaseName(name, id string) {
+	p := filepath.Join(r.namesDir(), name)
+	if owner, err := os.ReadFile(p); err == nil && string(owner) == id {
+		_ = os.Remove(p)
+	}
+}
+
+func (r *Runtime) exists(id string) bool {
+	_, err := os.Stat(filepath.Join(r.containerDir(id), recordFile))
+	return err == nil
+}
+
+// Resolve turns a full ID, a name (with or without Docker's leading slash)
+// or a unique ID prefix into a container ID, in Docker's order. An unknown
+// container is errdefs.ErrNotFound, an ambiguous prefix
+// errdefs.ErrInvalidArgument.
+func (r *Runtime) Resolve(ctx context.Context, ref string) (string, error) {
+	ref = strings.TrimPrefix(ref, "/")
+	if ref == "" {
+		return "", fmt.Errorf("no container given: %w", errdefs.ErrInvalidArgument)
+	}
+	if isID(ref) && r.exists(ref) {
+		return ref, nil
+	}
+	if validName(ref) {
+		if owner, err := os.ReadFile(filepath.Join(r.namesDir(), ref)); err == nil && r.exists(string(owner)) {
+			return string(owner), nil
+		}
+	}
+	ids, err := r.ids()
+	if err != nil {
+		return "", err
+	}
+	var found []string
+	for _, id := range ids {
+		if strings.HasPrefix(id, ref) {
+			found = append(found, id)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("No such container: %s: %w", ref, errdefs.ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("multiple IDs found with provided prefix: %s: %w", ref, errdefs.ErrInvalidArgument)
+}
+
+// ids lists the IDs of every container with a record.
+func (r *Runtime) ids() ([]string, error) {
+	ents, err := os.ReadDir(r.containersDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() && isID(e.Name()) && r.exists(e.Name()) {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// ShortID is Docker's 12-character form of an ID.
+func ShortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
