@@ -1,0 +1,184 @@
+package ocispec
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/containerd/errdefs"
+	"github.com/google/go-cmp/cmp"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth-dev/berth/runtime"
+)
+
+func TestCapabilities(t *testing.T) {
+	without := func(drop ...string) []string {
+		return slices.DeleteFunc(slices.Clone(DefaultCapabilities), func(c string) bool { return slices.Contains(drop, c) })
+	}
+	allBut := func(drop ...string) []string {
+		return slices.DeleteFunc(slices.Clone(allCapabilities), func(c string) bool { return slices.Contains(drop, c) })
+	}
+	tests := []struct {
+		name       string
+		add, drop  []string
+		privileged bool
+		want       []string
+		wantErr    bool
+	}{
+		{name: "default", want: DefaultCapabilities},
+		{name: "add with prefix", add: []string{"CAP_NET_ADMIN"}, want: append(slices.Clone(DefaultCapabilities), "CAP_NET_ADMIN")},
+		{name: "add without prefix, lower case", add: []string{"sys_ptrace"}, want: append(slices.Clone(DefaultCapabilities), "CAP_SYS_PTRACE")},
+		{name: "add mixed case", add: []string{"Cap_Sys_Admin"}, want: append(slices.Clone(DefaultCapabilities), "CAP_SYS_ADMIN")},
+		{name: "add a default is a no-op", add: []string{"chown"}, want: DefaultCapabilities},
+		{name: "drop", drop: []string{"net_raw", "CAP_MKNOD"}, want: without("CAP_NET_RAW", "CAP_MKNOD")},
+		{name: "drop then add the same", add: []string{"kill"}, drop: []string{"kill"}, want: append(without("CAP_KILL"), "CAP_KILL")},
+		{name: "drop all", drop: []string{"ALL"}, want: []string{}},
+		{name: "drop all lower case, add some", drop: []string{"all"}, add: []string{"setuid", "CAP_SETGID"}, want: []string{"CAP_SETUID", "CAP_SETGID"}},
+		{name: "add all", add: []string{"ALL"}, want: allCapabilities},
+		{name: "add all but dropped", add: []string{"all"}, drop: []string{"sys_admin", "CAP_NET_ADMIN"}, want: allBut("CAP_SYS_ADMIN", "CAP_NET_ADMIN")},
+		{name: "privileged ignores drops", privileged: true, drop: []string{"ALL"}, want: allCapabilities},
+		{name: "unknown add", add: []string{"fly"}, wantErr: true},
+		{name: "unknown drop", drop: []string{"CAP_FLY"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Capabilities(tt.add, tt.drop, tt.privileged)
+			if tt.wantErr {
+				if !errdefs.IsInvalidArgument(err) {
+					t.Fatalf("err = %v, want invalid argument", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseSecurityOpts(t *testing.T) {
+	tests := []struct {
+		opts    []string
+		want    Security
+		wantErr bool
+	}{
+		{opts: nil, want: Security{}},
+		{opts: []string{"no-new-privileges"}, want: Security{NoNewPrivileges: true}},
+		{opts: []string{"no-new-privileges=true"}, want: Security{NoNewPrivileges: true}},
+		{opts: []string{"no-new-privileges:true"}, want: Security{NoNewPrivileges: true}},
+		{opts: []string{"no-new-privileges", "no-new-privileges=false"}, want: Security{}},
+		{opts: []string{"no-new-privileges=maybe"}, wantErr: true},
+		{opts: []string{"seccomp=unconfined"}, want: Security{Seccomp: "unconfined"}},
+		{opts: []string{"seccomp:unconfined"}, want: Security{Seccomp: "unconfined"}},
+		{opts: []string{`seccomp={"defaultAction":"SCMP_ACT_ALLOW"}`}, want: Security{Seccomp: `{"defaultAction":"SCMP_ACT_ALLOW"}`}},
+		{opts: []string{"seccomp=/etc/profile.json"}, want: Security{Seccomp: "/etc/profile.json"}},
+		{opts: []string{"seccomp="}, wantErr: true},
+		{opts: []string{"seccomp"}, wantErr: true},
+		{opts: []string{"apparmor=unconfined"}, want: Security{}},
+		{opts: []string{"apparmor=my-profile"}, want: Security{AppArmor: "my-profile"}},
+		{opts: []string{"systempaths=unconfined"}, want: Security{SystemPaths: "unconfined"}},
+		{opts: []string{"systempaths=confined"}, wantErr: true},
+		{opts: []string{"writable-cgroups=true"}, want: Security{WritableCgroups: true}},
+		{opts: []string{"label=disable"}, want: Security{}},
+		{opts: []string{"label:disable"}, want: Security{}},
+		{opts: []string{"disable"}, want: Security{}},
+		{opts: []string{"label=type:svirt_t"}, wantErr: true},
+		{opts: []string{"flying=yes"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := ParseSecurityOpts(tt.opts)
+		if tt.wantErr {
+			if !errdefs.IsInvalidArgument(err) {
+				t.Errorf("%q: err = %v, want invalid argument", tt.opts, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.opts, err)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("%q = %+v, want %+v", tt.opts, got, tt.want)
+		}
+	}
+}
+
+// TestDefaultSeccomp checks moby's default profile is applied with its
+// capability-dependent rules: a rule that allows mount, umount2 and the
+// like is there only with CAP_SYS_ADMIN.
+func TestDefaultSeccomp(t *testing.T) {
+	allows := func(t *testing.T, cfg runtime.Config, syscall string) bool {
+		t.Helper()
+		cfg.Cmd = []string{"sh"}
+		s, err := Generate(cfg, v1.ImageConfig{}, Options{RootPath: "rootfs"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Linux.Seccomp == nil {
+			t.Fatal("no seccomp profile")
+		}
+		if s.Linux.Seccomp.DefaultAction != "SCMP_ACT_ERRNO" {
+			t.Errorf("default action %s", s.Linux.Seccomp.DefaultAction)
+		}
+		for _, rule := range s.Linux.Seccomp.Syscalls {
+			if rule.Action == "SCMP_ACT_ALLOW" && len(rule.Args) == 0 && slices.Contains(rule.Names, syscall) {
+				return true
+			}
+		}
+		return false
+	}
+	if !allows(t, runtime.Config{}, "read") {
+		t.Error("default profile does not allow read")
+	}
+	if allows(t, runtime.Config{}, "mount") {
+		t.Error("default profile allows mount without CAP_SYS_ADMIN")
+	}
+	if !allows(t, runtime.Config{CapAdd: []string{"SYS_ADMIN"}}, "mount") {
+		t.Error("default profile does not allow mount with CAP_SYS_ADMIN")
+	}
+}
+
+func TestSeccompProfileSources(t *testing.T) {
+	const profile = `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chmod"],"action":"SCMP_ACT_ERRNO"}]}`
+	cfg := runtime.Config{Cmd: []string{"sh"}}
+	tests := []struct {
+		name     string
+		opt      string
+		readFile func(string) ([]byte, error)
+		wantErr  bool
+		wantNil  bool
+	}{
+		{name: "inline", opt: "seccomp=" + profile},
+		{name: "file", opt: "seccomp=/p.json", readFile: func(string) ([]byte, error) { return []byte(profile), nil }},
+		{name: "file without reader", opt: "seccomp=/p.json", wantErr: true},
+		{name: "bad json", opt: "seccomp={nope", wantErr: true},
+		{name: "unconfined", opt: "seccomp=unconfined", wantNil: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg.SecurityOpt = []string{tt.opt}
+			s, err := Generate(cfg, v1.ImageConfig{}, Options{RootPath: "rootfs", ReadFile: tt.readFile})
+			if tt.wantErr {
+				if !errdefs.IsInvalidArgument(err) {
+					t.Fatalf("err = %v, want invalid argument", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantNil {
+				if s.Linux.Seccomp != nil {
+					t.Fatal("seccomp profile set")
+				}
+				return
+			}
+			if s.Linux.Seccomp == nil || s.Linux.Seccomp.DefaultAction != "SCMP_ACT_ALLOW" || len(s.Linux.Seccomp.Syscalls) != 1 {
+				t.Fatalf("profile not applied: %+v", s.Linux.Seccomp)
+			}
+		})
+	}
+}
