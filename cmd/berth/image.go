@@ -1,7 +1,56 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/images"
+)
 
 // addImageCommands adds the image commands: import, images, image inspect,
-// rmi, tag, and later pull, push, save, load.
-func addImageCommands(root *cobra.Command, g *globals) {}
+// rmi, tag, history, image prune, and later pull, push, save, load.
+func addImageCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(newImportCmd(g), newImagesCmd(g, "images"), newRmiCmd(g, "rmi"), newTagCmd(g, "tag"), newHistoryCmd(g, "history"))
+	image := &cobra.Command{Use: "image", Short: "Manage images"}
+	image.AddCommand(newImportCmd(g), newImagesCmd(g, "ls"), newImageInspectCmd(g), newRmiCmd(g, "rm"),
+		newTagCmd(g, "tag"), newHistoryCmd(g, "history"), newImagePruneCmd(g))
+	root.AddCommand(image)
+}
+
+// openImageStore opens the image store, <root>/images.
+func openImageStore(g *globals) (*images.Store, error) {
+	return images.Open(filepath.Join(g.root, "images"), images.Options{InUse: imageInUse(g)})
+}
+
+func newTagCmd(g *globals, use string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+		Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openImageStore(g)
+			if err != nil {
+				return err
+			}
+			return s.Tag(cmd.Context(), args[0], args[1])
+		},
+	}
+}
+
+// eachArg runs fn for every argument, printing each failure to stderr as
+// Docker does, and fails with exit status 1 if any did.
+func eachArg(cmd *cobra.Command, args []string, fn func(string) error) error {
+	failed := false
+	for _, a := range args {
+		if err := fn(a); err != nil {
+			fmt.Fprintln(cmd.ErrOrStderr(), "berth:", err)
+			failed = true
+		}
+	}
+	if failed {
+		return &exitError{code: 1}
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+)
+
+// imageTemplateFuncs are the functions Docker offers in --format templates.
+var imageTemplateFuncs = template.FuncMap{
+	"json": func(v any) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	},
+	"join":  strings.Join,
+	"split": strings.Split,
+	"lower": strings.ToLower,
+	"upper": strings.ToUpper,
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
+	"truncate": func(s string, n int) string {
+		if len(s) > n {
+			return s[:n]
+		}
+		return s
+	},
+	"pad": func(s string, l, r int) string { return strings.Repeat(" ", l) + s + strings.Repeat(" ", r) },
+}
+
+// parseImageTemplate parses a --format template, turning the escapes \t and
+// \n typed on a command line into tabs and newlines, as Docker does.
+func parseImageTemplate(text string) (*template.Template, error) {
+	text = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(text)
+	t, err := template.New("format").Funcs(imageTemplateFuncs).Parse(text)
+	if err != nil {
+		return nil, &exitError{code: 125, err: fmt.Errorf("template parsing error: %w", err)}
+	}
+	return t, nil
+}
+
+// renderImageRows writes rows per --format: "" or "table" for defTable,
+// "table TEMPLATE" for a table with headers, "json" for one JSON object per
+// line, anything else a Go template per row. header holds each column's
+// title in the field the template names.
+func renderImageRows[T any](out io.Writer, format, defTable string, header T, rows []T) error {
+	if format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if format == "" || format == "table" {
+		format = "table " + defTable
+	}
+	text, table := strings.CutPrefix(format, "table")
+	if !table {
+		text = format
+	}
+	tmpl, err := parseImageTemplate(strings.TrimSpace(text))
+	if err != nil {
+		return err
+	}
+	w := out
+	var tw *tabwriter.Writer
+	if table {
+		tw = tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+		w = tw
+		if err := tmpl.Execute(w, header); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	for _, r := range rows {
+		if err := tmpl.Execute(w, r); err != nil {
+			return fmt.Errorf("template: %w", err)
+		}
+		fmt.Fprintln(w)
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}
