@@ -288,7 +288,7 @@ func (l *load) selectFiles() error {
 	}
 	for _, p := range paths {
 		if p == "-" {
-			return fmt.Errorf("reading a stack from stdin is not supported: %w", errdefs.ErrInvalidArgument)
+			return classed(errdefs.ErrInvalidArgument, "reading a stack from stdin is not supported")
 		}
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -299,7 +299,7 @@ func (l *load) selectFiles() error {
 			return fmt.Errorf("stack file: %w", err)
 		}
 		if fi.IsDir() {
-			return fmt.Errorf("stack file %s is a directory: %w", abs, errdefs.ErrInvalidArgument)
+			return classed(errdefs.ErrInvalidArgument, "stack file %s is a directory", abs)
 		}
 		l.files = append(l.files, abs)
 	}
@@ -322,8 +322,8 @@ func (l *load) discover() ([]string, error) {
 		hcl := existing(dir, []string{DefaultHCLFile})
 		switch {
 		case len(compose) > 0 && len(hcl) > 0:
-			return nil, fmt.Errorf("both %s and %s are in %s: choose one with -f: %w",
-				filepath.Base(compose[0]), DefaultHCLFile, dir, errdefs.ErrInvalidArgument)
+			return nil, classed(errdefs.ErrInvalidArgument, "both %s and %s are in %s: choose one with -f",
+				filepath.Base(compose[0]), DefaultHCLFile, dir)
 		case len(compose) > 0:
 			files := compose[:1]
 			if o := existing(dir, cli.DefaultOverrideFileNames); len(o) > 0 {
@@ -335,8 +335,8 @@ func (l *load) discover() ([]string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return nil, fmt.Errorf("no stack file found (compose.yaml or %s) in %s or its parents: %w",
-				DefaultHCLFile, l.startDir(), errdefs.ErrNotFound)
+			return nil, classed(errdefs.ErrNotFound, "no stack file found (compose.yaml or %s) in %s or its parents",
+				DefaultHCLFile, l.startDir())
 		}
 		dir = parent
 	}
@@ -622,3 +622,18 @@ func InputDigest(files, vars []string, env map[string]string) (string, error) {
 	}
 	return h.sum(), nil
 }
+
+// classedError is an error of an errdefs class whose message does not
+// repeat the class ("invalid argument"), for messages shown to users as
+// they are.
+type classedError struct {
+	class error
+	msg   string
+}
+
+func classed(class error, format string, args ...any) error {
+	return &classedError{class: class, msg: fmt.Sprintf(format, args...)}
+}
+
+func (e *classedError) Error() string { return e.msg }
+func (e *classedError) Unwrap() error { return e.class }

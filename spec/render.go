@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -24,7 +23,7 @@ func Render(p *types.Project, format string) ([]byte, error) {
 		}
 		return append(b, '\n'), nil
 	}
-	return nil, fmt.Errorf("unknown format %q (want yaml or json): %w", format, errdefs.ErrInvalidArgument)
+	return nil, classed(errdefs.ErrInvalidArgument, "unknown format %q (want yaml or json)", format)
 }
 
 // Images lists the image of each active service, sorted by service name.
@@ -77,9 +76,9 @@ func Hashes(p *types.Project, sel string) ([]string, error) {
 	for _, n := range names {
 		if _, ok := p.Services[n]; !ok {
 			if slices.Contains(p.DisabledServiceNames(), n) {
-				return nil, fmt.Errorf("service %q is disabled by its profiles: %w", n, errdefs.ErrInvalidArgument)
+				return nil, classed(errdefs.ErrInvalidArgument, "service %q is disabled by its profiles", n)
 			}
-			return nil, fmt.Errorf("no such service: %s: %w", n, errdefs.ErrNotFound)
+			return nil, classed(errdefs.ErrNotFound, "no such service: %s", n)
 		}
 		h, err := ServiceHash(p, n, "")
 		if err != nil {
