@@ -198,6 +198,9 @@ func (in *Ingest) WriteLayer(ctx context.Context, r io.Reader, li LayerInput) (L
 			return Layer{}, fmt.Errorf("write layer: %w", err)
 		}
 	}
+	if diffHash.n == 0 {
+		return Layer{}, errdefs.ErrInvalidArgument.WithMessage("write layer: empty input, not a tar archive")
+	}
 	diffID, digest := diffHash.sum(), blobHash.sum()
 	if li.DiffID != (v1.Hash{}) && li.DiffID != diffID {
 		return Layer{}, digestMismatch("layer diff ID", li.DiffID, diffID)

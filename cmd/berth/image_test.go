@@ -1,0 +1,244 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// berthCLI runs the berth command in-process against root.
+func berthCLI(t *testing.T, root, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out, errOut bytes.Buffer
+	cmd.SetArgs(append([]string{"--root", root}, args...))
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetIn(strings.NewReader(stdin))
+	err = cmd.ExecuteContext(t.Context())
+	return out.String(), errOut.String(), err
+}
+
+func mustCLI(t *testing.T, root string, args ...string) string {
+	t.Helper()
+	out, stderr, err := berthCLI(t, root, "", args...)
+	if err != nil {
+		t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	return out
+}
+
+// rootfsTar is a tiny root file system tarball, gzip-compressed if asked.
+func rootfsTar(t *testing.T, content string, gz bool) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "bin/hello", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(content))})
+	tw.Write([]byte(content))
+	tw.Close()
+	if !gz {
+		return buf.Bytes()
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(buf.Bytes())
+	zw.Close()
+	return z.Bytes()
+}
+
+var imageIDLine = regexp.MustCompile(`^sha256:[a-f0-9]{64}\n$`)
+
+func TestImportSources(t *testing.T) {
+	root := t.TempDir()
+	file := filepath.Join(t.TempDir(), "rootfs.tar.gz")
+	os.WriteFile(file, rootfsTar(t, "file", true), 0o644)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/rootfs.tar" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(rootfsTar(t, "url", false))
+	}))
+	defer srv.Close()
+
+	out := mustCLI(t, root, "import", "-c", `CMD ["/bin/hello"]`, "--change", "ENV A=1", "-m", "from a file", file, "fromfile:v1")
+	if !imageIDLine.MatchString(out) {
+		t.Fatalf("import printed %q, want an image ID", out)
+	}
+	out, _, err := berthCLI(t, root, string(rootfsTar(t, "stdin", false)), "import", "-", "localhost/fromstdin")
+	if err != nil || !imageIDLine.MatchString(out) {
+		t.Fatalf("import - = %q, %v", out, err)
+	}
+	mustCLI(t, root, "image", "import", "--platform", "linux/arm64/v8", srv.URL+"/rootfs.tar", "fromurl")
+	if _, _, err := berthCLI(t, root, "", "import", srv.URL+"/missing.tar", "x"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("import of a missing URL = %v", err)
+	}
+	if _, _, err := berthCLI(t, root, "", "import", "ftp://example.invalid/x.tar", "x"); err == nil || !strings.Contains(err.Error(), "only http and https") {
+		t.Errorf("import from ftp = %v", err)
+	}
+	if _, _, err := berthCLI(t, root, "", "import", "-c", "FROB x", file, "x"); err == nil || !strings.Contains(err.Error(), "FROB") {
+		t.Errorf("import with a bad change = %v", err)
+	}
+
+	got := mustCLI(t, root, "images", "--format", "{{.Repository}} {{.Tag}}")
+	want := []string{"fromfile v1", "fromurl latest", "localhost/fromstdin latest"}
+	lines := strings.Fields(strings.ReplaceAll(got, " ", "_"))
+	slices.Sort(lines)
+	if diff := cmp.Diff(want, strings.Split(strings.ReplaceAll(strings.Join(lines, "\n"), "_", " "), "\n")); diff != "" {
+		t.Errorf("images (-want +got):\n%s", diff)
+	}
+	if got := mustCLI(t, root, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}/{{.Variant}} {{json .Config.Cmd}} {{.Comment}}", "fromurl"); got != "linux/arm64/v8 null Imported from "+srv.URL+"/rootfs.tar\n" {
+		t.Errorf("inspect fromurl = %q", got)
+	}
+	if got := mustCLI(t, root, "image", "inspect", "-f", `{{json .Config.Cmd}} {{join .Config.Env ","}} {{.Comment}}`, "fromfile:v1"); got != `["/bin/hello"] A=1 from a file`+"\n" {
+		t.Errorf("inspect fromfile = %q", got)
+	}
+}
+
+func TestImagesTableAndFilters(t *testing.T) {
+	root := t.TempDir()
+	if _, _, err := berthCLI(t, root, "", "import", "-", "base"); err == nil {
+		t.Error("import of empty input succeeded")
+	}
+	importStdin := func(content string, args ...string) string {
+		t.Helper()
+		out, stderr, err := berthCLI(t, root, string(rootfsTar(t, content, false)), append([]string{"import"}, args...)...)
+		if err != nil {
+			t.Fatalf("import: %v %s", err, stderr)
+		}
+		return strings.TrimSpace(out)
+	}
+	importStdin("base", "-c", "LABEL tier=base", "-", "base")
+	a := importStdin("a", "-c", "LABEL tier=app", "-", "app:1")
+	importStdin("b", "-", "other")
+	dangling := importStdin("c", "-")
+	mustCLI(t, root, "tag", "app:1", "app:2")
+
+	table := mustCLI(t, root, "images", "--format", "table {{.Repository}}\t{{.Tag}}", "--filter", "reference=app")
+	want := "REPOSITORY   TAG\napp          1\napp          2\n"
+	if table != want {
+		t.Errorf("table:\n%s\nwant:\n%s", table, want)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--filter", "dangling=true", "-q", "--no-trunc"}, dangling + "\n"},
+		{[]string{"--filter", "label=tier=app", "-q"}, a[7:19] + "\n" + a[7:19] + "\n"},
+		{[]string{"--filter", "label=tier", "--format", "{{.Repository}}:{{.Tag}}"}, "app:1\napp:2\nbase:latest\n"},
+		{[]string{"app:2", "--format", "{{.Tag}}"}, "2\n"},
+		{[]string{"--filter", "reference=ap*:1", "--format", "{{.Tag}}"}, "1\n"},
+		{[]string{"--filter", "since=base", "--filter", "before=" + dangling, "--format", "{{.Repository}}"}, "app\napp\nother\n"},
+	}
+	for _, tt := range tests {
+		got := mustCLI(t, root, append([]string{"images"}, tt.args...)...)
+		lines := strings.Split(strings.TrimSpace(got), "\n")
+		slices.Sort(lines)
+		if diff := cmp.Diff(tt.want, strings.Join(lines, "\n")+"\n"); diff != "" {
+			t.Errorf("images %v (-want +got):\n%s", tt.args, diff)
+		}
+	}
+	if _, _, err := berthCLI(t, root, "", "images", "--filter", "bogus=1"); err == nil {
+		t.Error("an unknown filter was accepted")
+	}
+	header := mustCLI(t, root, "images", "--digests")
+	if first := strings.Fields(strings.SplitN(header, "\n", 2)[0]); !cmp.Equal(first, []string{"REPOSITORY", "TAG", "DIGEST", "IMAGE", "ID", "CREATED", "SIZE"}) {
+		t.Errorf("header %q", first)
+	}
+}
+
+func TestRmiAndPrune(t *testing.T) {
+	root := t.TempDir()
+	out, _, err := berthCLI(t, root, string(rootfsTar(t, "x", false)), "import", "-", "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSpace(out)
+	mustCLI(t, root, "tag", "one", "two")
+	if got := mustCLI(t, root, "rmi", "two"); got != "Untagged: two:latest\n" {
+		t.Errorf("rmi two = %q", got)
+	}
+	mustCLI(t, root, "tag", "one", "localhost/three")
+	_, stderr, err := berthCLI(t, root, "", "rmi", id[7:19], "missing")
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(stderr, "must be forced") || !strings.Contains(stderr, "No such image: missing:latest") {
+		t.Errorf("rmi by ID with two repos = %v, stderr %q", err, stderr)
+	}
+	got := mustCLI(t, root, "image", "rm", "-f", id[7:19])
+	if want := "Untagged: one:latest\nUntagged: localhost/three:latest\nDeleted: " + id + "\n"; got != want {
+		t.Errorf("rmi -f = %q, want %q", got, want)
+	}
+	berthCLI(t, root, string(rootfsTar(t, "y", false)), "import", "-")
+	if got, _, _ := berthCLI(t, root, "n\n", "image", "prune"); !strings.Contains(got, "Are you sure") {
+		t.Errorf("prune without -f did not ask: %q", got)
+	}
+	if got := mustCLI(t, root, "images", "-q"); got == "" {
+		t.Error("prune answered no but removed the image")
+	}
+	got = mustCLI(t, root, "image", "prune", "-f")
+	if !strings.HasPrefix(got, "Deleted Images:\ndeleted: sha256:") || !strings.HasSuffix(got, "Total reclaimed space: 1B\n") {
+		t.Errorf("prune -f = %q", got)
+	}
+	if got := mustCLI(t, root, "image", "ls", "-q"); got != "" {
+		t.Errorf("images after prune: %q", got)
+	}
+}
+
+func TestHistory(t *testing.T) {
+	root := t.TempDir()
+	berthCLI(t, root, string(rootfsTar(t, "hello", false)), "import", "-m", "a message that is longer than forty-five characters for sure", "-", "h")
+	got := mustCLI(t, root, "history", "--format", "{{.Size}}|{{.Comment}}", "-H=false", "h")
+	if got != "5|a message that is longer than forty-five characters for sure\n" {
+		t.Errorf("history = %q", got)
+	}
+	table := mustCLI(t, root, "image", "history", "h")
+	if first := strings.SplitN(table, "\n", 2)[0]; !regexp.MustCompile(`^IMAGE +CREATED +CREATED BY +SIZE +COMMENT$`).MatchString(first) {
+		t.Errorf("history header %q", first)
+	}
+}
+
+func TestImageInspectShape(t *testing.T) {
+	root := t.TempDir()
+	berthCLI(t, root, string(rootfsTar(t, "x", false)), "import", "-c", "EXPOSE 80", "-c", "HEALTHCHECK --interval=5s CMD true", "-", "shape")
+	out, _, err := berthCLI(t, root, "", "image", "inspect", "shape", "missing")
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("inspect with a missing image = %v", err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 {
+		t.Fatalf("inspect output %q: %v", out, err)
+	}
+	var keys []string
+	for k := range got[0] {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	want := []string{"Architecture", "Author", "Comment", "Config", "Created", "DockerVersion", "GraphDriver", "Id", "Metadata", "Os", "Parent", "RepoDigests", "RepoTags", "RootFS", "Size"}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("inspect keys (-want +got):\n%s", diff)
+	}
+	cfg := got[0]["Config"].(map[string]any)
+	if _, ok := cfg["ExposedPorts"].(map[string]any)["80/tcp"]; !ok {
+		t.Errorf("Config.ExposedPorts = %v", cfg["ExposedPorts"])
+	}
+	if hc := cfg["Healthcheck"].(map[string]any); hc["Interval"].(float64) != 5e9 || hc["Test"].([]any)[0] != "CMD-SHELL" {
+		t.Errorf("Config.Healthcheck = %v", hc)
+	}
+	if rootfs := got[0]["RootFS"].(map[string]any); rootfs["Type"] != "layers" || len(rootfs["Layers"].([]any)) != 1 {
+		t.Errorf("RootFS = %v", rootfs)
+	}
+}
