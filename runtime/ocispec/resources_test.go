@@ -1,6 +1,7 @@
 package ocispec
 
 import (
+	"slices"
 	"syscall"
 	"testing"
 
@@ -254,4 +255,27 @@ func TestHostDevices(t *testing.T) {
 		}
 	}
 	t.Error("/dev/null not listed")
+}
+
+func TestCapsOfMask(t *testing.T) {
+	if diff := cmp.Diff(defaultCapabilitiesSorted(), capsOfMask(0xa80425fb)); diff != "" {
+		t.Errorf("Docker's default set (-want +got):\n%s", diff)
+	}
+	if got := capsOfMask(0x1ffffffffff); len(got) != len(allCapabilities) {
+		t.Errorf("full mask gives %d capabilities, want %d", len(got), len(allCapabilities))
+	}
+	if _, err := HostCapabilities(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// defaultCapabilitiesSorted is DefaultCapabilities in number order.
+func defaultCapabilitiesSorted() []string {
+	var out []string
+	for _, c := range allCapabilities {
+		if slices.Contains(DefaultCapabilities, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -50,12 +50,20 @@ var allCapabilities = []string{
 // (caps.TweakCapabilities): privileged gets every capability; otherwise
 // the default set minus drop plus add, where "ALL" in add is every
 // capability but the dropped ones and "ALL" in drop leaves only add. Names
-// are case-insensitive, with or without the CAP_ prefix; an unknown one is
-// errdefs.ErrInvalidArgument. Unlike Docker, a capability added twice is
-// listed once.
-func Capabilities(add, drop []string, privileged bool) ([]string, error) {
+// are case-insensitive, with or without the CAP_ prefix.
+//
+// available are the capabilities berth can hand out, its own bounding set
+// (HostCapabilities); nil means all. As Docker does, "every capability"
+// means every available one, and adding one that is not available is an
+// error, as is an unknown name: both errdefs.ErrInvalidArgument. Unlike
+// Docker, a capability added twice is listed once.
+func Capabilities(add, drop []string, privileged bool, available []string) ([]string, error) {
+	all := allCapabilities
+	if available != nil {
+		all = slices.DeleteFunc(slices.Clone(all), func(c string) bool { return !slices.Contains(available, c) })
+	}
 	if privileged {
-		return slices.Clone(allCapabilities), nil
+		return slices.Clone(all), nil
 	}
 	adds, err := normalizeCaps(add)
 	if err != nil {
@@ -65,10 +73,15 @@ func Capabilities(add, drop []string, privileged bool) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range adds {
+		if c != "ALL" && !slices.Contains(all, c) {
+			return nil, invalid("capability not available in this environment: %q", c)
+		}
+	}
 	var caps []string
 	switch {
 	case slices.Contains(adds, "ALL"):
-		for _, c := range allCapabilities {
+		for _, c := range all {
 			if !slices.Contains(drops, c) {
 				caps = append(caps, c)
 			}
@@ -184,7 +197,7 @@ func ParseSecurityOpts(opts []string) (Security, error) {
 }
 
 func (b *builder) capabilities() error {
-	caps, err := Capabilities(b.cfg.CapAdd, b.cfg.CapDrop, b.cfg.Privileged)
+	caps, err := Capabilities(b.cfg.CapAdd, b.cfg.CapDrop, b.cfg.Privileged, b.opts.Capabilities)
 	if err != nil {
 		return err
 	}

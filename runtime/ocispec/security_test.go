@@ -22,6 +22,7 @@ func TestCapabilities(t *testing.T) {
 		name       string
 		add, drop  []string
 		privileged bool
+		available  []string
 		want       []string
 		wantErr    bool
 	}{
@@ -37,12 +38,16 @@ func TestCapabilities(t *testing.T) {
 		{name: "add all", add: []string{"ALL"}, want: allCapabilities},
 		{name: "add all but dropped", add: []string{"all"}, drop: []string{"sys_admin", "CAP_NET_ADMIN"}, want: allBut("CAP_SYS_ADMIN", "CAP_NET_ADMIN")},
 		{name: "privileged ignores drops", privileged: true, drop: []string{"ALL"}, want: allCapabilities},
+		{name: "privileged, restricted host", privileged: true, available: allBut("CAP_SYS_RESOURCE"), want: allBut("CAP_SYS_RESOURCE")},
+		{name: "add all, restricted host", add: []string{"ALL"}, drop: []string{"kill"}, available: allBut("CAP_SYS_RESOURCE"), want: allBut("CAP_SYS_RESOURCE", "CAP_KILL")},
+		{name: "add unavailable", add: []string{"sys_resource"}, available: allBut("CAP_SYS_RESOURCE"), wantErr: true},
+		{name: "drop unavailable is fine", drop: []string{"sys_resource"}, available: allBut("CAP_SYS_RESOURCE"), want: DefaultCapabilities},
 		{name: "unknown add", add: []string{"fly"}, wantErr: true},
 		{name: "unknown drop", drop: []string{"CAP_FLY"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Capabilities(tt.add, tt.drop, tt.privileged)
+			got, err := Capabilities(tt.add, tt.drop, tt.privileged, tt.available)
 			if tt.wantErr {
 				if !errdefs.IsInvalidArgument(err) {
 					t.Fatalf("err = %v, want invalid argument", err)

@@ -78,6 +78,12 @@ type Options struct {
 	// HostDevices(). Ignored unless Config.Privileged.
 	Devices []specs.LinuxDevice `json:"devices,omitempty"`
 
+	// Capabilities are those berth may hand out: pass HostCapabilities(),
+	// its own bounding set. --privileged and --cap-add ALL get all of these,
+	// and adding another is an error, as with Docker. nil: every capability
+	// Linux 5.9 knows.
+	Capabilities []string `json:"capabilities,omitempty"`
+
 	// Annotations are copied to the spec.
 	Annotations map[string]string `json:"annotations,omitempty"`
 
