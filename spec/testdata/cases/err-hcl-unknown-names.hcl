@@ -1,0 +1,6 @@
+service "web" {
+  imgae = "nginx"
+  helthcheck {
+    test = ["CMD", "true"]
+  }
+}
