@@ -52,7 +52,7 @@ func (b *builder) userMounts() ([]specs.Mount, error) {
 		{b.opts.HostsPath, "/etc/hosts"},
 	} {
 		if f.src != "" && !hasDestination(ms, f.dst) {
-			ms = append(ms, bindMount(f.src, f.dst, b.cfg.ReadOnly, ""))
+			ms = append(ms, bindMount(f.src, f.dst, b.cfg.ReadOnly, "rprivate"))
 		}
 	}
 	for _, dst := range slices.Sorted(maps.Keys(b.cfg.Tmpfs)) {
@@ -98,7 +98,11 @@ func (b *builder) mount(m runtime.Mount) (specs.Mount, error) {
 		if !path.IsAbs(m.Source) {
 			return specs.Mount{}, invalid("mount %s: bind source %q is not an absolute path", m.Target, m.Source)
 		}
-		return bindMount(m.Source, m.Target, m.ReadOnly, m.Propagation), nil
+		propagation := m.Propagation
+		if propagation == "" {
+			propagation = "rprivate"
+		}
+		return bindMount(m.Source, m.Target, m.ReadOnly, propagation), nil
 	case "volume":
 		src, ok := b.opts.Volumes[path.Clean(m.Target)]
 		if !ok {
@@ -115,17 +119,17 @@ func (b *builder) mount(m runtime.Mount) (specs.Mount, error) {
 	return specs.Mount{}, invalid("mount %s: unknown type %q", m.Target, m.Type)
 }
 
-// bindMount is Docker's: rbind, ro when read-only, and the propagation,
-// rprivate by default.
+// bindMount is Docker's: rbind, ro when read-only, and the propagation if
+// any. Docker gives binds and its generated files rprivate, volumes none.
 func bindMount(src, dst string, readOnly bool, propagation string) specs.Mount {
 	opts := []string{"rbind"}
 	if readOnly {
 		opts = append(opts, "ro")
 	}
-	if propagation == "" {
-		propagation = "rprivate"
+	if propagation != "" {
+		opts = append(opts, propagation)
 	}
-	return specs.Mount{Destination: dst, Type: "bind", Source: src, Options: append(opts, propagation)}
+	return specs.Mount{Destination: dst, Type: "bind", Source: src, Options: opts}
 }
 
 // tmpfsData is Docker's ConvertTmpfsOptions: a --mount type=tmpfs as the
