@@ -25,6 +25,9 @@ func (d *hclDecoder) body(b *hclsyntax.Body, shape *hclShape, path, what string,
 			d.unknownAttr(attr, shape, p, what)
 			continue
 		}
+		if name, bs, ok := shape.blockFor(attr.Name); ok && !d.checkKeys(attr.Expr, bs, name, p) {
+			continue
+		}
 		v, ok := d.eval(attr.Expr, p)
 		if !ok || v == nil {
 			continue
@@ -105,6 +108,80 @@ func (d *hclDecoder) body(b *hclsyntax.Body, shape *hclShape, path, what string,
 		}
 	}
 	return out
+}
+
+// checkKeys checks the literal object keys of an attribute that could have
+// been written as blocks (healthcheck = { tset = ... }) against the blocks'
+// shape, so that they get the same suggestions; it reports false when a key
+// is unknown. Keys computed by expressions are left to compose-go.
+func (d *hclDecoder) checkKeys(expr hclsyntax.Expression, bs hclBlockShape, name, path string) bool {
+	switch bs.mode {
+	case blockSingle:
+		return d.checkObject(expr, bs.body, name+" block", path)
+	case blockList:
+		tuple, ok := expr.(*hclsyntax.TupleConsExpr)
+		if !ok {
+			return true
+		}
+		good := true
+		for i, e := range tuple.Exprs {
+			good = d.checkObject(e, bs.body, name+" block", fmt.Sprintf("%s[%d]", path, i)) && good
+		}
+		return good
+	default:
+		obj, ok := expr.(*hclsyntax.ObjectConsExpr)
+		if !ok {
+			return true
+		}
+		good := true
+		for _, item := range obj.Items {
+			if key, ok := d.literalKey(item.KeyExpr); ok {
+				good = d.checkObject(item.ValueExpr, bs.body, fmt.Sprintf("%s %q", name, key), joinPath(path, key)) && good
+			}
+		}
+		return good
+	}
+}
+
+func (d *hclDecoder) checkObject(expr hclsyntax.Expression, shape *hclShape, what, path string) bool {
+	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return true
+	}
+	good := true
+	for _, item := range obj.Items {
+		key, ok := d.literalKey(item.KeyExpr)
+		if !ok {
+			continue
+		}
+		p := joinPath(path, key)
+		if !shape.attrs[key] && !(shape.extensions && strings.HasPrefix(key, "x-")) {
+			d.add(item.KeyExpr.Range(), p, "unsupported attribute %q in %s%s", key, what, didYouMean(key, shape.attrNames()))
+			good = false
+			continue
+		}
+		if name, bs, ok := shape.blockFor(key); ok {
+			good = d.checkKeys(item.ValueExpr, bs, name, p) && good
+		}
+	}
+	return good
+}
+
+// literalKey is the key of an object item written as a name or a string
+// without interpolation.
+func (d *hclDecoder) literalKey(expr hclsyntax.Expression) (string, bool) {
+	k, ok := expr.(*hclsyntax.ObjectConsKeyExpr)
+	if !ok || k.ForceNonLiteral {
+		return "", false
+	}
+	if name := hcl.ExprAsKeyword(k.Wrapped); name != "" {
+		return name, true
+	}
+	v, diags := k.Wrapped.Value(nil)
+	if diags.HasErrors() || v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+		return "", false
+	}
+	return v.AsString(), true
 }
 
 // labels checks that blk has n labels.

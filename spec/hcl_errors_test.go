@@ -89,6 +89,23 @@ stack.hcl:9:3: services.web.ports: port blocks cannot be added to ports: it is s
 stack.hcl:11:1: services.web: duplicate service "web"; the first is at line 1`,
 		},
 		{
+			name: "unknown keys in object values of block-shaped attributes",
+			src: `service "web" {
+  healthcheck = { tset = ["CMD", "true"], interval = "1s" }
+  ports       = ["80:80", { target = 80, publshed = "8080" }]
+  depends_on  = { db = { conditon = "service_healthy" } }
+  deploy = {
+    resources = { limits = { memroy = "1g" } }
+  }
+  labels = { anything = "goes" }
+}
+`,
+			wantErr: `stack.hcl:2:19: services.web.healthcheck.tset: unsupported attribute "tset" in healthcheck block; did you mean "test"?
+stack.hcl:3:42: services.web.ports[1].publshed: unsupported attribute "publshed" in port block; did you mean "published"?
+stack.hcl:4:26: services.web.depends_on.db.conditon: unsupported attribute "conditon" in depends_on "db"; did you mean "condition"?
+stack.hcl:6:30: services.web.deploy.resources.limits.memroy: unsupported attribute "memroy" in limits block; did you mean "memory"?`,
+		},
+		{
 			name: "expression errors",
 			src: `locals {
   a = local.b
