@@ -470,11 +470,16 @@ func (l *load) referencedFiles(p *types.Project, included []string) []string {
 	for _, inc := range included {
 		out = append(out, existing(filepath.Dir(inc), []string{".env"})...)
 	}
-	for _, in := range slices.Concat(l.inputs, readAll(included)) {
-		if in.hcl {
-			continue
+	seen := map[string]bool{}
+	for _, in := range l.inputs {
+		if !in.hcl {
+			out = append(out, extendsFiles(in.path, in.src, false, seen)...)
 		}
-		out = append(out, extendsFiles(in.path, in.src, map[string]bool{})...)
+	}
+	for _, in := range readAll(included) {
+		if !in.hcl {
+			out = append(out, extendsFiles(in.path, in.src, true, seen)...)
+		}
 	}
 	for _, s := range slices.Concat(servicesOf(p.Services), servicesOf(p.DisabledServices)) {
 		for _, f := range s.EnvFiles {
@@ -510,9 +515,10 @@ func readAll(paths []string) []inputFile {
 }
 
 // extendsFiles returns the files named by `extends: {file: ...}` in a YAML
-// stack file, and theirs, recursively. Interpolated file names are not
-// followed.
-func extendsFiles(path string, src []byte, seen map[string]bool) []string {
+// stack file, and by `include:` when nested is set (the includes of the
+// stack files themselves are reported by compose-go), recursively with
+// theirs. Interpolated file names are not followed.
+func extendsFiles(path string, src []byte, nested bool, seen map[string]bool) []string {
 	var doc struct {
 		Services map[string]struct {
 			Extends any `yaml:"extends"`
@@ -522,13 +528,35 @@ func extendsFiles(path string, src []byte, seen map[string]bool) []string {
 	if yaml.Unmarshal(src, &doc) != nil {
 		return nil
 	}
-	var out []string
+	var refs []string
 	for _, s := range doc.Services {
-		m, ok := s.Extends.(map[string]any)
-		if !ok {
-			continue
+		if m, ok := s.Extends.(map[string]any); ok {
+			if f, ok := m["file"].(string); ok {
+				refs = append(refs, f)
+			}
 		}
-		f, _ := m["file"].(string)
+	}
+	if nested {
+		for _, inc := range doc.Include {
+			switch v := inc.(type) {
+			case string:
+				refs = append(refs, v)
+			case map[string]any:
+				switch p := v["path"].(type) {
+				case string:
+					refs = append(refs, p)
+				case []any:
+					for _, e := range p {
+						if s, ok := e.(string); ok {
+							refs = append(refs, s)
+						}
+					}
+				}
+			}
+		}
+	}
+	var out []string
+	for _, f := range refs {
 		if f == "" || strings.Contains(f, "$") {
 			continue
 		}
@@ -541,7 +569,7 @@ func extendsFiles(path string, src []byte, seen map[string]bool) []string {
 		seen[f] = true
 		out = append(out, f)
 		if b, err := os.ReadFile(f); err == nil {
-			out = append(out, extendsFiles(f, b, seen)...)
+			out = append(out, extendsFiles(f, b, true, seen)...)
 		}
 	}
 	return out

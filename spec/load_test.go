@@ -350,11 +350,12 @@ secrets:
   key:
     environment: KEY
 `,
-		"base.yaml":      "services:\n  base:\n    environment:\n      A: b\n",
-		"inc/redis.yaml": "services:\n  redis:\n    image: redis\n",
-		"web.env":        "X=1\n",
-		"site.conf":      "server {}\n",
-		".env":           "TAG=1\n",
+		"base.yaml":       "services:\n  base:\n    environment:\n      A: b\n",
+		"inc/redis.yaml":  "include: [nested.yaml]\nservices:\n  redis:\n    image: redis\n",
+		"inc/nested.yaml": "services:\n  sidecar:\n    image: busybox\n",
+		"web.env":         "X=1\n",
+		"site.conf":       "server {}\n",
+		".env":            "TAG=1\n",
 	})
 	env := map[string]string{"KEY": "k", "UNRELATED": "u"}
 	s, err := LoadStack(t.Context(), Options{WorkingDir: dir, Env: env})
@@ -366,7 +367,7 @@ secrets:
 		r, _ := filepath.Rel(dir, f)
 		rel = append(rel, r)
 	}
-	want := []string{".env", "base.yaml", "compose.yaml", "inc/redis.yaml", "site.conf", "web.env"}
+	want := []string{".env", "base.yaml", "compose.yaml", "inc/nested.yaml", "inc/redis.yaml", "site.conf", "web.env"}
 	if diff := cmp.Diff(want, rel); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}

@@ -203,7 +203,7 @@ func (l *load) problem(msg string) Problem {
 		path, text := p.fn(m)
 		segs := l.resolveAny(splitPath(path))
 		pr := Problem{Path: formatPath(segs), Message: text}
-		l.position(&pr, segs, text)
+		l.position(&pr, segs)
 		return pr
 	}
 	pr := Problem{Message: msg}
@@ -215,13 +215,16 @@ func (l *load) problem(msg string) Problem {
 
 // position finds the field in the stack files, the last file that has it
 // first (it is the one whose value won).
-func (l *load) position(pr *Problem, segs []string, text string) {
+func (l *load) position(pr *Problem, segs []string) {
+	best := 0 // how many segments of the path the chosen file has
 	for i := len(l.inputs) - 1; i >= 0; i-- {
 		in := l.inputs[i]
 		if in.hcl {
-			if r, _, ok := in.sources.Lookup(formatPath(segs)); ok {
-				pr.File, pr.Line, pr.Column = in.path, r.Start.Line, r.Start.Column
-				return
+			if r, found, ok := in.sources.Lookup(formatPath(segs)); ok {
+				if d := len(splitPath(found)); d > best {
+					best = d
+					pr.File, pr.Line, pr.Column = in.path, r.Start.Line, r.Start.Column
+				}
 			}
 			continue
 		}
@@ -230,22 +233,23 @@ func (l *load) position(pr *Problem, segs []string, text string) {
 			continue
 		}
 		n, rest := fieldAt(&doc, segs)
-		if n == nil || len(rest) == len(segs) {
+		if n == nil {
 			continue
 		}
-		if len(rest) > 0 {
-			// The path goes deeper than the file: a list item named by
-			// value, like depends_on's short syntax.
+		depth := len(segs) - len(rest)
+		if len(rest) == 1 {
+			// The path names a list item by value, like depends_on's
+			// short syntax.
 			if c := findScalar(n, rest[0]); c != nil {
-				n = c
-			} else if len(rest) > 1 {
-				continue
+				n, depth = c, len(segs)
 			}
 		}
-		pr.File, pr.Line, pr.Column = in.path, n.Line, n.Column
-		return
+		if depth > best {
+			best = depth
+			pr.File, pr.Line, pr.Column = in.path, n.Line, n.Column
+		}
 	}
-	if len(l.inputs) == 1 {
+	if pr.File == "" && len(l.inputs) == 1 {
 		pr.File = l.inputs[0].path
 	}
 }
