@@ -1,0 +1,165 @@
+package cni
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/containerd/errdefs"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/berth-dev/berth/runtime"
+)
+
+// ParsePorts parses `-p` values, Docker's `[hostip:][hostport:]containerport[/proto]`
+// with ranges (`8000-8001:80-81`), into one binding per port. A missing host
+// port is 0: any free port, chosen at Attach. It is pure; bad input is
+// ErrInvalidArgument.
+func ParsePorts(specs []string) ([]runtime.PortBinding, error) {
+	var out []runtime.PortBinding
+	for _, spec := range specs {
+		ms, err := nat.ParsePortSpec(spec)
+		if err != nil {
+			return nil, fmt.Errorf("publish %q: %v: %w", spec, err, errdefs.ErrInvalidArgument)
+		}
+		for _, m := range ms {
+			if m.Port.Proto() == "sctp" {
+				return nil, fmt.Errorf("publish %q: sctp is not supported: %w", spec, errdefs.ErrInvalidArgument)
+			}
+			if strings.Contains(m.Binding.HostPort, "-") {
+				return nil, fmt.Errorf("publish %q: a host port range for one container port is not supported: %w", spec, errdefs.ErrInvalidArgument)
+			}
+			b := runtime.PortBinding{HostIP: m.Binding.HostIP, ContainerPort: uint16(m.Port.Int()), Protocol: m.Port.Proto()}
+			if m.Binding.HostPort != "" {
+				hp, err := strconv.ParseUint(m.Binding.HostPort, 10, 16)
+				if err != nil {
+					return nil, fmt.Errorf("publish %q: host port %q: %w", spec, m.Binding.HostPort, errdefs.ErrInvalidArgument)
+				}
+				b.HostPort = uint16(hp)
+			}
+			if b.ContainerPort == 0 {
+				return nil, fmt.Errorf("publish %q: container port 0: %w", spec, errdefs.ErrInvalidArgument)
+			}
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// FormatPort renders a binding the way `docker port` does:
+// "80/tcp -> 0.0.0.0:8080".
+func FormatPort(p runtime.PortBinding) string {
+	ip := p.HostIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	return fmt.Sprintf("%d/%s -> %s", p.ContainerPort, p.Protocol, net.JoinHostPort(ip, strconv.Itoa(int(p.HostPort))))
+}
+
+// probe binds hostIP:port/proto and releases it at once, returning the
+// port bound (the kernel's choice for port 0).
+type probe func(hostIP string, port uint16, proto string) (uint16, error)
+
+// assignPorts fills in host ports: a free one for HostPort 0, and for a
+// given one a check that no other attachment publishes it and that the host
+// can bind it. A port in use is ErrConflict.
+func assignPorts(req []runtime.PortBinding, others []Attachment, bind probe) ([]runtime.PortBinding, error) {
+	var taken []runtime.PortBinding
+	for _, a := range others {
+		taken = append(taken, a.Ports...)
+	}
+	out := make([]runtime.PortBinding, 0, len(req))
+	for _, p := range req {
+		if p.Protocol == "" {
+			p.Protocol = "tcp"
+		}
+		if p.Protocol != "tcp" && p.Protocol != "udp" {
+			return nil, fmt.Errorf("publish %d/%s: protocol must be tcp or udp: %w", p.ContainerPort, p.Protocol, errdefs.ErrInvalidArgument)
+		}
+		if p.HostIP != "" {
+			if _, err := netip.ParseAddr(p.HostIP); err != nil {
+				return nil, fmt.Errorf("publish %d/%s: host ip %q: %w", p.ContainerPort, p.Protocol, p.HostIP, errdefs.ErrInvalidArgument)
+			}
+		}
+		if p.HostPort != 0 {
+			if conflicts(p, taken) {
+				return nil, fmt.Errorf("bind for %s failed: port is already allocated: %w", hostAddr(p), errdefs.ErrConflict)
+			}
+			if _, err := bind(p.HostIP, p.HostPort, p.Protocol); err != nil {
+				return nil, fmt.Errorf("bind for %s failed: %w", hostAddr(p), portErr(err))
+			}
+		} else {
+			found := false
+			for range 32 {
+				port, err := bind(p.HostIP, 0, p.Protocol)
+				if err != nil {
+					return nil, fmt.Errorf("publish %d/%s: pick a host port: %w", p.ContainerPort, p.Protocol, portErr(err))
+				}
+				p.HostPort = port
+				if !conflicts(p, taken) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("publish %d/%s: no free host port: %w", p.ContainerPort, p.Protocol, errdefs.ErrResourceExhausted)
+			}
+		}
+		taken = append(taken, p)
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// conflicts reports whether p's host side clashes with one of taken: same
+// protocol and port, and either side on all addresses or the same address.
+func conflicts(p runtime.PortBinding, taken []runtime.PortBinding) bool {
+	for _, t := range taken {
+		if t.Protocol == p.Protocol && t.HostPort == p.HostPort &&
+			(t.HostIP == "" || p.HostIP == "" || t.HostIP == p.HostIP) {
+			return true
+		}
+	}
+	return false
+}
+
+func hostAddr(p runtime.PortBinding) string {
+	ip := p.HostIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(int(p.HostPort))) + "/" + p.Protocol
+}
+
+func portErr(err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("port is already allocated: %w", errdefs.ErrConflict)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("host address not available: %w", errdefs.ErrInvalidArgument)
+	}
+	return err
+}
+
+// probePort is the real probe: listen, read the port, close.
+func probePort(hostIP string, port uint16, proto string) (uint16, error) {
+	addr := net.JoinHostPort(hostIP, strconv.Itoa(int(port)))
+	if proto == "udp" {
+		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port), nil
+}

@@ -1,0 +1,367 @@
+package cni_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/vishvananda/netlink"
+
+	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/network/cni"
+	"github.com/berth-dev/berth/network/netns"
+	"github.com/berth-dev/berth/runtime"
+)
+
+// rootEnv is one test's manager over its own roots, with a check in
+// t.Cleanup that nothing of the test is left on the host.
+type rootEnv struct {
+	t      *testing.T
+	m      *cni.Manager
+	nsDir  string
+	prefix string // of every container ID of the test
+	mu     struct {
+		bridges, hostIfs, tags []string
+	}
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Getenv("BERTH_TEST_ROOT") != "1" {
+		t.Skip("root test: set BERTH_TEST_ROOT=1")
+	}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newRootEnv(t *testing.T) *rootEnv {
+	needRoot(t)
+	run := t.TempDir()
+	e := &rootEnv{t: t, nsDir: filepath.Join(run, "netns"), prefix: "bt" + randHex(4)}
+	e.m = cni.New(cni.Options{Root: t.TempDir(), RunRoot: run, DefaultBridge: e.prefix})
+	t.Cleanup(e.check)
+	return e
+}
+
+// network creates a network with a unique name and removes it in cleanup.
+func (e *rootEnv) network(cfg network.Config) cni.Record {
+	t := e.t
+	t.Helper()
+	cfg.Name = e.prefix + "-" + randHex(3)
+	if _, err := e.m.Create(t.Context(), cfg); err != nil {
+		t.Fatalf("create network: %v", err)
+	}
+	r, err := e.m.Get(t.Context(), cfg.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mu.bridges = append(e.mu.bridges, r.Bridge)
+	e.mu.tags = append(e.mu.tags, r.ID[:12])
+	t.Cleanup(func() {
+		if err := e.m.Remove(context.Background(), r.Name); err != nil && !errdefs.IsNotFound(err) {
+			t.Errorf("cleanup: remove network %s: %v", r.Name, err)
+		}
+	})
+	return r
+}
+
+// container makes a namespace and attaches it; cleanup detaches and
+// removes the namespace (registered before the network's removal runs).
+func (e *rootEnv) container(req cni.AttachRequest) (string, cni.Result, error) {
+	t := e.t
+	t.Helper()
+	id := e.prefix + randHex(8)
+	path, err := netns.New(e.nsDir, id)
+	if err != nil {
+		t.Fatalf("netns: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.m.Detach(context.Background(), id, path); err != nil {
+			t.Errorf("cleanup: detach %s: %v", id, err)
+		}
+		if err := netns.Remove(path); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	req.ContainerID, req.NetNSPath = id, path
+	res, err := e.m.Attach(t.Context(), req)
+	for _, i := range res.Interfaces {
+		e.mu.hostIfs = append(e.mu.hostIfs, i.HostIf)
+		for _, ip := range i.IPs {
+			e.mu.tags = append(e.mu.tags, "--to-destination "+ip.Addr().String()+":")
+		}
+	}
+	return path, res, err
+}
+
+// check fails the test if a bridge, veth, namespace, lease or rule of the
+// test is left. It runs last (registered first).
+func (e *rootEnv) check() {
+	t := e.t
+	links, _ := exec.Command("ip", "-o", "link").Output()
+	for _, name := range append(append([]string{}, e.mu.bridges...), e.mu.hostIfs...) {
+		if name != "" && strings.Contains(string(links), " "+name+":") || name != "" && strings.Contains(string(links), " "+name+"@") {
+			t.Errorf("leftover link %s", name)
+		}
+	}
+	if names, _ := netns.List(e.nsDir); len(names) > 0 {
+		t.Errorf("leftover namespaces %v", names)
+	}
+	for _, cmd := range []string{"iptables-save", "ip6tables-save"} {
+		out, _ := exec.Command(cmd).Output()
+		for _, needle := range append([]string{e.prefix}, e.mu.tags...) {
+			if strings.Contains(string(out), needle) {
+				t.Errorf("%s still has rules for %s:\n%s", cmd, needle, grepLines(string(out), needle))
+			}
+		}
+	}
+}
+
+func grepLines(s, needle string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, needle) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func ipv4(t *testing.T, res cni.Result) netip.Addr {
+	t.Helper()
+	for _, p := range res.Interfaces[0].IPs {
+		if p.Addr().Is4() {
+			return p.Addr()
+		}
+	}
+	t.Fatalf("no IPv4 in %+v", res)
+	return netip.Addr{}
+}
+
+// serveEcho listens inside a namespace and echoes one line per connection
+// until the test ends.
+func serveEcho(t *testing.T, nsPath, addr string) net.Addr {
+	t.Helper()
+	var l net.Listener
+	err := netns.Do(nsPath, func() (err error) {
+		l, err = net.Listen("tcp", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen in netns: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				fmt.Fprintf(c, "echo %s", line)
+			}()
+		}
+	}()
+	return l.Addr()
+}
+
+func roundTrip(addr string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	fmt.Fprintf(c, "hello\n")
+	b, err := io.ReadAll(c)
+	return string(b), err
+}
+
+func TestRootTrafficBetweenNamespaces(t *testing.T) {
+	e := newRootEnv(t)
+	n := e.network(network.Config{})
+	nets := []runtime.NetworkAttachment{{Network: n.Name}}
+	ns1, r1, err := e.container(cni.AttachRequest{Networks: nets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns2, r2, err := e.container(cni.AttachRequest{Networks: nets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip2 := ipv4(t, r2)
+	if ip2 == ipv4(t, r1) || !netip.MustParsePrefix(n.Config.Subnets[0].Subnet).Contains(ip2) {
+		t.Fatalf("addresses %v and %v, subnet %s", ipv4(t, r1), ip2, n.Config.Subnets[0].Subnet)
+	}
+	serveEcho(t, ns2, net.JoinHostPort(ip2.String(), "7000"))
+	var got string
+	err = netns.Do(ns1, func() (err error) {
+		got, err = roundTrip(net.JoinHostPort(ip2.String(), "7000"))
+		return err
+	})
+	if err != nil || got != "echo hello\n" {
+		t.Fatalf("ns1 -> ns2: %q, %v", got, err)
+	}
+	// The default route of a non-internal network goes to the gateway.
+	if gw := defaultGateway(t, ns1); gw != n.Config.Subnets[0].Gateway {
+		t.Errorf("default gateway %q, want %s", gw, n.Config.Subnets[0].Gateway)
+	}
+}
+
+func defaultGateway(t *testing.T, nsPath string) string {
+	t.Helper()
+	var gw string
+	err := netns.Do(nsPath, func() error {
+		rs, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+		for _, r := range rs {
+			if r.Dst == nil || r.Dst.IP.IsUnspecified() {
+				gw = r.Gw.String()
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gw
+}
+
+func TestRootInternalHasNoDefaultRoute(t *testing.T) {
+	e := newRootEnv(t)
+	n := e.network(network.Config{Internal: true})
+	ns, _, err := e.container(cni.AttachRequest{Networks: []runtime.NetworkAttachment{{Network: n.Name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gw := defaultGateway(t, ns); gw != "" {
+		t.Errorf("internal network has default route via %s", gw)
+	}
+	out, _ := exec.Command("iptables-save", "-t", "nat").Output()
+	if strings.Contains(string(out), n.Config.Subnets[0].Subnet) {
+		t.Errorf("internal network is masqueraded:\n%s", grepLines(string(out), n.Config.Subnets[0].Subnet))
+	}
+}
+
+func TestRootPublishedPortOnLocalhost(t *testing.T) {
+	e := newRootEnv(t)
+	n := e.network(network.Config{})
+	nets := []runtime.NetworkAttachment{{Network: n.Name}}
+	ns, res, err := e.container(cni.AttachRequest{Networks: nets, Ports: []runtime.PortBinding{{ContainerPort: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveEcho(t, ns, ":80")
+	hp := res.Ports[0].HostPort
+	if hp == 0 {
+		t.Fatalf("no host port chosen: %+v", res.Ports)
+	}
+	got, err := roundTrip(fmt.Sprintf("127.0.0.1:%d", hp))
+	if err != nil || got != "echo hello\n" {
+		t.Fatalf("127.0.0.1:%d: %q, %v", hp, got, err)
+	}
+
+	// The same host port again: refused before any plugin runs.
+	_, _, err = e.container(cni.AttachRequest{Networks: nets, Ports: []runtime.PortBinding{{HostPort: hp, ContainerPort: 80}}})
+	if !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("second container on port %d: %v, want ErrConflict", hp, err)
+	}
+	// A port a host process holds: refused too.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := uint16(l.Addr().(*net.TCPAddr).Port)
+	_, _, err = e.container(cni.AttachRequest{Networks: nets, Ports: []runtime.PortBinding{{HostPort: busy, ContainerPort: 80}}})
+	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "already allocated") {
+		t.Errorf("host port %d held by the host: %v, want ErrConflict", busy, err)
+	}
+}
+
+func TestRootAddressesReleasedAndReused(t *testing.T) {
+	e := newRootEnv(t)
+	probe := e.network(network.Config{})
+	sn := netip.MustParsePrefix(probe.Config.Subnets[0].Subnet)
+	if err := e.m.Remove(t.Context(), probe.Name); err != nil {
+		t.Fatal(err)
+	}
+	// Two addresses only: .4 and .5.
+	base := sn.Addr().As4()
+	base[3] = 4
+	ipRange := netip.PrefixFrom(netip.AddrFrom4(base), 31).String()
+	n := e.network(network.Config{Subnets: []network.Subnet{{Subnet: sn.String(), IPRange: ipRange}}})
+	nets := []runtime.NetworkAttachment{{Network: n.Name}}
+	ns1, r1, err := e.container(cni.AttachRequest{Networks: nets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.container(cni.AttachRequest{Networks: nets}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.container(cni.AttachRequest{Networks: nets}); err == nil {
+		t.Fatal("third container attached to a range of two addresses")
+	}
+	id1 := filepath.Base(ns1)
+	if err := e.m.Detach(t.Context(), id1, ns1); err != nil {
+		t.Fatal(err)
+	}
+	_, r4, err := e.container(cni.AttachRequest{Networks: nets})
+	if err != nil {
+		t.Fatalf("attach after detach: %v", err)
+	}
+	if ipv4(t, r4) != ipv4(t, r1) {
+		t.Errorf("got %v, want the released %v", ipv4(t, r4), ipv4(t, r1))
+	}
+	// In use: the network cannot go.
+	if err := e.m.Remove(t.Context(), n.Name); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("remove network in use: %v, want ErrFailedPrecondition", err)
+	}
+}
+
+func TestRootCleanupAfterCrash(t *testing.T) {
+	e := newRootEnv(t)
+	n := e.network(network.Config{})
+	nets := []runtime.NetworkAttachment{{Network: n.Name}}
+	// A container attached with a published port, then "killed": nobody
+	// detaches it. Cleanup with an exists hook that says it is gone.
+	ns, _, err := e.container(cni.AttachRequest{Networks: nets, Ports: []runtime.PortBinding{{ContainerPort: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stray, err := netns.New(e.nsDir, e.prefix+"stray")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = netns.Remove(stray) })
+	if err := e.m.Cleanup(t.Context(), e.nsDir, func(string) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(ns); err == nil {
+		t.Error("namespace of a gone container left")
+	}
+	if _, err := os.Stat(stray); err == nil {
+		t.Error("stray namespace left")
+	}
+	if eps, _ := e.m.Endpoints(t.Context(), n.Name); len(eps) != 0 {
+		t.Errorf("endpoints left: %+v", eps)
+	}
+}
