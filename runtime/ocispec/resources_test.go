@@ -269,11 +269,11 @@ func TestCapsOfMask(t *testing.T) {
 	}
 }
 
-// defaultCapabilitiesSorted is DefaultCapabilities in number order.
+// defaultCapabilitiesSorted is DefaultCapabilities() in number order.
 func defaultCapabilitiesSorted() []string {
 	var out []string
 	for _, c := range allCapabilities {
-		if slices.Contains(DefaultCapabilities, c) {
+		if slices.Contains(DefaultCapabilities(), c) {
 			out = append(out, c)
 		}
 	}

@@ -11,7 +11,9 @@ import (
 
 // DefaultCapabilities is Docker's default capability set
 // (daemon/pkg/oci/caps/defaults.go), in Docker's order.
-var DefaultCapabilities = []string{
+func DefaultCapabilities() []string { return slices.Clone(defaultCapabilities) }
+
+var defaultCapabilities = []string{
 	"CAP_CHOWN",
 	"CAP_DAC_OVERRIDE",
 	"CAP_FSETID",
@@ -56,7 +58,8 @@ var allCapabilities = []string{
 // (HostCapabilities); nil means all. As Docker does, "every capability"
 // means every available one, and adding one that is not available is an
 // error, as is an unknown name: both errdefs.ErrInvalidArgument. Unlike
-// Docker, a capability added twice is listed once.
+// Docker, a default capability that is not available is left out (runc
+// could not grant it), and a capability added twice is listed once.
 func Capabilities(add, drop []string, privileged bool, available []string) ([]string, error) {
 	all := allCapabilities
 	if available != nil {
@@ -90,8 +93,8 @@ func Capabilities(add, drop []string, privileged bool, available []string) ([]st
 	case slices.Contains(drops, "ALL"):
 		caps = []string{}
 	default:
-		for _, c := range DefaultCapabilities {
-			if !slices.Contains(drops, c) {
+		for _, c := range defaultCapabilities {
+			if !slices.Contains(drops, c) && slices.Contains(all, c) {
 				caps = append(caps, c)
 			}
 		}

@@ -13,7 +13,7 @@ import (
 
 func TestCapabilities(t *testing.T) {
 	without := func(drop ...string) []string {
-		return slices.DeleteFunc(slices.Clone(DefaultCapabilities), func(c string) bool { return slices.Contains(drop, c) })
+		return slices.DeleteFunc(DefaultCapabilities(), func(c string) bool { return slices.Contains(drop, c) })
 	}
 	allBut := func(drop ...string) []string {
 		return slices.DeleteFunc(slices.Clone(allCapabilities), func(c string) bool { return slices.Contains(drop, c) })
@@ -26,11 +26,11 @@ func TestCapabilities(t *testing.T) {
 		want       []string
 		wantErr    bool
 	}{
-		{name: "default", want: DefaultCapabilities},
-		{name: "add with prefix", add: []string{"CAP_NET_ADMIN"}, want: append(slices.Clone(DefaultCapabilities), "CAP_NET_ADMIN")},
-		{name: "add without prefix, lower case", add: []string{"sys_ptrace"}, want: append(slices.Clone(DefaultCapabilities), "CAP_SYS_PTRACE")},
-		{name: "add mixed case", add: []string{"Cap_Sys_Admin"}, want: append(slices.Clone(DefaultCapabilities), "CAP_SYS_ADMIN")},
-		{name: "add a default is a no-op", add: []string{"chown"}, want: DefaultCapabilities},
+		{name: "default", want: DefaultCapabilities()},
+		{name: "add with prefix", add: []string{"CAP_NET_ADMIN"}, want: append(DefaultCapabilities(), "CAP_NET_ADMIN")},
+		{name: "add without prefix, lower case", add: []string{"sys_ptrace"}, want: append(DefaultCapabilities(), "CAP_SYS_PTRACE")},
+		{name: "add mixed case", add: []string{"Cap_Sys_Admin"}, want: append(DefaultCapabilities(), "CAP_SYS_ADMIN")},
+		{name: "add a default is a no-op", add: []string{"chown"}, want: DefaultCapabilities()},
 		{name: "drop", drop: []string{"net_raw", "CAP_MKNOD"}, want: without("CAP_NET_RAW", "CAP_MKNOD")},
 		{name: "drop then add the same", add: []string{"kill"}, drop: []string{"kill"}, want: append(without("CAP_KILL"), "CAP_KILL")},
 		{name: "drop all", drop: []string{"ALL"}, want: []string{}},
@@ -41,7 +41,8 @@ func TestCapabilities(t *testing.T) {
 		{name: "privileged, restricted host", privileged: true, available: allBut("CAP_SYS_RESOURCE"), want: allBut("CAP_SYS_RESOURCE")},
 		{name: "add all, restricted host", add: []string{"ALL"}, drop: []string{"kill"}, available: allBut("CAP_SYS_RESOURCE"), want: allBut("CAP_SYS_RESOURCE", "CAP_KILL")},
 		{name: "add unavailable", add: []string{"sys_resource"}, available: allBut("CAP_SYS_RESOURCE"), wantErr: true},
-		{name: "drop unavailable is fine", drop: []string{"sys_resource"}, available: allBut("CAP_SYS_RESOURCE"), want: DefaultCapabilities},
+		{name: "default, restricted host", available: allBut("CAP_AUDIT_WRITE"), want: without("CAP_AUDIT_WRITE")},
+		{name: "drop unavailable is fine", drop: []string{"sys_resource"}, available: allBut("CAP_SYS_RESOURCE"), want: DefaultCapabilities()},
 		{name: "unknown add", add: []string{"fly"}, wantErr: true},
 		{name: "unknown drop", drop: []string{"CAP_FLY"}, wantErr: true},
 	}
