@@ -63,7 +63,7 @@ type hclDecoded struct {
 // complete for what was read; after a syntax error Data and Sources are nil.
 func decodeHCLFile(filename string, src []byte, in HCLInput) (hclDecoded, error) {
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
-	d := &hclDecoder{filename: filename, dir: filepath.Dir(filename), in: in, sources: hclSourceMap{}}
+	d := &hclDecoder{dir: filepath.Dir(filename), in: in, sources: hclSourceMap{}}
 	if diags.HasErrors() {
 		d.addDiags(diags, "")
 		return hclDecoded{}, d.problems.sorted()
@@ -117,7 +117,6 @@ func (m hclSourceMap) Lookup(path string) (hcl.Range, string, bool) {
 
 // hclDecoder holds the state of decoding one file.
 type hclDecoder struct {
-	filename  string
 	dir       string
 	in        HCLInput
 	ctx       *hcl.EvalContext
