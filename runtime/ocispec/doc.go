@@ -12,8 +12,9 @@
 // only where a caller asks it to: Generate reads /etc/passwd and /etc/group
 // through the fs.FS the caller passes (the container's root, opened with
 // os.Root so that symlinks cannot escape it), a seccomp profile file through
-// the ReadFile function the caller passes, and HostDevices reads the host's
-// /dev for --privileged. The default seccomp profile's filter depends on the
+// the ReadFile function the caller passes, and HostDevices and
+// HostCapabilities read the host's /dev and this process's capability
+// bounding set, for the caller to pass in Options. The default seccomp profile's filter depends on the
 // running kernel's version (github.com/moby/profiles/seccomp reads uname).
 //
 // Errors about the user's input (an unknown user, a bad capability, a

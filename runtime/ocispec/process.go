@@ -150,29 +150,42 @@ func env(cfg runtime.Config, hostname string) []string {
 	return slices.DeleteFunc(out, func(s string) bool { return s == "" })
 }
 
-// user resolves cfg.User and cfg.GroupAdd against the root's /etc/passwd
-// and /etc/group as Docker does: the primary group first in the additional
-// groups, then the user's supplementary groups, then GroupAdd's (each
-// listed once, where Docker may repeat one).
+// user resolves the container's user and groups into the process.
 func (b *builder) user() error {
-	passwd, err := readRootFile(b.opts.RootFS, "etc/passwd")
+	u, err := ResolveUser(b.opts.RootFS, b.cfg.User, b.cfg.GroupAdd)
 	if err != nil {
 		return err
 	}
-	group, err := readRootFile(b.opts.RootFS, "etc/group")
+	b.s.Process.User = u
+	return nil
+}
+
+// ResolveUser resolves a user spec ("", "name", "uid", "uid:gid",
+// "name:group") and --group-add values against rootfs's /etc/passwd and
+// /etc/group, as Docker does: additionalGids hold the primary group first,
+// then the user's supplementary groups, then groupAdd's (each listed once,
+// where Docker may repeat one). Numeric ids need no entry; rootfs may be nil
+// (no files). An unknown name is errdefs.ErrInvalidArgument naming it. It
+// serves `exec -u` as well as Generate.
+func ResolveUser(rootfs fs.FS, spec string, groupAdd []string) (specs.User, error) {
+	passwd, err := readRootFile(rootfs, "etc/passwd")
 	if err != nil {
-		return err
+		return specs.User{}, err
 	}
-	eu, err := user.GetExecUser(b.cfg.User, nil, reader(passwd), reader(group))
+	group, err := readRootFile(rootfs, "etc/group")
 	if err != nil {
-		return userError(b.cfg.User, err)
+		return specs.User{}, err
+	}
+	eu, err := user.GetExecUser(spec, nil, reader(passwd), reader(group))
+	if err != nil {
+		return specs.User{}, userError(spec, err)
 	}
 	u := specs.User{UID: uint32(eu.Uid), GID: uint32(eu.Gid), AdditionalGids: []uint32{uint32(eu.Gid)}}
 	gids := eu.Sgids
-	if len(b.cfg.GroupAdd) > 0 {
-		added, err := user.GetAdditionalGroups(b.cfg.GroupAdd, reader(group))
+	if len(groupAdd) > 0 {
+		added, err := user.GetAdditionalGroups(groupAdd, reader(group))
 		if err != nil {
-			return invalid("group-add %s: %v", strings.Join(b.cfg.GroupAdd, ","), err)
+			return specs.User{}, invalid("group-add %s: %v", strings.Join(groupAdd, ","), err)
 		}
 		slices.Sort(added) // moby/sys/user returns them in map order
 		gids = append(gids, added...)
@@ -182,8 +195,7 @@ func (b *builder) user() error {
 			u.AdditionalGids = append(u.AdditionalGids, uint32(g))
 		}
 	}
-	b.s.Process.User = u
-	return nil
+	return u, nil
 }
 
 func userError(spec string, err error) error {
