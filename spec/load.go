@@ -243,7 +243,16 @@ func (l *load) run(ctx context.Context) (*Stack, error) {
 	}
 	project, err := loader.LoadWithContext(ctx, details, opts...)
 	if err != nil {
-		return nil, l.problems(err)
+		var more []string
+		if isReferenceError(err) {
+			// compose-go stops at the first undefined reference: load again
+			// without its check to find all of them
+			skip := func(lo *loader.Options) { lo.SkipConsistencyCheck = true }
+			if p, err := loader.LoadWithContext(ctx, details, append(opts, skip)...); err == nil {
+				more = referenceErrors(p)
+			}
+		}
+		return nil, l.problems(err, more...)
 	}
 	project.ComposeFiles = slices.Clone(l.files)
 

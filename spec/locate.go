@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
+	cerrdefs "github.com/compose-spec/compose-go/v2/errdefs"
+	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -96,7 +99,8 @@ func cleanYAMLMessage(msg string) string {
 }
 
 // problems converts a loading error into Problems, one a joined error.
-func (l *load) problems(err error) error {
+// more are further messages in compose-go's words, from referenceErrors.
+func (l *load) problems(err error, more ...string) error {
 	var ps Problems
 	if errors.As(err, &ps) {
 		return ps
@@ -107,7 +111,13 @@ func (l *load) problems(err error) error {
 		seen[p.Path] = true
 	}
 	out := diag
-	for _, msg := range messages(err) {
+	msgs := messages(err)
+	for _, m := range more {
+		if !slices.Contains(msgs, m) {
+			msgs = append(msgs, m)
+		}
+	}
+	for _, msg := range msgs {
 		p := l.problem(msg)
 		// diagnose found the schema's and short syntax's problems already,
 		// each with its own message
@@ -118,6 +128,55 @@ func (l *load) problems(err error) error {
 		out = append(out, p)
 	}
 	sortProblems(out)
+	return slices.Compact(out)
+}
+
+// isReferenceError says whether err is compose-go's consistency check
+// finding an undefined reference.
+func isReferenceError(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "service ") &&
+		(strings.Contains(msg, " undefined ") || strings.Contains(msg, "not found for network_mode"))
+}
+
+// referenceErrors finds every undefined reference of a project loaded
+// without compose-go's consistency check, in compose-go's words so that
+// they are positioned like its own errors.
+func referenceErrors(p *types.Project) []string {
+	var out []string
+	for _, name := range p.ServiceNames() {
+		s := p.Services[name]
+		for _, n := range slices.Sorted(maps.Keys(s.Networks)) {
+			if _, ok := p.Networks[n]; !ok {
+				out = append(out, fmt.Sprintf("service %q refers to undefined network %s", name, n))
+			}
+		}
+		for _, d := range slices.Sorted(maps.Keys(s.DependsOn)) {
+			if _, err := p.GetService(d); err != nil {
+				if errors.Is(err, cerrdefs.ErrDisabled) && !s.DependsOn[d].Required {
+					continue
+				}
+				out = append(out, fmt.Sprintf("service %q depends on undefined service %q", name, d))
+			}
+		}
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeVolume && v.Source != "" {
+				if _, ok := p.Volumes[v.Source]; !ok {
+					out = append(out, fmt.Sprintf("service %q refers to undefined volume %s", name, v.Source))
+				}
+			}
+		}
+		for _, c := range s.Configs {
+			if _, ok := p.Configs[c.Source]; !ok {
+				out = append(out, fmt.Sprintf("service %q refers to undefined config %s", name, c.Source))
+			}
+		}
+		for _, c := range s.Secrets {
+			if _, ok := p.Secrets[c.Source]; !ok {
+				out = append(out, fmt.Sprintf("service %q refers to undefined secret %s", name, c.Source))
+			}
+		}
+	}
 	return out
 }
 
@@ -175,7 +234,10 @@ var patterns = []pattern{
 		return "services." + m[1] + ".depends_on." + m[2], "undefined service " + strconv.Quote(m[2])
 	}},
 	{regexp.MustCompile(`^service "([^"]+)" refers to undefined (network|volume|config|secret|model) (\S+?)(?::.*)?$`), func(m []string) (string, string) {
-		return "services." + m[1] + "." + m[2] + "s", "undefined " + m[2] + " " + strconv.Quote(m[3])
+		return "services." + m[1] + "." + m[2] + "s." + m[3], "undefined " + m[2] + " " + strconv.Quote(m[3])
+	}},
+	{regexp.MustCompile(`^service "([^"]+)" not found for network_mode 'service:([^']+)'`), func(m []string) (string, string) {
+		return "", "network_mode: undefined service " + strconv.Quote(m[1])
 	}},
 	{regexp.MustCompile(`^service "([^"]+)" has neither an image nor a build context specified`), func(m []string) (string, string) {
 		return "services." + m[1], "service has neither an image nor a build context specified"
@@ -240,7 +302,7 @@ func (l *load) position(pr *Problem, segs []string) {
 		if len(rest) == 1 {
 			// The path names a list item by value, like depends_on's
 			// short syntax.
-			if c := findScalar(n, rest[0]); c != nil {
+			if c := findItem(n, rest[0]); c != nil {
 				n, depth = c, len(segs)
 			}
 		}
@@ -360,12 +422,19 @@ func walkKey(doc *yaml.Node, segs []string) (value, key *yaml.Node, rest []strin
 	return n, key, nil
 }
 
-func findScalar(n *yaml.Node, value string) *yaml.Node {
+// findItem finds the item of a list that names value: the string itself,
+// a short syntax starting "value:" (volumes) or a mapping with that source.
+func findItem(n *yaml.Node, value string) *yaml.Node {
 	switch n.Kind {
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			if c.Kind == yaml.ScalarNode && c.Value == value {
+			switch {
+			case c.Kind == yaml.ScalarNode && (c.Value == value || strings.HasPrefix(c.Value, value+":")):
 				return c
+			case c.Kind == yaml.MappingNode:
+				if src := mapValue(c, "source"); src != nil && src.Value == value {
+					return c
+				}
 			}
 		}
 	case yaml.MappingNode:

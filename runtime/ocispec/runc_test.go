@@ -116,6 +116,13 @@ func TestRuncAcceptsSpec(t *testing.T) {
 			want: []string{"root-ro", "scratch-rw", "1024", "2048", "NoNewPrivs:\t1", "hello", "/tmp", "mem=67108864", "pids=50", "cpu=50000"},
 		},
 		{
+			// Docker creates a missing working directory; runc does too.
+			name:   "missing working directory",
+			cfg:    runtime.Config{WorkingDir: "/srv/new/dir", User: "app"},
+			script: "pwd",
+			want:   []string{"/srv/new/dir"},
+		},
+		{
 			name:   "privileged",
 			cfg:    runtime.Config{Privileged: true},
 			script: "grep CapBnd /proc/self/status; grep Seccomp: /proc/self/status",
