@@ -1,0 +1,187 @@
+package cni_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/containerd/errdefs"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/network/cni"
+	"github.com/berth-dev/berth/network/networktest"
+)
+
+// fakeHost is a Host in memory: fixed routes, and the set of networks
+// whose host side is up.
+type fakeHost struct {
+	mu     sync.Mutex
+	routes []netip.Prefix
+	up     map[string]bool
+	fail   error // returned by Setup
+}
+
+func (h *fakeHost) Routes() ([]netip.Prefix, error) { return h.routes, nil }
+
+func (h *fakeHost) Setup(_ context.Context, n cni.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fail != nil {
+		return h.fail
+	}
+	if h.up == nil {
+		h.up = map[string]bool{}
+	}
+	h.up[n.ID] = true
+	return nil
+}
+
+func (h *fakeHost) Teardown(_ context.Context, n cni.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.up, n.ID)
+	return nil
+}
+
+func (h *fakeHost) Prune(context.Context, []cni.Record) error { return nil }
+
+func newFakeManager(t *testing.T, h *fakeHost) *cni.Manager {
+	return cni.New(cni.Options{Root: t.TempDir(), RunRoot: t.TempDir(), Host: h})
+}
+
+func TestConformanceFakeHost(t *testing.T) {
+	networktest.Run(t, networktest.Harness{
+		New: func(t *testing.T) network.Manager { return newFakeManager(t, &fakeHost{}) },
+	})
+}
+
+func TestConformanceRoot(t *testing.T) {
+	needRoot(t)
+	networktest.Run(t, networktest.Harness{
+		New: func(t *testing.T) network.Manager {
+			return cni.New(cni.Options{Root: t.TempDir(), RunRoot: t.TempDir()})
+		},
+	})
+}
+
+func TestCreateAllocatesAroundRoutesAndNetworks(t *testing.T) {
+	h := &fakeHost{routes: []netip.Prefix{netip.MustParsePrefix("172.17.0.0/16"), netip.MustParsePrefix("172.19.5.0/24")}}
+	m := newFakeManager(t, h)
+	ctx := t.Context()
+	var got []network.Subnet
+	for _, n := range []string{"a", "b", "c"} {
+		if _, err := m.Create(ctx, network.Config{Name: n}); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := m.Get(ctx, n)
+		got = append(got, r.Config.Subnets...)
+		if !h.up[r.ID] || !r.Ready {
+			t.Errorf("network %s: host side not set up (ready=%v)", n, r.Ready)
+		}
+	}
+	want := []network.Subnet{
+		{Subnet: "172.18.0.0/16", Gateway: "172.18.0.1"},
+		{Subnet: "172.20.0.0/16", Gateway: "172.20.0.1"},
+		{Subnet: "172.21.0.0/16", Gateway: "172.21.0.1"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("subnets (-want +got):\n%s", diff)
+	}
+	_, err := m.Create(ctx, network.Config{Name: "d", Subnets: []network.Subnet{{Subnet: "172.20.128.0/17"}}})
+	if !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("overlapping subnet: %v, want ErrConflict", err)
+	}
+}
+
+func TestDefaultNetwork(t *testing.T) {
+	h := &fakeHost{}
+	m := newFakeManager(t, h)
+	r, err := m.EnsureDefault(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name != "bridge" || r.Bridge != "berth0" || r.Config.Subnets[0].Subnet != "172.17.0.0/16" {
+		t.Errorf("default network = %+v", r)
+	}
+	again, err := m.EnsureDefault(t.Context())
+	if err != nil || again.ID != r.ID {
+		t.Errorf("second EnsureDefault: %v, %s want %s", err, again.ID, r.ID)
+	}
+	if err := m.Remove(t.Context(), "bridge"); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("remove default: %v, want ErrFailedPrecondition", err)
+	}
+}
+
+func TestCreateRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  network.Config
+		want error
+	}{
+		{"bad name", network.Config{Name: "a/b"}, errdefs.ErrInvalidArgument},
+		{"unknown driver", network.Config{Name: "n", Driver: "overlay"}, errdefs.ErrInvalidArgument},
+		{"macvlan without parent", network.Config{Name: "n", Driver: "macvlan"}, errdefs.ErrInvalidArgument},
+		{"bad subnet", network.Config{Name: "n", Subnets: []network.Subnet{{Subnet: "10.0.0.0/33"}}}, errdefs.ErrInvalidArgument},
+		{"gateway outside", network.Config{Name: "n", Subnets: []network.Subnet{{Subnet: "10.9.0.0/24", Gateway: "10.9.1.1"}}}, errdefs.ErrInvalidArgument},
+		{"ip-range outside", network.Config{Name: "n", Subnets: []network.Subnet{{Subnet: "10.9.0.0/24", IPRange: "10.8.0.0/25"}}}, errdefs.ErrInvalidArgument},
+		{"v6 without --ipv6", network.Config{Name: "n", Subnets: []network.Subnet{{Subnet: "fd00:1::/64"}}}, errdefs.ErrInvalidArgument},
+		{"long bridge name", network.Config{Name: "n", Options: map[string]string{cni.OptBridgeName: "a-very-long-bridge-name"}}, errdefs.ErrInvalidArgument},
+		{"bad mtu", network.Config{Name: "n", Options: map[string]string{cni.OptMTU: "x"}}, errdefs.ErrInvalidArgument},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newFakeManager(t, &fakeHost{})
+			if _, err := m.Create(t.Context(), tc.cfg); !errors.Is(err, tc.want) {
+				t.Errorf("create: %v, want %v", err, tc.want)
+			}
+			if ns, _ := m.List(t.Context()); len(ns) != 0 {
+				t.Errorf("rejected create left %d networks", len(ns))
+			}
+		})
+	}
+}
+
+func TestSetupFailureLeavesNothing(t *testing.T) {
+	h := &fakeHost{fail: errors.New("no bridge for you")}
+	m := newFakeManager(t, h)
+	if _, err := m.Create(t.Context(), network.Config{Name: "n"}); err == nil {
+		t.Fatal("create succeeded with a failing host")
+	}
+	if ns, _ := m.List(t.Context()); len(ns) != 0 {
+		t.Errorf("failed create left %v", ns)
+	}
+}
+
+func TestGetByIDPrefix(t *testing.T) {
+	m := newFakeManager(t, &fakeHost{})
+	n, err := m.Create(t.Context(), network.Config{Name: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"web", n.ID, n.ID[:6]} {
+		if r, err := m.Get(t.Context(), ref); err != nil || r.ID != n.ID {
+			t.Errorf("Get(%q) = %v, %v", ref, r.ID, err)
+		}
+	}
+	if _, err := m.Get(t.Context(), "../etc"); !errdefs.IsNotFound(err) {
+		t.Errorf("Get(../etc): %v, want ErrNotFound", err)
+	}
+}
+
+func TestIPv6GetsULASubnet(t *testing.T) {
+	m := newFakeManager(t, &fakeHost{})
+	if _, err := m.Create(t.Context(), network.Config{Name: "six", IPv6: true}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := m.Get(t.Context(), "six")
+	if len(r.Config.Subnets) != 2 {
+		t.Fatalf("subnets = %+v", r.Config.Subnets)
+	}
+	p := netip.MustParsePrefix(r.Config.Subnets[1].Subnet)
+	if !netip.MustParsePrefix("fd00::/8").Contains(p.Addr()) || p.Bits() != 64 {
+		t.Errorf("v6 subnet %s, want a ULA /64", p)
+	}
+}
