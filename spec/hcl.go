@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -27,8 +28,17 @@ type HCLInput struct {
 // types.ConfigFile.Config. Problems are returned as Problems with positions.
 //
 // See decodeHCLFile for the contract of the data.
+//
+// Unlike decodeHCLFile, it treats the file as the only HCL file of the
+// stack: a -var or -var-file value for a variable it does not declare is a
+// problem.
 func decodeHCL(filename string, src []byte, in HCLInput) (map[string]any, error) {
 	r, err := decodeHCLFile(filename, src, in)
+	if len(r.Undeclared) > 0 {
+		var ps Problems
+		errors.As(err, &ps)
+		return r.Data, append(ps, r.Undeclared...).sorted()
+	}
 	return r.Data, err
 }
 
@@ -50,6 +60,12 @@ type hclDecoded struct {
 	// -var-files, and what file(), filebase64(), fileexists() and
 	// templatefile() read. A watcher or cache must consider them too.
 	Files []string
+	// Undeclared are the problems of -var and -var-file values for names
+	// this file declares no variable for ("var.NAME" in Path). They are not
+	// in the error: with several HCL files (stack.hcl and
+	// stack.override.hcl) a value may be meant for another file. Report
+	// those whose name no HCL file of the stack declares.
+	Undeclared Problems
 }
 
 // decodeHCLFile is decodeHCL that also returns where each value came from
@@ -66,7 +82,7 @@ func decodeHCLFile(filename string, src []byte, in HCLInput) (hclDecoded, error)
 	d := &hclDecoder{dir: filepath.Dir(filename), in: in, sources: hclSourceMap{}}
 	if diags.HasErrors() {
 		d.addDiags(diags, "")
-		return hclDecoded{}, d.problems.sorted()
+		return hclDecoded{Files: d.files}, d.problems.sorted()
 	}
 	shape, err := composeShape()
 	if err != nil {
@@ -81,7 +97,7 @@ func decodeHCLFile(filename string, src []byte, in HCLInput) (hclDecoded, error)
 		"local": cty.ObjectVal(d.localVals),
 	}
 	data := d.body(body, shape, "", "the stack file", map[string]bool{"variable": true, "locals": true})
-	r := hclDecoded{Data: data, Sources: d.sources, Files: d.files}
+	r := hclDecoded{Data: data, Sources: d.sources, Files: d.files, Undeclared: d.undeclared.sorted()}
 	if len(d.problems) > 0 {
 		return r, d.problems.sorted()
 	}
@@ -117,14 +133,15 @@ func (m hclSourceMap) Lookup(path string) (hcl.Range, string, bool) {
 
 // hclDecoder holds the state of decoding one file.
 type hclDecoder struct {
-	dir       string
-	in        HCLInput
-	ctx       *hcl.EvalContext
-	vars      map[string]cty.Value
-	localVals map[string]cty.Value
-	problems  Problems
-	sources   hclSourceMap
-	files     []string
+	dir        string
+	in         HCLInput
+	ctx        *hcl.EvalContext
+	vars       map[string]cty.Value
+	localVals  map[string]cty.Value
+	problems   Problems
+	undeclared Problems // see hclDecoded.Undeclared
+	sources    hclSourceMap
+	files      []string
 }
 
 // readFile notes that path was read (or looked at).

@@ -316,3 +316,29 @@ service "web" {
 		},
 	})
 }
+
+// With several HCL files, a -var may be meant for another file: values for
+// undeclared names are kept apart from the file's problems.
+func TestDecodeHCLFileUndeclared(t *testing.T) {
+	dir := t.TempDir()
+	vf := filepath.Join(dir, "v.hcl")
+	if err := os.WriteFile(vf, []byte("port = 1\nother = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := decodeHCLFile(filepath.Join(dir, "stack.override.hcl"), []byte(`service "web" {
+  image = "nginx"
+}
+`), HCLInput{Vars: map[string]string{"port": "8080"}, VarFiles: []string{vf}})
+	if err != nil {
+		t.Fatalf("unexpected problems: %v", err)
+	}
+	want := "var.port: -var sets \"port\", which is not declared by a variable block\n" +
+		dir + "/v.hcl:1:1: var.port: variable \"port\" is not declared by a variable block\n" +
+		dir + "/v.hcl:2:1: var.other: variable \"other\" is not declared by a variable block"
+	if diff := cmp.Diff(want, r.Undeclared.Error()); diff != "" {
+		t.Errorf("undeclared (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{vf}, r.Files); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+}

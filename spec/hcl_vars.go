@@ -133,7 +133,7 @@ func (d *hclDecoder) variables(body *hclsyntax.Body) {
 	for _, name := range cliNames {
 		v := decls[name]
 		if v == nil {
-			d.problems = append(d.problems, Problem{Path: "var." + name, Message: fmt.Sprintf("-var sets %q, which is not declared by a variable block%s", name, didYouMean(name, varNames(order)))})
+			d.undeclared = append(d.undeclared, Problem{Path: "var." + name, Message: fmt.Sprintf("-var sets %q, which is not declared by a variable block%s", name, didYouMean(name, varNames(order)))})
 			continue
 		}
 		d.setVarString(v, d.in.Vars[name], "-var")
@@ -268,7 +268,11 @@ func (d *hclDecoder) varFile(path string, decls map[string]*hclVariable, order [
 	for _, a := range sortedAttrs(body) {
 		v := decls[a.Name]
 		if v == nil {
-			d.add(a.NameRange, "var."+a.Name, "variable %q is not declared by a variable block%s", a.Name, didYouMean(a.Name, varNames(order)))
+			r := a.NameRange
+			d.undeclared = append(d.undeclared, Problem{
+				File: r.Filename, Line: r.Start.Line, Column: r.Start.Column, Path: "var." + a.Name,
+				Message: fmt.Sprintf("variable %q is not declared by a variable block%s", a.Name, didYouMean(a.Name, varNames(order))),
+			})
 			continue
 		}
 		if val, ok := d.evalCty(a.Expr, constCtx, "var."+a.Name); ok {
