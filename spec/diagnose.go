@@ -80,7 +80,7 @@ func schemaProblems(in inputFile, doc *yaml.Node) Problems {
 		return nil
 	}
 	var raw any
-	if doc.Decode(&raw) != nil {
+	if withoutResets(doc).Decode(&raw) != nil {
 		return nil
 	}
 	inst, err := jsonValue(raw)
@@ -136,6 +136,32 @@ func hasErrorBelow(errs []*jsonschema.ValidationError, loc []string) bool {
 		}
 	}
 	return false
+}
+
+// withoutResets returns a copy of the tree without the values tagged
+// !reset, which compose-go's loader removes before validating.
+func withoutResets(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Content = nil
+	for i := 0; i < len(n.Content); i++ {
+		if n.Kind == yaml.MappingNode && i+1 < len(n.Content) {
+			if n.Content[i+1].Tag == "!reset" {
+				i++
+				continue
+			}
+			c.Content = append(c.Content, withoutResets(n.Content[i]), withoutResets(n.Content[i+1]))
+			i++
+			continue
+		}
+		if n.Content[i].Tag == "!reset" {
+			continue
+		}
+		c.Content = append(c.Content, withoutResets(n.Content[i]))
+	}
+	if c.Tag == "!override" {
+		c.Tag = ""
+	}
+	return &c
 }
 
 // jsonValue turns decoded YAML into what the schema validator takes

@@ -430,3 +430,28 @@ func TestMixedFormats(t *testing.T) {
 		})
 	}
 }
+
+// TestDiagnoseValid checks that the extra checks run when loading fails
+// find nothing in valid files: they must never invent problems.
+func TestDiagnoseValid(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"testdata/corpus/*.yaml", "testdata/cases/[^e]*.yaml", "../examples/*/compose.yaml"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := &load{inputs: []inputFile{{path: f, src: src}}}
+			if ps := l.diagnose(); len(ps) > 0 {
+				t.Errorf("problems in a valid file:\n%v", ps)
+			}
+		})
+	}
+}
