@@ -170,7 +170,9 @@ func (in *Ingest) WriteLayer(ctx context.Context, r io.Reader, li LayerInput) (L
 	if !keepCompressed {
 		tarOut = io.MultiWriter(blob, diffHash, blobHash)
 	}
-	tarIn := io.TeeReader(dr, tarOut)
+	ra := newReadAhead(io.TeeReader(dr, tarOut))
+	defer ra.Close()
+	tarIn := io.Reader(ra)
 
 	tmp, err := os.MkdirTemp(s.tmpDir(), "layer-*")
 	if err != nil {
@@ -269,7 +271,9 @@ func (s *Store) unpackBlob(ctx context.Context, l Layer) error {
 	}
 	defer dr.Close()
 	hw := newHashWriter()
-	tarIn := io.TeeReader(dr, hw)
+	ra := newReadAhead(io.TeeReader(dr, hw))
+	defer ra.Close()
+	tarIn := io.Reader(ra)
 	stats, err := Unpack(ctx, tarIn, fsDir)
 	if err != nil {
 		return fmt.Errorf("unpack layer %s: %w", l.Digest, err)

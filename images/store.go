@@ -199,8 +199,18 @@ func (s *Store) updateIndex(ctx context.Context, fn func(v *view) ([]v1.Descript
 	return s.writeIndex(entries)
 }
 
-// load reads the index and every image it names.
+// load reads the index and every image it names. A blob missing from an
+// image just read from the index most likely went with a concurrent rmi:
+// read the index once more before calling the store broken.
 func (s *Store) load() (*view, error) {
+	v, err := s.loadOnce()
+	if errors.Is(err, fs.ErrNotExist) {
+		v, err = s.loadOnce()
+	}
+	return v, err
+}
+
+func (s *Store) loadOnce() (*view, error) {
 	entries, err := s.readIndex()
 	if err != nil {
 		return nil, err

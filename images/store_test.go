@@ -417,3 +417,31 @@ func TestLayerRestoredFromBlob(t *testing.T) {
 		t.Fatalf("Image(nope) = %v", err)
 	}
 }
+
+// TestV1Image reads an imported image back through go-containerregistry's
+// OCI layout reader: the store is a valid image layout.
+func TestV1Image(t *testing.T) {
+	s, _ := testStore(t)
+	id := importTar(t, s, "v1img", makeTar(t, file("a", "1")), "CMD x")
+	img, err := s.V1Image(t.Context(), "v1img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, err := img.ConfigName()
+	if err != nil || name.String() != id {
+		t.Fatalf("ConfigName = %v, %v; want %s", name, err, id)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("Layers = %v, %v", layers, err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	st, err := Unpack(t.Context(), rc, t.TempDir())
+	if err != nil || st.Size != 1 {
+		t.Fatalf("unpack through ggcr: %+v, %v", st, err)
+	}
+}
