@@ -196,46 +196,8 @@ func (l *load) run(ctx context.Context) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	profiles := l.o.Profiles
-	if len(profiles) == 0 {
-		for _, s := range strings.Split(l.env[consts.ComposeProfiles], ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				profiles = append(profiles, s)
-			}
-		}
-	}
 	var included []string
-	opts := []func(*loader.Options){
-		func(lo *loader.Options) {
-			lo.SetProjectName(name, explicit)
-			lo.SetWorkingDirExplicit(l.explicitWD)
-			lo.SkipInterpolation = l.o.NoInterpolate
-			lo.Profiles = profiles
-			lo.SelectedServices = l.o.Services
-			if lo.Interpolate != nil {
-				ip := *lo.Interpolate
-				lookup := ip.LookupValue
-				ip.LookupValue = func(k string) (string, bool) {
-					l.consult(k)
-					return lookup(k)
-				}
-				lo.Interpolate = &ip
-			}
-			lo.Listeners = append(lo.Listeners, func(event string, md map[string]any) {
-				if event != "include" {
-					return
-				}
-				paths, _ := md["path"].(types.StringList)
-				wd, _ := md["workingdir"].(string)
-				for _, p := range paths {
-					if !filepath.IsAbs(p) {
-						p = filepath.Join(wd, p)
-					}
-					included = append(included, p)
-				}
-			})
-		},
-	}
+	opts := l.loaderOptions(name, explicit, &included)
 	details := types.ConfigDetails{
 		WorkingDir:  l.workingDir,
 		ConfigFiles: configFiles,
@@ -268,6 +230,51 @@ func (l *load) run(ctx context.Context) (*Stack, error) {
 		return nil, err
 	}
 	return &Stack{Project: project, Files: sortUnique(files), EnvVars: envVars, Digest: digest}, nil
+}
+
+// loaderOptions are compose-go's options for this load. Included files are
+// appended to *included as compose-go reports them.
+func (l *load) loaderOptions(name string, explicit bool, included *[]string) []func(*loader.Options) {
+	profiles := l.o.Profiles
+	if len(profiles) == 0 {
+		for _, s := range strings.Split(l.env[consts.ComposeProfiles], ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				profiles = append(profiles, s)
+			}
+		}
+	}
+	return []func(*loader.Options){
+		func(lo *loader.Options) {
+			lo.SetProjectName(name, explicit)
+			lo.SetWorkingDirExplicit(l.explicitWD)
+			lo.SkipInterpolation = l.o.NoInterpolate
+			lo.Profiles = profiles
+			lo.SelectedServices = l.o.Services
+			if lo.Interpolate != nil {
+				// record the variables interpolation looks up, for the digest
+				ip := *lo.Interpolate
+				lookup := ip.LookupValue
+				ip.LookupValue = func(k string) (string, bool) {
+					l.consult(k)
+					return lookup(k)
+				}
+				lo.Interpolate = &ip
+			}
+			lo.Listeners = append(lo.Listeners, func(event string, md map[string]any) {
+				if event != "include" {
+					return
+				}
+				paths, _ := md["path"].(types.StringList)
+				wd, _ := md["workingdir"].(string)
+				for _, p := range paths {
+					if !filepath.IsAbs(p) {
+						p = filepath.Join(wd, p)
+					}
+					*included = append(*included, p)
+				}
+			})
+		},
+	}
 }
 
 func (l *load) consult(k string) {
