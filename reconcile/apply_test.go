@@ -73,8 +73,13 @@ func TestApplyWaitsForHealthy(t *testing.T) {
 	if got := clock.ticks.Load(); got != 3 {
 		t.Errorf("polled %d times, want 3", got)
 	}
-	want := []string{"create demo_default", "create demo_data", "create demo-db-1", "create demo-web-1"}
-	if diff := cmp.Diff(want, ev.done); diff != "" {
+	// The network and the volume are independent and finish in any order;
+	// db must come after both and web last.
+	want := []string{"create demo-db-1", "create demo-web-1"}
+	if len(ev.done) != 4 {
+		t.Fatalf("done = %v, want 4 ops", ev.done)
+	}
+	if diff := cmp.Diff(want, ev.done[2:]); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
 	}
 }
@@ -176,6 +181,7 @@ func TestApplyParallel(t *testing.T) {
 	e := newEnv()
 	var running, peak atomic.Int32
 	gate := make(chan struct{})
+	var open sync.Once
 	e.rt.SetHook(func(call fake.Call, key string) error {
 		if call != fake.CallCreate {
 			return nil
@@ -188,7 +194,7 @@ func TestApplyParallel(t *testing.T) {
 			}
 		}
 		if n == 3 {
-			close(gate)
+			open.Do(func() { close(gate) })
 		}
 		select {
 		case <-gate:

@@ -222,6 +222,21 @@ func TestPlanGolden(t *testing.T) {
 			before: webDB(), desired: webDB(), opts: Options{RemoveOrphans: true},
 		},
 		{name: "no_start", desired: webDB(), opts: Options{NoStart: true}},
+		{
+			name: "deploy_replicas", before: webDB(func(s *types.ServiceConfig) { s.Ports = nil }),
+			desired: webDB(func(s *types.ServiceConfig) {
+				s.Ports = nil
+				s.Deploy = &types.DeployConfig{Replicas: ptr(2)}
+			}),
+		},
+		{
+			name: "container_name", before: webDB(),
+			desired: webDB(func(s *types.ServiceConfig) { s.ContainerName = "frontend" }),
+		},
+		{
+			name: "container_name_scale", desired: webDB(func(s *types.ServiceConfig) { s.ContainerName = "frontend" }),
+			opts: Options{Scale: map[string]int{"web": 2}},
+		},
 		{name: "unknown_service", desired: webDB(), opts: Options{Services: []string{"nope"}}},
 		{
 			name: "dependency_cycle",
