@@ -38,7 +38,7 @@ func (m *Manager) CopyUp(ctx context.Context, name, srcDir string) error {
 	defer l.Unlock()
 	r, err := m.read(name)
 	if err != nil {
-		return fmt.Errorf("copy up volume %s: %w", name, err)
+		return fmt.Errorf("copy up: %w", err)
 	}
 	if r.CopiedUp {
 		return nil

@@ -141,14 +141,20 @@ func (m *Manager) lock(ctx context.Context) (*flock.Lock, error) {
 	return flock.Acquire(ctx, filepath.Join(m.dir, lockFile))
 }
 
+// notFoundError is an unknown volume; it matches errdefs.ErrNotFound.
+type notFoundError struct{ name string }
+
+func (e notFoundError) Error() string { return "no such volume: " + e.name }
+func (notFoundError) Unwrap() error   { return errdefs.ErrNotFound }
+
 // read loads a volume's record; an unknown or invalid name is ErrNotFound.
 func (m *Manager) read(name string) (Record, error) {
 	if ValidateName(name) != nil {
-		return Record{}, fmt.Errorf("no such volume: %s: %w", name, errdefs.ErrNotFound)
+		return Record{}, notFoundError{name}
 	}
 	data, err := os.ReadFile(filepath.Join(m.volumeDir(name), recordFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return Record{}, fmt.Errorf("no such volume: %s: %w", name, errdefs.ErrNotFound)
+		return Record{}, notFoundError{name}
 	}
 	if err != nil {
 		return Record{}, fmt.Errorf("read volume %s: %w", name, err)
@@ -314,7 +320,7 @@ func (m *Manager) remove(name string, force bool) error {
 		if force && errdefs.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("remove volume %s: %w", name, err)
+		return fmt.Errorf("remove volume: %w", err)
 	}
 	if len(r.Users) > 0 {
 		return &InUseError{Name: name, Users: slices.Clone(r.Users)}
