@@ -3,5 +3,23 @@ package main
 import "github.com/spf13/cobra"
 
 // addContainerCommands adds Docker's container commands: create, run, start,
-// stop, ps, logs, exec and the rest.
-func addContainerCommands(root *cobra.Command, g *globals) {}
+// stop, ps, logs, exec and the rest, both at the top level and under
+// `berth container`, as Docker has them.
+func addContainerCommands(root *cobra.Command, g *globals) {
+	group := &cobra.Command{Use: "container", Short: "Manage containers"}
+	for _, c := range []*cobra.Command{
+		newCreateCmd(g), newRunCmd(g), newStartCmd(g), newStopCmd(g), newRestartCmd(g),
+		newKillCmd(g), newRmCmd(g, "rm"), newPsCmd(g, "ps"), newLogsCmd(g), newExecCmd(g),
+		newContainerInspectCmd(g, "inspect"), newWaitCmd(g), newPauseCmd(g, true), newPauseCmd(g, false),
+		newRenameCmd(g), newTopCmd(g), newPortCmd(g), newAttachCmd(g),
+	} {
+		root.AddCommand(c)
+	}
+	group.AddCommand(
+		newCreateCmd(g), newRunCmd(g), newStartCmd(g), newStopCmd(g), newRestartCmd(g),
+		newKillCmd(g), newRmCmd(g, "rm"), newPsCmd(g, "ls"), newLogsCmd(g), newExecCmd(g),
+		newContainerInspectCmd(g, "inspect"), newWaitCmd(g), newPauseCmd(g, true), newPauseCmd(g, false),
+		newRenameCmd(g), newTopCmd(g), newPortCmd(g), newAttachCmd(g), newContainerPruneCmd(g),
+	)
+	root.AddCommand(group)
+}

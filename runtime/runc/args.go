@@ -35,11 +35,9 @@ func pauseArgs(root, id string) []string  { return append(globalArgs(root), "pau
 func resumeArgs(root, id string) []string { return append(globalArgs(root), "resume", id) }
 
 func psArgs(root, id string, psArgs []string) []string {
-	a := append(globalArgs(root), "ps", id)
-	if len(psArgs) > 0 {
-		a = append(append(a, "--"), psArgs...)
-	}
-	return a
+	// runc stops parsing its own flags at the container ID: what follows
+	// goes to ps(1) as is.
+	return append(append(globalArgs(root), "ps", id), psArgs...)
 }
 
 // execSpec is one `runtime exec` call.

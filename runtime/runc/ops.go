@@ -3,10 +3,7 @@ package runc
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -166,7 +163,7 @@ func (r *Runtime) Rename(ctx context.Context, ref, name string) error {
 }
 
 // Top runs ps(1) on the container's processes with psArgs (default "-ef").
-func (r *Runtime) Top(ctx context.Context, ref string, psArgs []string) (string, error) {
+func (r *Runtime) Top(ctx context.Context, ref string, ps []string) (string, error) {
 	rec, err := r.recordOf(ctx, ref)
 	if err != nil {
 		return "", err
@@ -178,14 +175,12 @@ func (r *Runtime) Top(ctx context.Context, ref string, psArgs []string) (string,
 	if !isActive(st.Status) {
 		return "", notRunning(rec)
 	}
-	if len(psArgs) == 0 {
-		psArgs = []string{"-ef"}
+	if len(ps) == 0 {
+		ps = []string{"-ef"}
 	}
-	out, err := r.runtime(ctx, psArgs2(r.opts.RuntimeRoot, rec.ID, psArgs)...)
+	out, err := r.runtime(ctx, psArgs(r.opts.RuntimeRoot, rec.ID, ps)...)
 	return string(out), err
 }
-
-func psArgs2(root, id string, a []string) []string { return psArgs(root, id, a) }
 
 func (r *Runtime) recordOf(ctx context.Context, ref string) (*Record, error) {
 	id, err := r.Resolve(ctx, ref)
@@ -205,12 +200,3 @@ func (r *Runtime) State(ctx context.Context, ref string) (*Record, monitor.State
 	return rec, st, err
 }
 
-// signalMonitor is for tests and repair tools: the monitor's pid.
-func (r *Runtime) monitorPid(id string) int {
-	st, _ := monitor.ReadState(r.containerDir(id))
-	return st.MonitorPid
-}
-
-var _ = syscall.Kill
-var _ = os.Getpid
-var _ = filepath.Join

@@ -320,6 +320,9 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 	}
 
 	if first && cfg.AttachWait {
+		// The CLI attaches only after hearing that the container exists.
+		report(m.sync, nil)
+		m.sync = nil
 		select {
 		case <-m.hub.attached:
 		case <-time.After(10 * time.Second):

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/runtime/runc"
+)
+
+func newContainerInspectCmd(g *globals, use string) *cobra.Command {
+	var (
+		format string
+		size   bool
+	)
+	cmd := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Display detailed information on one or more containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := newRuntime(g)
+			if err != nil {
+				return err
+			}
+			var docs []*runc.Inspect
+			failed := false
+			for _, ref := range args {
+				in, err := rt.Inspect(cmd.Context(), ref, size)
+				if err != nil {
+					if errdefs.IsNotFound(err) {
+						err = fmt.Errorf("No such container: %s", ref)
+					}
+					fmt.Fprintln(cmd.ErrOrStderr(), "berth:", err)
+					failed = true
+					continue
+				}
+				docs = append(docs, in)
+			}
+			out := cmd.OutOrStdout()
+			if format == "" || format == "json" {
+				if docs == nil {
+					docs = []*runc.Inspect{}
+				}
+				b, err := json.MarshalIndent(docs, "", "    ")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(out, string(b))
+			} else {
+				tmpl, err := parseImageTemplate(format)
+				if err != nil {
+					return err
+				}
+				for _, d := range docs {
+					// Templates see the JSON document, so {{.State.Status}}
+					// and {{json .Config}} behave as in Docker.
+					var v any
+					b, _ := json.Marshal(d)
+					_ = json.Unmarshal(b, &v)
+					if err := tmpl.Execute(out, v); err != nil {
+						return fmt.Errorf("template: %w", err)
+					}
+					fmt.Fprintln(out)
+				}
+			}
+			if failed {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template: 'json' or a Go template")
+	cmd.Flags().BoolVarP(&size, "size", "s", false, "Display total file sizes")
+	return cmd
+}
+
+func newTopCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "top CONTAINER [ps OPTIONS]",
+		Short: "Display the running processes of a container",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := newRuntime(g)
+			if err != nil {
+				return err
+			}
+			out, err := rt.Top(cmd.Context(), args[0], args[1:])
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), out)
+			return nil
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+func newPortCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "port CONTAINER [PRIVATE_PORT[/PROTO]]",
+		Short: "List port mappings or a specific mapping for the container",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := newRuntime(g)
+			if err != nil {
+				return err
+			}
+			rec, _, err := rt.State(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			// berth publishes no ports until containers have networks.
+			if len(args) == 2 {
+				p := args[1]
+				if !strings.Contains(p, "/") {
+					p += "/tcp"
+				}
+				return fmt.Errorf("no public port '%s' published for %s", p, rec.Name)
+			}
+			return nil
+		},
+	}
+}

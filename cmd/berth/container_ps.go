@@ -1,0 +1,259 @@
+package main
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	units "github.com/docker/go-units"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/runtime/runc"
+)
+
+type psOptions struct {
+	all, quiet, latest, size, noTrunc bool
+	last                              int
+	filters                           []string
+	format                            string
+}
+
+func newPsCmd(g *globals, use string) *cobra.Command {
+	var o psOptions
+	cmd := &cobra.Command{
+		Use:   use + " [OPTIONS]",
+		Short: "List containers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := newRuntime(g)
+			if err != nil {
+				return err
+			}
+			f, err := parsePsFilters(o.filters)
+			if err != nil {
+				return err
+			}
+			list, err := rt.ListObserved(cmd.Context())
+			if err != nil {
+				return err
+			}
+			sort.Slice(list, func(i, j int) bool { return list[i].Record.Created.After(list[j].Record.Created) })
+			if o.latest {
+				o.last = 1
+			}
+			var rows []psRow
+			for _, c := range list {
+				if !o.all && o.last <= 0 && !f.hasStatus && c.State.Status != "running" && c.State.Status != "paused" && c.State.Status != "restarting" {
+					continue
+				}
+				if !f.match(c) {
+					continue
+				}
+				rows = append(rows, newPsRow(rt, c, o, time.Now()))
+				if o.last > 0 && len(rows) == o.last {
+					break
+				}
+			}
+			out := cmd.OutOrStdout()
+			if o.quiet {
+				for _, r := range rows {
+					fmt.Fprintln(out, r.ID)
+				}
+				return nil
+			}
+			def := "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+			if o.size {
+				def += "\t{{.Size}}"
+			}
+			return renderImageRows(out, o.format, def, psHeader, rows)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&o.all, "all", "a", false, "Show all containers (default shows just running)")
+	fl.BoolVarP(&o.quiet, "quiet", "q", false, "Only display container IDs")
+	fl.BoolVarP(&o.latest, "latest", "l", false, "Show the latest created container (includes all states)")
+	fl.IntVarP(&o.last, "last", "n", -1, "Show n last created containers (includes all states)")
+	fl.BoolVarP(&o.size, "size", "s", false, "Display total file sizes")
+	fl.BoolVar(&o.noTrunc, "no-trunc", false, "Don't truncate output")
+	fl.StringArrayVarP(&o.filters, "filter", "f", nil, "Filter output based on conditions provided")
+	fl.StringVar(&o.format, "format", "", "Format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'")
+	return cmd
+}
+
+// psRow is one line of `ps`, with Docker's field names for --format.
+type psRow struct {
+	ID         string `json:"ID"`
+	Image      string `json:"Image"`
+	Command    string `json:"Command"`
+	CreatedAt  string `json:"CreatedAt"`
+	RunningFor string `json:"RunningFor"`
+	Ports      string `json:"Ports"`
+	State      string `json:"State"`
+	Status     string `json:"Status"`
+	Size       string `json:"Size"`
+	Names      string `json:"Names"`
+	Labels     string `json:"Labels"`
+	Mounts     string `json:"Mounts"`
+	Networks   string `json:"Networks"`
+}
+
+var psHeader = psRow{ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT", RunningFor: "CREATED", Ports: "PORTS", State: "STATE", Status: "STATUS", Size: "SIZE", Names: "NAMES", Labels: "LABELS", Mounts: "MOUNTS", Networks: "NETWORKS"}
+
+func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psRow {
+	rec := c.Record
+	cmd := strings.Join(append([]string{rec.Path}, rec.Args...), " ")
+	id := rec.ID
+	if !o.noTrunc {
+		id = runc.ShortID(id)
+		if len(cmd) > 20 {
+			cmd = cmd[:19] + "…"
+		}
+	}
+	var labels []string
+	for k, v := range rec.Config.Labels {
+		labels = append(labels, k+"="+v)
+	}
+	sort.Strings(labels)
+	var mounts []string
+	for _, m := range rec.Config.Mounts {
+		mounts = append(mounts, m.Source)
+	}
+	r := psRow{
+		ID: id, Image: rec.Image, Command: strconv.Quote(cmd),
+		CreatedAt:  rec.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
+		RunningFor: units.HumanDuration(now.Sub(rec.Created)) + " ago",
+		State:      c.State.Status, Status: statusText(c, now), Names: rec.Name,
+		Labels: strings.Join(labels, ","), Mounts: strings.Join(mounts, ","),
+		Networks: rec.Config.NetworkMode,
+	}
+	if r.Networks == "" {
+		r.Networks = "none"
+	}
+	if o.size {
+		r.Size = humanSize(rt.SizeRw(rec.ID)) + " (virtual " + humanSize(rt.SizeRw(rec.ID)) + ")"
+	}
+	return r
+}
+
+// statusText is Docker's STATUS column: "Up 3 seconds (healthy)",
+// "Exited (0) 2 minutes ago", "Created", "Restarting (1) 1 second ago".
+func statusText(c runc.Observed, now time.Time) string {
+	st := c.State
+	switch st.Status {
+	case "running", "paused":
+		s := "Up " + units.HumanDuration(now.Sub(st.StartedAt))
+		if st.Status == "paused" {
+			return s + " (Paused)"
+		}
+		if st.Health != nil {
+			switch st.Health.Status {
+			case "starting":
+				s += " (health: starting)"
+			case "healthy", "unhealthy":
+				s += " (" + st.Health.Status + ")"
+			}
+		}
+		return s
+	case "restarting":
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
+	case "exited":
+		if st.FinishedAt.IsZero() {
+			return fmt.Sprintf("Exited (%d)", st.ExitCode)
+		}
+		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
+	case "dead":
+		return "Dead"
+	}
+	return "Created"
+}
+
+func humanSize(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
+
+// psFilter is ps's --filter: each key's values are ORed, keys ANDed.
+type psFilter struct {
+	by        map[string][]string
+	hasStatus bool
+}
+
+func parsePsFilters(args []string) (*psFilter, error) {
+	f := &psFilter{by: map[string][]string{}}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", a)
+		}
+		switch k {
+		case "name", "label", "status", "ancestor", "health", "exited", "id", "before", "since", "until":
+		default:
+			return nil, fmt.Errorf("invalid filter '%s'", k)
+		}
+		if k == "status" {
+			switch v {
+			case "created", "restarting", "running", "removing", "paused", "exited", "dead":
+			default:
+				return nil, fmt.Errorf("invalid filter 'status=%s'", v)
+			}
+			f.hasStatus = true
+		}
+		f.by[k] = append(f.by[k], v)
+	}
+	if _, ok := f.by["exited"]; ok {
+		f.hasStatus = true
+	}
+	return f, nil
+}
+
+func (f *psFilter) match(c runc.Observed) bool {
+	rec, st := c.Record, c.State
+	for k, vals := range f.by {
+		ok := slices.ContainsFunc(vals, func(v string) bool {
+			switch k {
+			case "name":
+				return strings.Contains(rec.Name, strings.TrimPrefix(v, "/"))
+			case "id":
+				return strings.HasPrefix(rec.ID, v)
+			case "label":
+				lk, lv, hasV := strings.Cut(v, "=")
+				got, has := rec.Config.Labels[lk]
+				return has && (!hasV || got == lv)
+			case "status":
+				return st.Status == v
+			case "health":
+				h := "none"
+				if st.Health != nil {
+					h = st.Health.Status
+				}
+				return h == v
+			case "exited":
+				n, err := strconv.Atoi(v)
+				return err == nil && st.Status == "exited" && st.ExitCode == n
+			case "ancestor":
+				return ancestorMatch(rec, v)
+			case "until":
+				t, err := parseTimeArg(v, time.Now())
+				return err == nil && rec.Created.Before(t)
+			}
+			return true
+		})
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ancestorMatch matches an image by reference (with or without tag) or ID.
+func ancestorMatch(rec *runc.Record, v string) bool {
+	if rec.Image == v || rec.ImageID == v || strings.HasPrefix(strings.TrimPrefix(rec.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:")) {
+		return true
+	}
+	name, _, _ := strings.Cut(rec.Image, ":")
+	if name == v || path.Base(name) == v {
+		return true
+	}
+	return rec.Image == v+":latest"
+}

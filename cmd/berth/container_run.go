@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/containerd/errdefs"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/runc"
+)
+
+// Docker's exit statuses for `run`: 125 when the engine fails, 126 when the
+// command cannot be invoked, 127 when it is not found.
+const exitEngine = 125
+
+func engineError(err error) error {
+	var se *runc.StartError
+	if errors.As(err, &se) {
+		return &exitError{code: se.Code, err: err}
+	}
+	return &exitError{code: exitEngine, err: err}
+}
+
+func newCreateCmd(g *globals) *cobra.Command {
+	f := &containerFlags{}
+	cmd := &cobra.Command{
+		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create a new container",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, opts, err := f.config(cmd.Flags(), args[0], args[1:])
+			if err != nil {
+				return engineError(err)
+			}
+			rt, err := newRuntime(g)
+			if err != nil {
+				return engineError(err)
+			}
+			id, err := rt.CreateContainer(cmd.Context(), cfg, opts)
+			if err != nil {
+				return engineError(err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), id)
+			return nil
+		},
+	}
+	f.register(cmd.Flags())
+	return cmd
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	f := &containerFlags{}
+	var (
+		detach     bool
+		attach     []string
+		detachKeys string
+		sigProxy   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create and run a new container from an image",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, opts, err := f.config(cmd.Flags(), args[0], args[1:])
+			if err != nil {
+				return engineError(err)
+			}
+			keys, err := parseDetachKeys(detachKeys)
+			if err != nil {
+				return engineError(err)
+			}
+			if detach && len(attach) > 0 {
+				return engineError(errors.New("conflicting options: cannot specify both --attach and --detach"))
+			}
+			streams, err := attachStreams(attach, f.interactive)
+			if err != nil {
+				return engineError(err)
+			}
+			opts.StdinOnce = f.interactive && !detach && streams.stdin
+			rt, err := newRuntime(g)
+			if err != nil {
+				return engineError(err)
+			}
+			id, err := rt.CreateContainer(ctx, cfg, opts)
+			if err != nil {
+				return engineError(err)
+			}
+			if detach {
+				if err := rt.Start(ctx, id); err != nil {
+					if f.rm {
+						_ = rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true})
+					}
+					return engineError(err)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), id)
+				return nil
+			}
+			if err := rt.StartContainer(ctx, id, runc.StartOptions{Attach: true}); err != nil {
+				if f.rm {
+					_ = rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true})
+				}
+				return engineError(err)
+			}
+			streams.tty, streams.keys, streams.sigProxy = f.tty, keys, sigProxy
+			code, detached, err := attachSession(ctx, rt, id, streams)
+			if err != nil {
+				return engineError(err)
+			}
+			if detached {
+				return nil
+			}
+			if f.rm {
+				if err := rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+					return engineError(err)
+				}
+			}
+			if code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
+	cmd.Flags().StringArrayVarP(&attach, "attach", "a", nil, "Attach to STDIN, STDOUT or STDERR")
+	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "Override the key sequence for detaching a container")
+	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
+	return cmd
+}
+
+// streams says what an attached session copies.
+type streams struct {
+	stdin, stdout, stderr bool
+	tty, sigProxy         bool
+	keys                  []byte
+}
+
+func attachStreams(attach []string, interactive bool) (streams, error) {
+	if len(attach) == 0 {
+		return streams{stdin: interactive, stdout: true, stderr: true}, nil
+	}
+	var s streams
+	for _, a := range attach {
+		switch strings.ToLower(a) {
+		case "stdin":
+			s.stdin = true
+		case "stdout":
+			s.stdout = true
+		case "stderr":
+			s.stderr = true
+		default:
+			return s, fmt.Errorf("invalid argument %q for --attach: valid streams are STDIN, STDOUT and STDERR", a)
+		}
+	}
+	return s, nil
+}
+
+// attachSession copies the terminal or stdio to and from the container
+// until its process exits, and returns its exit code; detached is true when
+// the user typed the detach keys.
+func attachSession(ctx context.Context, rt *runc.Runtime, id string, s streams) (code int, detached bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := make(chan struct{})
+	defer close(stop)
+	var o runc.AttachOptions
+	var dr *detachReader
+	if s.stdin {
+		var in io.Reader = os.Stdin
+		if s.tty {
+			if isTerminal(os.Stdin) {
+				if restore, err := makeRaw(os.Stdin); err == nil {
+					defer restore()
+				}
+			}
+			dr = newDetachReader(os.Stdin, s.keys)
+			in = dr
+			go func() {
+				select {
+				case <-dr.hit:
+					cancel()
+				case <-stop:
+				}
+			}()
+		}
+		o.Stdin = in
+	}
+	if s.stdout {
+		o.Stdout = os.Stdout
+	}
+	if s.stderr {
+		o.Stderr = os.Stderr
+		if s.tty {
+			o.Stderr = nil
+		}
+	}
+	if s.tty && isTerminal(os.Stdout) {
+		o.Resize = terminalSizes(os.Stdout, stop)
+	}
+	if s.sigProxy && !s.tty {
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+		defer signal.Stop(sigs)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case sg := <-sigs:
+					_ = rt.Kill(context.Background(), id, fmt.Sprint(int(sg.(syscall.Signal))))
+				}
+			}
+		}()
+	}
+	code, exited, err := rt.Attach(ctx, id, o)
+	if err != nil {
+		return 0, false, err
+	}
+	if dr != nil {
+		select {
+		case <-dr.hit:
+			return 0, true, nil
+		default:
+		}
+	}
+	if !exited {
+		code, err = rt.Wait(context.Background(), id)
+	}
+	return code, false, err
+}
+
+func newStartCmd(g *globals) *cobra.Command {
+	var (
+		attach, interactive bool
+		detachKeys          string
+	)
+	cmd := &cobra.Command{
+		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Start one or more stopped containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := newRuntime(g)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if attach || interactive {
+				if len(args) > 1 {
+					return errors.New("you cannot start and attach multiple containers at once")
+				}
+				keys, err := parseDetachKeys(detachKeys)
+				if err != nil {
+					return err
+				}
+				rec, _, err := rt.State(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if err := rt.StartContainer(ctx, rec.ID, runc.StartOptions{Attach: true}); err != nil {
+					return engineError(err)
+				}
+				s := streams{stdin: interactive && rec.Config.OpenStdin, stdout: true, stderr: true, tty: rec.Config.Tty, keys: keys, sigProxy: true}
+				code, _, err := attachSession(ctx, rt, rec.ID, s)
+				if err != nil {
+					return err
+				}
+				if code != 0 {
+					return &exitError{code: code}
+				}
+				return nil
+			}
+			return eachArg(cmd, args, func(ref string) error {
+				if err := rt.Start(ctx, ref); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), ref)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
+	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "Attach container's STDIN")
+	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "Override the key sequence for detaching a container")
+	return cmd
+}
+
+func newAttachCmd(g *globals) *cobra.Command {
+	var (
+		noStdin    bool
+		detachKeys string
+		sigProxy   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "attach [OPTIONS] CONTAINER",
+		Short: "Attach local standard input, output, and error streams to a running container",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := newRuntime(g)
+			if err != nil {
+				return err
+			}
+			keys, err := parseDetachKeys(detachKeys)
+			if err != nil {
+				return err
+			}
+			rec, _, err := rt.State(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			s := streams{stdin: !noStdin && rec.Config.OpenStdin, stdout: true, stderr: true, tty: rec.Config.Tty, keys: keys, sigProxy: sigProxy}
+			code, _, err := attachSession(cmd.Context(), rt, rec.ID, s)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&noStdin, "no-stdin", false, "Do not attach STDIN")
+	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "Override the key sequence for detaching a container")
+	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy all received signals to the process")
+	return cmd
+}
+
+var _ = slices.Contains[[]string]

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	ggcr "github.com/google/go-containerregistry/pkg/v1"
+	ispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/runc"
+)
+
+// newRuntime wires the runc runtime from the global flags: state under
+// --root and --run-root, the OCI runtime binary of --runtime, the
+// berth-shim monitor next to this executable (or in PATH), and the local
+// image store.
+func newRuntime(g *globals) (*runc.Runtime, error) {
+	store, err := openImageStore(g)
+	if err != nil {
+		return nil, err
+	}
+	exe, _ := os.Executable()
+	shim := ""
+	if exe != "" {
+		shim = filepath.Join(filepath.Dir(exe), "berth-shim")
+	}
+	return runc.New(runc.Options{
+		Root: g.root, RunRoot: g.runRoot, Runtime: g.runtime, Monitor: shim,
+		Images: storeImages{store},
+		// --rm -d: the monitor removes the container after its final exit
+		// by running this very binary, detached.
+		AutoRemove: func(id string) []string {
+			return []string{exe, "--root", g.root, "--run-root", g.runRoot, "--runtime", g.runtime, "rm", "-f", id}
+		},
+	}), nil
+}
+
+// storeImages adapts the image store to the runtime's narrow Images.
+type storeImages struct{ s *images.Store }
+
+func (a storeImages) Image(ctx context.Context, ref string) (runc.Image, error) {
+	im, err := a.s.Image(ctx, ref)
+	if err != nil {
+		return runc.Image{}, err
+	}
+	out := runc.Image{ID: im.ID, Layers: im.LayerDirs()}
+	if im.Config != nil {
+		out.Config, out.Healthcheck = imageConfig(im.Config.Config)
+	}
+	return out, nil
+}
+
+// imageConfig converts go-containerregistry's config (Docker's superset)
+// into the OCI image config plus Docker's HEALTHCHECK.
+func imageConfig(c ggcr.Config) (ispec.ImageConfig, *runtime.Healthcheck) {
+	out := ispec.ImageConfig{
+		User: c.User, Env: c.Env, Entrypoint: c.Entrypoint, Cmd: c.Cmd,
+		WorkingDir: c.WorkingDir, Labels: c.Labels, StopSignal: c.StopSignal,
+		ExposedPorts: c.ExposedPorts, Volumes: c.Volumes,
+	}
+	var hc *runtime.Healthcheck
+	if h := c.Healthcheck; h != nil && len(h.Test) > 0 {
+		hc = &runtime.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+	}
+	return out, hc
+}
