@@ -199,4 +199,3 @@ func (r *Runtime) State(ctx context.Context, ref string) (*Record, monitor.State
 	st, err := r.observe(ctx, rec)
 	return rec, st, err
 }
-
