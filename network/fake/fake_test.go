@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/fake"
+	"github.com/berth-dev/berth/network/networktest"
 )
 
 func TestManager(t *testing.T) {
@@ -48,4 +49,11 @@ func TestManager(t *testing.T) {
 	if ns, _ := m.List(ctx); len(ns) != 0 {
 		t.Errorf("list after remove = %+v", ns)
 	}
+}
+
+func TestConformance(t *testing.T) {
+	networktest.Run(t, networktest.Harness{
+		New:    func(*testing.T) network.Manager { return &fake.Manager{} },
+		Config: func(_ *testing.T, name string) network.Config { return network.Config{Name: name} },
+	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-dev/berth/volumes"
 	"github.com/berth-dev/berth/volumes/fake"
+	"github.com/berth-dev/berth/volumes/volumestest"
 )
 
 func TestManager(t *testing.T) {
@@ -43,4 +44,8 @@ func TestManager(t *testing.T) {
 	if vs, _ := m.List(ctx); len(vs) != 0 {
 		t.Errorf("list after remove = %+v", vs)
 	}
+}
+
+func TestConformance(t *testing.T) {
+	volumestest.Run(t, volumestest.Harness{New: func(*testing.T) volumes.Manager { return &fake.Manager{} }})
 }
