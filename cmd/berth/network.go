@@ -1,6 +1,511 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+	"time"
 
-// addNetworkCommands adds `berth network create|ls|inspect|rm|prune|connect|disconnect`.
-func addNetworkCommands(root *cobra.Command, g *globals) {}
+	"github.com/containerd/errdefs"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/network/cni"
+)
+
+// addNetworkCommands adds `berth network create|ls|inspect|rm|prune`.
+// connect and disconnect need a running container's namespace from the
+// runtime; they come with the runtime wiring (TODO(#5)).
+func addNetworkCommands(root *cobra.Command, g *globals) {
+	cmd := &cobra.Command{Use: "network", Short: "Manage networks"}
+	cmd.AddCommand(newNetworkCreateCmd(g), newNetworkLsCmd(g), newNetworkInspectCmd(g),
+		newNetworkRmCmd(g), newNetworkPruneCmd(g))
+	root.AddCommand(cmd)
+}
+
+// networkManager is the CNI manager over the global roots.
+func networkManager(g *globals) *cni.Manager {
+	return cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot})
+}
+
+// netnsDir is where berth bind-mounts container namespaces.
+func netnsDir(g *globals) string { return filepath.Join(g.runRoot, "netns") }
+
+// containerExists is Cleanup's hook: a container exists while its record
+// directory does (runtime/runc keeps <root>/containers/<id>/).
+func containerExists(g *globals) func(string) bool {
+	return func(id string) bool {
+		_, err := os.Stat(filepath.Join(g.root, "containers", id))
+		return !errors.Is(err, fs.ErrNotExist)
+	}
+}
+
+// cleanupNetworks removes what vanished containers left; a failure is
+// reported but does not fail the command that asked.
+func cleanupNetworks(ctx context.Context, g *globals, m *cni.Manager) {
+	if err := m.Cleanup(ctx, netnsDir(g), containerExists(g)); err != nil {
+		fmt.Fprintln(os.Stderr, "berth: warning:", err)
+	}
+}
+
+type networkCreateOptions struct {
+	driver                    string
+	subnets, gateways, ranges []string
+	internal, ipv6, attach    bool
+	labels, opts              []string
+}
+
+func newNetworkCreateCmd(g *globals) *cobra.Command {
+	var o networkCreateOptions
+	cmd := &cobra.Command{
+		Use:   "create [OPTIONS] NETWORK",
+		Short: "Create a network",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := o.config(args[0])
+			if err != nil {
+				return err
+			}
+			n, err := networkManager(g).Create(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), n.ID)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.driver, "driver", "d", "bridge", "driver to manage the network: bridge, macvlan, ipvlan")
+	f.StringSliceVar(&o.subnets, "subnet", nil, "subnet in CIDR format")
+	f.StringSliceVar(&o.gateways, "gateway", nil, "gateway for the master subnet")
+	f.StringSliceVar(&o.ranges, "ip-range", nil, "allocate container IPs from a sub-range")
+	f.BoolVar(&o.internal, "internal", false, "restrict external access to the network")
+	f.BoolVar(&o.ipv6, "ipv6", false, "enable IPv6 networking")
+	f.BoolVar(&o.attach, "attachable", false, "enable manual container attachment")
+	f.StringArrayVar(&o.labels, "label", nil, "set metadata on a network")
+	f.StringArrayVarP(&o.opts, "opt", "o", nil, "set driver specific options")
+	return cmd
+}
+
+func (o networkCreateOptions) config(name string) (network.Config, error) {
+	subnets, err := cni.PairSubnets(o.subnets, o.gateways, o.ranges)
+	if err != nil {
+		return network.Config{}, err
+	}
+	labels, err := keyValues("label", o.labels)
+	if err != nil {
+		return network.Config{}, err
+	}
+	opts, err := keyValues("opt", o.opts)
+	if err != nil {
+		return network.Config{}, err
+	}
+	return network.Config{
+		Name: name, Driver: o.driver, Labels: labels, Options: opts, Internal: o.internal,
+		Attachable: o.attach, IPv6: o.ipv6, Subnets: subnets,
+	}, nil
+}
+
+// keyValues parses repeated key=value flags; a bare key has an empty value.
+func keyValues(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, fmt.Errorf("--%s %q: empty key: %w", flag, kv, errdefs.ErrInvalidArgument)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// networkRow is one line of `network ls`, with Docker's template fields.
+type networkRow struct {
+	ID, Name, Driver, Scope, IPv6, Internal, Labels, CreatedAt string
+	rec                                                        cni.Record
+}
+
+func (r networkRow) Label(k string) string { return r.rec.Config.Labels[k] }
+
+func newNetworkLsCmd(g *globals) *cobra.Command {
+	var (
+		filters        []string
+		format         string
+		quiet, noTrunc bool
+	)
+	cmd := &cobra.Command{
+		Use:     "ls [OPTIONS]",
+		Aliases: []string{"list"},
+		Short:   "List networks",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			match, err := networkFilter(filters)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			m := networkManager(g)
+			cleanupNetworks(ctx, g, m)
+			if _, err := m.EnsureDefault(ctx); err != nil {
+				return err
+			}
+			recs, err := m.Records(ctx)
+			if err != nil {
+				return err
+			}
+			var rows []networkRow
+			for _, r := range recs {
+				if !match(r) {
+					continue
+				}
+				row := networkRow{ID: r.ID, Name: r.Name, Driver: r.Config.Driver, Scope: "local",
+					IPv6: fmt.Sprint(r.Config.IPv6), Internal: fmt.Sprint(r.Config.Internal),
+					Labels: joinLabels(r.Config.Labels), CreatedAt: r.Created.Format("2006-01-02 15:04:05.999999999 -0700 MST"), rec: r}
+				if !noTrunc {
+					row.ID = r.ID[:12]
+				}
+				rows = append(rows, row)
+			}
+			out := cmd.OutOrStdout()
+			if quiet {
+				for _, r := range rows {
+					fmt.Fprintln(out, r.ID)
+				}
+				return nil
+			}
+			return renderNetworkRows(out, format, rows)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&filters, "filter", "f", nil, "filter output (driver=, id=, label=, name=, type=custom|builtin)")
+	f.StringVar(&format, "format", "", "format output: table, json, or a Go template")
+	f.BoolVarP(&quiet, "quiet", "q", false, "only display network IDs")
+	f.BoolVar(&noTrunc, "no-trunc", false, "do not truncate the output")
+	return cmd
+}
+
+func joinLabels(l map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(l)) {
+		parts = append(parts, k+"="+l[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+func renderNetworkRows(out io.Writer, format string, rows []networkRow) error {
+	switch {
+	case format == "" || format == "table":
+		format = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+	case format == "json":
+		enc := json.NewEncoder(out)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	text, table := strings.CutPrefix(format, "table ")
+	tmpl, err := template.New("format").Funcs(template.FuncMap{"json": toJSON}).Parse(text + "\n")
+	if err != nil {
+		return fmt.Errorf("--format: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	w := out
+	var tw *tabwriter.Writer
+	if table {
+		tw = tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+		w = tw
+		hdr := networkRow{ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER", Scope: "SCOPE", IPv6: "IPV6",
+			Internal: "INTERNAL", Labels: "LABELS", CreatedAt: "CREATED AT"}
+		if err := tmpl.Execute(w, hdr); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows {
+		if err := tmpl.Execute(w, r); err != nil {
+			return err
+		}
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}
+
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// networkFilter parses Docker's `network ls --filter` terms; terms with one
+// key OR together, different keys AND.
+func networkFilter(terms []string) (func(cni.Record) bool, error) {
+	by := map[string][]string{}
+	for _, t := range terms {
+		k, v, ok := strings.Cut(t, "=")
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("filter %q: want key=value: %w", t, errdefs.ErrInvalidArgument)
+		case !slices.Contains([]string{"driver", "id", "label", "name", "type", "scope", "dangling"}, k):
+			return nil, fmt.Errorf("filter %q: unknown key %s: %w", t, k, errdefs.ErrInvalidArgument)
+		}
+		by[k] = append(by[k], v)
+	}
+	return func(r cni.Record) bool {
+		for k, vs := range by {
+			if !slices.ContainsFunc(vs, func(v string) bool { return filterTerm(r, k, v) }) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+func filterTerm(r cni.Record, k, v string) bool {
+	switch k {
+	case "driver":
+		return r.Config.Driver == v
+	case "id":
+		return strings.HasPrefix(r.ID, v)
+	case "name":
+		return strings.Contains(r.Name, v)
+	case "scope":
+		return v == "local"
+	case "type":
+		return (v == "builtin") == r.Default
+	case "label":
+		lk, lv, hasV := strings.Cut(v, "=")
+		got, ok := r.Config.Labels[lk]
+		return ok && (!hasV || got == lv)
+	}
+	return false
+}
+
+// networkInspect is Docker's `network inspect` document.
+type networkInspect struct {
+	Name       string
+	ID         string `json:"Id"`
+	Created    time.Time
+	Scope      string
+	Driver     string
+	EnableIPv6 bool
+	IPAM       ipamInspect
+	Internal   bool
+	Attachable bool
+	Ingress    bool
+	Containers map[string]endpointInspect
+	Options    map[string]string
+	Labels     map[string]string
+}
+
+type ipamInspect struct {
+	Driver  string
+	Options map[string]string
+	Config  []ipamConfigInspect
+}
+
+type ipamConfigInspect struct {
+	Subnet  string
+	Gateway string `json:",omitempty"`
+	IPRange string `json:",omitempty"`
+}
+
+type endpointInspect struct {
+	Name        string
+	EndpointID  string
+	MacAddress  string
+	IPv4Address string
+	IPv6Address string
+}
+
+func inspectDoc(r cni.Record, eps []cni.EndpointInfo) networkInspect {
+	doc := networkInspect{
+		Name: r.Name, ID: r.ID, Created: r.Created, Scope: "local", Driver: r.Config.Driver,
+		EnableIPv6: r.Config.IPv6, Internal: r.Config.Internal, Attachable: r.Config.Attachable,
+		IPAM:       ipamInspect{Driver: "default", Config: []ipamConfigInspect{}},
+		Containers: map[string]endpointInspect{}, Options: r.Config.Options, Labels: r.Config.Labels,
+	}
+	if doc.Options == nil {
+		doc.Options = map[string]string{}
+	}
+	if doc.Labels == nil {
+		doc.Labels = map[string]string{}
+	}
+	if r.Bridge != "" {
+		doc.Options = maps.Clone(doc.Options)
+		doc.Options[cni.OptBridgeName] = r.Bridge
+	}
+	for _, s := range r.Config.Subnets {
+		doc.IPAM.Config = append(doc.IPAM.Config, ipamConfigInspect{Subnet: s.Subnet, Gateway: s.Gateway, IPRange: s.IPRange})
+	}
+	for _, ep := range eps {
+		e := endpointInspect{Name: ep.Name, EndpointID: ep.HostIf, MacAddress: ep.MAC}
+		for _, ip := range ep.IPs {
+			if ip.Addr().Is4() {
+				e.IPv4Address = ip.String()
+			} else {
+				e.IPv6Address = ip.String()
+			}
+		}
+		doc.Containers[ep.ContainerID] = e
+	}
+	return doc
+}
+
+func newNetworkInspectCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
+		Short: "Display detailed information on one or more networks",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			m := networkManager(g)
+			var docs []networkInspect
+			var errs []error
+			for _, ref := range args {
+				if ref == cni.DefaultName {
+					if _, err := m.EnsureDefault(ctx); err != nil {
+						return err
+					}
+				}
+				r, err := m.Get(ctx, ref)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				eps, err := m.Endpoints(ctx, r.Name)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				docs = append(docs, inspectDoc(r, eps))
+			}
+			out := cmd.OutOrStdout()
+			if format != "" && format != "json" {
+				tmpl, err := template.New("format").Funcs(template.FuncMap{"json": toJSON}).Parse(format + "\n")
+				if err != nil {
+					return fmt.Errorf("--format: %v: %w", err, errdefs.ErrInvalidArgument)
+				}
+				for _, d := range docs {
+					if err := tmpl.Execute(out, d); err != nil {
+						return err
+					}
+				}
+			} else {
+				if docs == nil {
+					docs = []networkInspect{}
+				}
+				b, err := json.MarshalIndent(docs, "", "    ")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(out, string(b))
+			}
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "format output: json or a Go template")
+	return cmd
+}
+
+func newNetworkRmCmd(g *globals) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:     "rm NETWORK [NETWORK...]",
+		Aliases: []string{"remove"},
+		Short:   "Remove one or more networks",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m := networkManager(g)
+			var errs []error
+			for _, ref := range args {
+				err := m.Remove(cmd.Context(), ref)
+				if err == nil {
+					fmt.Fprintln(cmd.OutOrStdout(), ref)
+					continue
+				}
+				if !(force && errdefs.IsNotFound(err)) {
+					errs = append(errs, err)
+				}
+			}
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not error if the network does not exist")
+	return cmd
+}
+
+func newNetworkPruneCmd(g *globals) *cobra.Command {
+	var (
+		force   bool
+		filters []string
+	)
+	cmd := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove all unused networks",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, f := range filters {
+				if !strings.HasPrefix(f, "label=") {
+					return fmt.Errorf("filter %q: prune takes label= filters: %w", f, errdefs.ErrInvalidArgument)
+				}
+			}
+			match, err := networkFilter(filters)
+			if err != nil {
+				return err
+			}
+			if !force {
+				fmt.Fprint(cmd.ErrOrStderr(), "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ")
+				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+					return nil
+				}
+			}
+			ctx := cmd.Context()
+			m := networkManager(g)
+			cleanupNetworks(ctx, g, m)
+			recs, err := m.Records(ctx)
+			if err != nil {
+				return err
+			}
+			var removed []string
+			for _, r := range recs {
+				if r.Default || !match(r) {
+					continue
+				}
+				if err := m.Remove(ctx, r.Name); err != nil {
+					if errdefs.IsFailedPrecondition(err) {
+						continue // in use
+					}
+					return err
+				}
+				removed = append(removed, r.Name)
+			}
+			if len(removed) > 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "Deleted Networks:")
+				for _, n := range removed {
+					fmt.Fprintln(cmd.OutOrStdout(), n)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	cmd.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (label=<key>[=<value>])")
+	return cmd
+}

@@ -133,6 +133,11 @@ func (m *Manager) create(ctx context.Context, cfg network.Config, isDefault bool
 	r := Record{ID: newID(), Name: cfg.Name, Created: time.Now().UTC(), Default: isDefault}
 	cfg.Labels = maps.Clone(cfg.Labels)
 	cfg.Options = maps.Clone(cfg.Options)
+	if !isDefault && !slices.ContainsFunc(others, func(o Record) bool { return o.Default }) {
+		// Keep the pool's first subnet for the default network, as Docker
+		// keeps 172.17.0.0/16 for docker0, until the default exists.
+		routes = append(routes, netip.PrefixFrom(m.opts.Pools[0].Base.Masked().Addr(), m.opts.Pools[0].Size))
+	}
 	cfg.Subnets, err = resolveSubnets(cfg, r.ID, m.opts.Pools, routes, others)
 	if err != nil {
 		return Record{}, fmt.Errorf("create network %s: %w", cfg.Name, err)
@@ -366,3 +371,41 @@ func (m *Manager) ready(ctx context.Context, name string) (Record, error) {
 }
 
 var _ network.Manager = (*Manager)(nil)
+
+// PairSubnets builds the subnets of `network create` from its repeated
+// --subnet, --gateway and --ip-range flags, matching each gateway and range
+// to the subnet that contains it, as Docker does. It is pure.
+func PairSubnets(subnets, gateways, ipRanges []string) ([]network.Subnet, error) {
+	out := make([]network.Subnet, len(subnets))
+	prefixes := make([]netip.Prefix, len(subnets))
+	for i, s := range subnets {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("invalid subnet %q: %w", s, errdefs.ErrInvalidArgument)
+		}
+		prefixes[i], out[i].Subnet = p.Masked(), p.Masked().String()
+	}
+	for _, g := range gateways {
+		a, err := netip.ParseAddr(g)
+		if err != nil {
+			return nil, fmt.Errorf("invalid gateway %q: %w", g, errdefs.ErrInvalidArgument)
+		}
+		i := slices.IndexFunc(prefixes, func(p netip.Prefix) bool { return p.Contains(a) })
+		if i < 0 || out[i].Gateway != "" {
+			return nil, fmt.Errorf("gateway %s matches no subnet, or a subnet with a gateway already: %w", g, errdefs.ErrInvalidArgument)
+		}
+		out[i].Gateway = a.String()
+	}
+	for _, r := range ipRanges {
+		q, err := netip.ParsePrefix(r)
+		if err != nil {
+			return nil, fmt.Errorf("invalid ip-range %q: %w", r, errdefs.ErrInvalidArgument)
+		}
+		i := slices.IndexFunc(prefixes, func(p netip.Prefix) bool { return p.Bits() <= q.Bits() && p.Contains(q.Addr()) })
+		if i < 0 || out[i].IPRange != "" {
+			return nil, fmt.Errorf("ip-range %s matches no subnet, or a subnet with a range already: %w", r, errdefs.ErrInvalidArgument)
+		}
+		out[i].IPRange = q.Masked().String()
+	}
+	return out, nil
+}

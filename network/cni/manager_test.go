@@ -9,6 +9,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/cni"
@@ -99,6 +100,13 @@ func TestCreateAllocatesAroundRoutesAndNetworks(t *testing.T) {
 func TestDefaultNetwork(t *testing.T) {
 	h := &fakeHost{}
 	m := newFakeManager(t, h)
+	// A user network made first leaves 172.17.0.0/16 to the default.
+	if _, err := m.Create(t.Context(), network.Config{Name: "user"}); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := m.Get(t.Context(), "user"); u.Config.Subnets[0].Subnet != "172.18.0.0/16" {
+		t.Errorf("user network subnet %s, want 172.18.0.0/16", u.Config.Subnets[0].Subnet)
+	}
 	r, err := m.EnsureDefault(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -183,5 +191,41 @@ func TestIPv6GetsULASubnet(t *testing.T) {
 	p := netip.MustParsePrefix(r.Config.Subnets[1].Subnet)
 	if !netip.MustParsePrefix("fd00::/8").Contains(p.Addr()) || p.Bits() != 64 {
 		t.Errorf("v6 subnet %s, want a ULA /64", p)
+	}
+}
+
+func TestPairSubnets(t *testing.T) {
+	tests := []struct {
+		name                 string
+		subnets, gws, ranges []string
+		want                 []network.Subnet
+		wantErr              bool
+	}{
+		{name: "none"},
+		{name: "one of each", subnets: []string{"10.1.0.0/16"}, gws: []string{"10.1.0.254"}, ranges: []string{"10.1.2.0/24"},
+			want: []network.Subnet{{Subnet: "10.1.0.0/16", Gateway: "10.1.0.254", IPRange: "10.1.2.0/24"}}},
+		{name: "matched by containment", subnets: []string{"10.1.0.0/16", "fd00:1::/64"}, gws: []string{"fd00:1::1", "10.1.0.1"},
+			want: []network.Subnet{{Subnet: "10.1.0.0/16", Gateway: "10.1.0.1"}, {Subnet: "fd00:1::/64", Gateway: "fd00:1::1"}}},
+		{name: "gateway without subnet", gws: []string{"10.1.0.1"}, wantErr: true},
+		{name: "two gateways one subnet", subnets: []string{"10.1.0.0/16"}, gws: []string{"10.1.0.1", "10.1.0.2"}, wantErr: true},
+		{name: "range wider than subnet", subnets: []string{"10.1.0.0/24"}, ranges: []string{"10.1.0.0/16"}, wantErr: true},
+		{name: "bad subnet", subnets: []string{"10.1.0.0"}, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := cni.PairSubnets(tc.subnets, tc.gws, tc.ranges)
+			if tc.wantErr {
+				if !errors.Is(err, errdefs.ErrInvalidArgument) {
+					t.Errorf("err = %v, want ErrInvalidArgument", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
