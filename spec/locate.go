@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -269,10 +270,67 @@ func (l *load) problem(msg string) Problem {
 		return pr
 	}
 	pr := Problem{Message: msg}
-	if len(l.files) == 1 {
+	if m := reMissingFile.FindStringSubmatch(msg); m != nil {
+		if l.positionOfReference(&pr, m[1]) {
+			pr.Message = "no such file: " + m[1]
+		}
+	}
+	if pr.File == "" && len(l.files) == 1 {
 		pr.File = l.files[0]
 	}
 	return pr
+}
+
+// reMissingFile finds the file a "no such file" error is about.
+var reMissingFile = regexp.MustCompile(`(?:env file|open|stat) (/\S+?):? (?:not found|no such file)`)
+
+// positionOfReference positions a problem about a file at the value that
+// names it (an env_file, an extends or include file) in a YAML stack file.
+func (l *load) positionOfReference(pr *Problem, target string) bool {
+	for _, in := range l.inputs {
+		var doc yaml.Node
+		if in.hcl || yaml.Unmarshal(in.src, &doc) != nil {
+			continue
+		}
+		dir := filepath.Dir(in.path)
+		if n, path := findValue(&doc, nil, func(v string) bool {
+			return v == target || filepath.Join(dir, v) == target
+		}); n != nil {
+			pr.File, pr.Line, pr.Column, pr.Path = in.path, n.Line, n.Column, formatPath(path)
+			return true
+		}
+	}
+	return false
+}
+
+// findValue finds the first scalar value for which match is true, and its
+// path.
+func findValue(n *yaml.Node, at []string, match func(string) bool) (*yaml.Node, []string) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if f, p := findValue(c, at, match); f != nil {
+				return f, p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if f, p := findValue(c, append(slices.Clone(at), strconv.Itoa(i)), match); f != nil {
+				return f, p
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if f, p := findValue(n.Content[i+1], append(slices.Clone(at), n.Content[i].Value), match); f != nil {
+				return f, p
+			}
+		}
+	case yaml.ScalarNode:
+		if match(n.Value) {
+			return n, at
+		}
+	}
+	return nil, nil
 }
 
 // position finds the field in the stack files, the last file that has it
