@@ -440,3 +440,5 @@ func diskUsage(dir string) uint64 {
 	})
 	return total
 }
+
+var _ volumes.Manager = (*Manager)(nil)

@@ -364,3 +364,24 @@ func TestPrune(t *testing.T) {
 		t.Errorf("pruned %v, want [named]: a used volume is never pruned", removed)
 	}
 }
+
+// TestConcurrentMounts checks the lock: every user of racing Mounts is
+// recorded, as if each were its own berth process.
+func TestConcurrentMounts(t *testing.T) {
+	m, _ := newTestManager(t)
+	var wg sync.WaitGroup
+	ids := []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"}
+	for _, id := range ids {
+		wg.Go(func() {
+			// A manager per goroutine: separate lock file descriptors.
+			m2 := &Manager{dir: m.dir, sys: m.sys}
+			if _, err := m2.Mount(t.Context(), "shared", id); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := onDisk(t, m, "shared").Users; !slices.Equal(got, ids) {
+		t.Errorf("users = %v, want %v", got, ids)
+	}
+}
