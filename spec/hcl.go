@@ -182,6 +182,8 @@ func (d *hclDecoder) addDiags(diags hcl.Diagnostics, path string) {
 	}
 }
 
+// sorted sorts problems by position and drops exact repeats (a dynamic
+// block repeats the problems of its content for every element).
 func (ps Problems) sorted() Problems {
 	sort.SliceStable(ps, func(i, j int) bool {
 		a, b := ps[i], ps[j]
@@ -193,5 +195,5 @@ func (ps Problems) sorted() Problems {
 		}
 		return a.Column < b.Column
 	})
-	return ps
+	return slices.Compact(ps)
 }

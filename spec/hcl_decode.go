@@ -38,76 +38,99 @@ func (d *hclDecoder) body(b *hclsyntax.Body, shape *hclShape, path, what string,
 
 	// Blocks, in source order. Repeated blocks append to the list the
 	// attribute of the same key started; labelled blocks fill a map.
-	seen := map[string]*hclsyntax.Block{}
+	seen := map[string]hcl.Range{}
 	for _, blk := range b.Blocks {
-		if skip[blk.Type] {
-			continue
-		}
-		bs, ok := shape.blocks[blk.Type]
-		if !ok {
-			d.unknownBlock(blk, shape, path, what)
-			continue
-		}
-		p := joinPath(path, bs.key)
-		switch bs.mode {
-		case blockSingle:
-			if !d.labels(blk, 0, p) {
-				continue
-			}
-			if prev := seen[blk.Type]; prev != nil {
-				d.add(blk.DefRange(), p, "duplicate %s block; the first is at line %d", blk.Type, prev.DefRange().Start.Line)
-				continue
-			}
-			if _, ok := out[bs.key]; ok {
-				d.add(blk.DefRange(), p, "%s is set both as an attribute and as a block; use one", bs.key)
-				continue
-			}
-			seen[blk.Type] = blk
-			d.sources[p] = blk.DefRange()
-			out[bs.key] = d.body(blk.Body, bs.body, p, blk.Type+" block", nil)
-		case blockList:
-			if !d.labels(blk, 0, p) {
-				continue
-			}
-			list, ok := out[bs.key].([]any)
-			if _, set := out[bs.key]; set && !ok {
-				d.add(blk.DefRange(), p, "%s blocks cannot be added to %s: it is set to a value that is not a list", blk.Type, bs.key)
-				continue
-			}
-			ip := fmt.Sprintf("%s[%d]", p, len(list))
-			d.sources[ip] = blk.DefRange()
-			if _, ok := d.sources[p]; !ok {
-				d.sources[p] = blk.DefRange()
-			}
-			out[bs.key] = append(list, d.body(blk.Body, bs.body, ip, blk.Type+" block", nil))
-		case blockLabeled:
-			if !d.labels(blk, 1, p) {
-				continue
-			}
-			name := blk.Labels[0]
-			ip := joinPath(p, name)
-			m, ok := out[bs.key].(map[string]any)
-			if _, set := out[bs.key]; set && seen[blk.Type] == nil {
-				d.add(blk.DefRange(), ip, "%s is set both as an attribute and as %s blocks; use one", bs.key, blk.Type)
-				continue
-			}
-			if !ok {
-				m = map[string]any{}
-				out[bs.key] = m
-				seen[blk.Type] = blk
-				if _, ok := d.sources[p]; !ok {
-					d.sources[p] = blk.DefRange()
-				}
-			}
-			if _, dup := m[name]; dup {
-				d.add(blk.DefRange(), ip, "duplicate %s %q; the first is at line %d", blk.Type, name, d.sources[ip].Start.Line)
-				continue
-			}
-			d.sources[ip] = blk.DefRange()
-			m[name] = d.body(blk.Body, bs.body, ip, fmt.Sprintf("%s %q", blk.Type, name), nil)
+		switch {
+		case skip[blk.Type]:
+		case blk.Type == "dynamic":
+			d.dynamic(blk, shape, path, what, out, seen)
+		default:
+			d.block(hclBlock{
+				typ: blk.Type, labels: blk.Labels, labelRanges: blk.LabelRanges,
+				def: blk.DefRange(), typeRange: blk.TypeRange, body: blk.Body,
+			}, shape, path, what, out, seen)
 		}
 	}
 	return out
+}
+
+// hclBlock is a block written in the file or made by a dynamic block.
+type hclBlock struct {
+	typ         string
+	labels      []string
+	labelRanges []hcl.Range
+	def         hcl.Range // the header, where problems and sources point
+	typeRange   hcl.Range
+	body        *hclsyntax.Body
+}
+
+// block decodes blk into out, the map of the body of shape at path. seen
+// has the header of the first block of each type decoded into out.
+func (d *hclDecoder) block(blk hclBlock, shape *hclShape, path, what string, out map[string]any, seen map[string]hcl.Range) {
+	bs, ok := shape.blocks[blk.typ]
+	if !ok {
+		d.unknownBlock(blk, shape, path, what)
+		return
+	}
+	p := joinPath(path, bs.key)
+	first, repeated := seen[blk.typ]
+	switch bs.mode {
+	case blockSingle:
+		if !d.labels(blk, 0, p) {
+			return
+		}
+		if repeated {
+			d.add(blk.def, p, "duplicate %s block; the first is at line %d", blk.typ, first.Start.Line)
+			return
+		}
+		if _, ok := out[bs.key]; ok {
+			d.add(blk.def, p, "%s is set both as an attribute and as a block; use one", bs.key)
+			return
+		}
+		seen[blk.typ] = blk.def
+		d.sources[p] = blk.def
+		out[bs.key] = d.body(blk.body, bs.body, p, blk.typ+" block", nil)
+	case blockList:
+		if !d.labels(blk, 0, p) {
+			return
+		}
+		list, ok := out[bs.key].([]any)
+		if _, set := out[bs.key]; set && !ok {
+			d.add(blk.def, p, "%s blocks cannot be added to %s: it is set to a value that is not a list", blk.typ, bs.key)
+			return
+		}
+		ip := fmt.Sprintf("%s[%d]", p, len(list))
+		d.sources[ip] = blk.def
+		if _, ok := d.sources[p]; !ok {
+			d.sources[p] = blk.def
+		}
+		out[bs.key] = append(list, d.body(blk.body, bs.body, ip, blk.typ+" block", nil))
+	case blockLabeled:
+		if !d.labels(blk, 1, p) {
+			return
+		}
+		name := blk.labels[0]
+		ip := joinPath(p, name)
+		m, ok := out[bs.key].(map[string]any)
+		if _, set := out[bs.key]; set && !repeated {
+			d.add(blk.def, ip, "%s is set both as an attribute and as %s blocks; use one", bs.key, blk.typ)
+			return
+		}
+		if !ok {
+			m = map[string]any{}
+			out[bs.key] = m
+			seen[blk.typ] = blk.def
+			if _, ok := d.sources[p]; !ok {
+				d.sources[p] = blk.def
+			}
+		}
+		if _, dup := m[name]; dup {
+			d.add(blk.def, ip, "duplicate %s %q; the first is at line %d", blk.typ, name, d.sources[ip].Start.Line)
+			return
+		}
+		d.sources[ip] = blk.def
+		m[name] = d.body(blk.body, bs.body, ip, fmt.Sprintf("%s %q", blk.typ, name), nil)
+	}
 }
 
 // checkKeys checks the literal object keys of an attribute that could have
@@ -185,17 +208,17 @@ func (d *hclDecoder) literalKey(expr hclsyntax.Expression) (string, bool) {
 }
 
 // labels checks that blk has n labels.
-func (d *hclDecoder) labels(blk *hclsyntax.Block, n int, path string) bool {
-	if len(blk.Labels) == n {
+func (d *hclDecoder) labels(blk hclBlock, n int, path string) bool {
+	if len(blk.labels) == n {
 		return true
 	}
 	switch {
 	case n == 0:
-		d.add(blk.LabelRanges[0], path, "a %s block has no label: write %s { ... }", blk.Type, blk.Type)
-	case len(blk.Labels) == 0:
-		d.add(blk.DefRange(), path, "a %s block needs a name: write %s \"NAME\" { ... }", blk.Type, blk.Type)
+		d.add(blk.labelRanges[0], path, "a %s block has no label: write %s { ... }", blk.typ, blk.typ)
+	case len(blk.labels) == 0:
+		d.add(blk.def, path, "a %s block needs a name: write %s \"NAME\" { ... }", blk.typ, blk.typ)
 	default:
-		d.add(blk.LabelRanges[n], path, "a %s block has exactly one label, its name", blk.Type)
+		d.add(blk.labelRanges[n], path, "a %s block has exactly one label, its name", blk.typ)
 	}
 	return false
 }
@@ -216,21 +239,21 @@ func orAttr(bs hclBlockShape) string {
 	return fmt.Sprintf(", or set %s = ...", bs.key)
 }
 
-func (d *hclDecoder) unknownBlock(blk *hclsyntax.Block, shape *hclShape, path, what string) {
-	p := joinPath(path, blk.Type)
-	if shape.attrs[blk.Type] {
-		if name, _, ok := shape.blockFor(blk.Type); ok {
-			d.add(blk.TypeRange, p, "%s is an attribute: write %s = ..., or use %s blocks", blk.Type, blk.Type, name)
+func (d *hclDecoder) unknownBlock(blk hclBlock, shape *hclShape, path, what string) {
+	p := joinPath(path, blk.typ)
+	if shape.attrs[blk.typ] {
+		if name, _, ok := shape.blockFor(blk.typ); ok {
+			d.add(blk.typeRange, p, "%s is an attribute: write %s = ..., or use %s blocks", blk.typ, blk.typ, name)
 			return
 		}
-		d.add(blk.TypeRange, p, "%s is an attribute, not a block: write %s = ...", blk.Type, blk.Type)
+		d.add(blk.typeRange, p, "%s is an attribute, not a block: write %s = ...", blk.typ, blk.typ)
 		return
 	}
-	names := shape.blockNames()
+	names := append(shape.blockNames(), "dynamic")
 	if path == "" {
 		names = append(names, "variable", "locals")
 	}
-	d.add(blk.TypeRange, p, "unsupported block type %q in %s%s", blk.Type, what, didYouMean(blk.Type, names))
+	d.add(blk.typeRange, p, "unsupported block type %q in %s%s", blk.typ, what, didYouMean(blk.typ, names))
 }
 
 // didYouMean returns `; did you mean "x"?` for the candidate closest to
