@@ -121,4 +121,3 @@ func (d *hclDecoder) dynamicLabels(a *hclsyntax.Attribute, path string) ([]strin
 	}
 	return labels, true
 }
-
