@@ -55,7 +55,8 @@ func newFakeManager(t *testing.T, h *fakeHost) *cni.Manager {
 
 func TestConformanceFakeHost(t *testing.T) {
 	networktest.Run(t, networktest.Harness{
-		New: func(t *testing.T) network.Manager { return newFakeManager(t, &fakeHost{}) },
+		New:    func(t *testing.T) network.Manager { return newFakeManager(t, &fakeHost{}) },
+		Config: func(_ *testing.T, name string) network.Config { return network.Config{Name: name} },
 	})
 }
 
@@ -65,6 +66,8 @@ func TestConformanceRoot(t *testing.T) {
 		New: func(t *testing.T) network.Manager {
 			return cni.New(cni.Options{Root: t.TempDir(), RunRoot: t.TempDir()})
 		},
+		// Subnets come from the pool, clear of the host's routes.
+		Config: func(_ *testing.T, name string) network.Config { return network.Config{Name: name} },
 	})
 }
 
