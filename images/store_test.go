@@ -3,7 +3,6 @@ package images
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -383,7 +382,7 @@ func TestConcurrentImports(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			data := makeTar(t, file("f", string(rune('a'+i))))
-			_, err := s.Import(context.Background(), bytes.NewReader(data), ImportOptions{Name: "img:" + string(rune('a'+i))})
+			_, err := s.Import(t.Context(), bytes.NewReader(data), ImportOptions{Name: "img:" + string(rune('a'+i))})
 			errs <- err
 		}()
 	}
