@@ -101,6 +101,9 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) ([]Removal, 
 		inUse := s.inUse(im.ID)
 		short := shortID(im.ID)
 		untag := []string{name}
+		if name != "" {
+			untag = withOrphanDigests(im.Names, name)
+		}
 		if name == "" {
 			untag = im.Names
 			if !force && repos(im.Names) > 1 {
@@ -149,6 +152,27 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) ([]Removal, 
 		return report, err
 	}
 	return report, nil
+}
+
+// withOrphanDigests returns name plus, as Docker does, the digest
+// references of name's repository when name is that repository's last tag.
+func withOrphanDigests(names []string, name string) []string {
+	out := []string{name}
+	if _, tag, _ := SplitName(name); tag == "" {
+		return out
+	}
+	repo := repoOf(name)
+	var digests []string
+	for _, n := range names {
+		if n == name || repoOf(n) != repo {
+			continue
+		}
+		if _, tag, _ := SplitName(n); tag != "" {
+			return out // another tag of the repository keeps its digests
+		}
+		digests = append(digests, n)
+	}
+	return append(out, digests...)
 }
 
 func repos(names []string) int {

@@ -444,3 +444,37 @@ func TestV1Image(t *testing.T) {
 		t.Fatalf("unpack through ggcr: %+v, %v", st, err)
 	}
 }
+
+// TestRemoveLastTagTakesDigests: as in Docker, untagging a repository's
+// last tag also removes its digest references.
+func TestRemoveLastTagTakesDigests(t *testing.T) {
+	s, _ := testStore(t)
+	ctx := t.Context()
+	id := importTar(t, s, "repo:1", makeTar(t, file("a", "1")))
+	im, _ := s.Image(ctx, id)
+	byDigest := "docker.io/library/repo@" + im.Manifest.Digest.String()
+	if err := s.updateIndex(ctx, func(v *view) ([]v1.Descriptor, error) {
+		return s.setName(v.entries, v, im.Manifest, byDigest), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(ctx, "repo:1", "repo:2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(ctx, "repo:1", "other"); err != nil {
+		t.Fatal(err)
+	}
+	rm, err := s.Remove(ctx, "repo:1", false)
+	if err != nil || !cmp.Equal(rm, []Removal{{Untagged: "repo:1"}}) {
+		t.Fatalf("rmi repo:1 = %v, %v", rm, err)
+	}
+	rm, err = s.Remove(ctx, "repo:2", false)
+	want := []Removal{{Untagged: "repo:2"}, {Untagged: "repo@" + im.Manifest.Digest.String()}}
+	if err != nil || !cmp.Equal(rm, want) {
+		t.Fatalf("rmi repo:2 = %v, %v; want %v", rm, err, want)
+	}
+	rm, err = s.Remove(ctx, "other", false)
+	if err != nil || !cmp.Equal(rm, []Removal{{Untagged: "other:latest"}, {Deleted: id}}) {
+		t.Fatalf("rmi other = %v, %v", rm, err)
+	}
+}
