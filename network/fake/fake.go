@@ -89,7 +89,13 @@ func (m *Manager) List(_ context.Context) ([]network.Network, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := slices.Collect(maps.Values(m.networks))
+	out := make([]network.Network, 0, len(m.networks))
+	for _, n := range m.networks {
+		n.Config.Labels = maps.Clone(n.Config.Labels)
+		n.Config.Options = maps.Clone(n.Config.Options)
+		n.Config.Subnets = slices.Clone(n.Config.Subnets)
+		out = append(out, n)
+	}
 	slices.SortFunc(out, func(a, b network.Network) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }

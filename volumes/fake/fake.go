@@ -25,8 +25,8 @@ type Hook func(call, name string) error
 type Manager struct {
 	mu      sync.Mutex
 	volumes map[string]volumes.Volume
-	// InUse reports whether a volume is mounted by a container; Remove
-	// without force of such a volume fails with ErrFailedPrecondition.
+	// InUse reports whether a volume is mounted by a container; Remove of
+	// such a volume fails with ErrFailedPrecondition. Nil means never.
 	InUse func(name string) bool
 	Hook  Hook
 }
@@ -38,7 +38,9 @@ func (m *Manager) intercept(call, name string) error {
 	return m.Hook(call, name)
 }
 
-// Create records a volume; a taken name is ErrAlreadyExists.
+// Create records a volume. Creating an existing name returns the existing
+// volume when driver and options match, as Docker does, and fails with
+// ErrAlreadyExists otherwise.
 func (m *Manager) Create(_ context.Context, cfg volumes.Config) (volumes.Volume, error) {
 	if err := m.intercept("create", cfg.Name); err != nil {
 		return volumes.Volume{}, err
@@ -48,8 +50,13 @@ func (m *Manager) Create(_ context.Context, cfg volumes.Config) (volumes.Volume,
 	if cfg.Name == "" {
 		return volumes.Volume{}, fmt.Errorf("create volume: empty name: %w", errdefs.ErrInvalidArgument)
 	}
-	if _, ok := m.volumes[cfg.Name]; ok {
-		return volumes.Volume{}, fmt.Errorf("create volume %s: %w", cfg.Name, errdefs.ErrAlreadyExists)
+	if v, ok := m.volumes[cfg.Name]; ok {
+		// Docker returns the existing volume when driver and options
+		// match, and refuses otherwise.
+		if driver(v.Config.Driver) == driver(cfg.Driver) && maps.Equal(v.Config.Options, cfg.Options) {
+			return clone(v), nil
+		}
+		return volumes.Volume{}, fmt.Errorf("create volume %s: exists with other options: %w", cfg.Name, errdefs.ErrAlreadyExists)
 	}
 	if m.volumes == nil {
 		m.volumes = map[string]volumes.Volume{}
@@ -58,11 +65,12 @@ func (m *Manager) Create(_ context.Context, cfg volumes.Config) (volumes.Volume,
 	cfg.Options = maps.Clone(cfg.Options)
 	v := volumes.Volume{Name: cfg.Name, Mountpoint: "/fake/volumes/" + cfg.Name, Config: cfg}
 	m.volumes[cfg.Name] = v
-	return v, nil
+	return clone(v), nil
 }
 
-// Remove deletes a volume: ErrNotFound if unknown, ErrFailedPrecondition if
-// InUse says it is mounted and force is false.
+// Remove deletes a volume, with Docker's rules: an unknown name is
+// ErrNotFound (nil with force), a volume InUse says is mounted is never
+// removed, force or not (ErrFailedPrecondition).
 func (m *Manager) Remove(_ context.Context, name string, force bool) error {
 	if err := m.intercept("remove", name); err != nil {
 		return err
@@ -70,9 +78,12 @@ func (m *Manager) Remove(_ context.Context, name string, force bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.volumes[name]; !ok {
+		if force {
+			return nil // as Docker: force ignores a missing volume
+		}
 		return fmt.Errorf("remove volume %s: %w", name, errdefs.ErrNotFound)
 	}
-	if !force && m.InUse != nil && m.InUse(name) {
+	if m.InUse != nil && m.InUse(name) {
 		return fmt.Errorf("remove volume %s: in use: %w", name, errdefs.ErrFailedPrecondition)
 	}
 	delete(m.volumes, name)
@@ -86,9 +97,26 @@ func (m *Manager) List(_ context.Context) ([]volumes.Volume, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := slices.Collect(maps.Values(m.volumes))
+	out := make([]volumes.Volume, 0, len(m.volumes))
+	for _, v := range m.volumes {
+		out = append(out, clone(v))
+	}
 	slices.SortFunc(out, func(a, b volumes.Volume) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+func driver(d string) string {
+	if d == "" {
+		return "local"
+	}
+	return d
+}
+
+// clone copies a volume so callers never share the fake's maps.
+func clone(v volumes.Volume) volumes.Volume {
+	v.Config.Labels = maps.Clone(v.Config.Labels)
+	v.Config.Options = maps.Clone(v.Config.Options)
+	return v
 }
 
 var _ volumes.Manager = (*Manager)(nil)

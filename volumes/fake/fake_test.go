@@ -2,30 +2,21 @@ package fake_test
 
 import (
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/containerd/errdefs"
 
 	"github.com/berth-dev/berth/volumes"
 	"github.com/berth-dev/berth/volumes/fake"
-	"github.com/berth-dev/berth/volumes/volumestest"
+	"github.com/berth-dev/berth/volumes/volumetest"
 )
 
-func TestManager(t *testing.T) {
+func TestHooks(t *testing.T) {
 	ctx := t.Context()
 	m := &fake.Manager{}
-	if _, err := m.Create(ctx, volumes.Config{Name: "a", Labels: map[string]string{"k": "v"}}); err != nil {
+	if _, err := m.Create(ctx, volumes.Config{Name: "a"}); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := m.Create(ctx, volumes.Config{Name: "a"}); !errdefs.IsAlreadyExists(err) {
-		t.Errorf("duplicate create: err = %v, want ErrAlreadyExists", err)
-	}
-	if err := m.Remove(ctx, "nope", false); !errdefs.IsNotFound(err) {
-		t.Errorf("remove unknown: err = %v, want ErrNotFound", err)
-	}
-	m.InUse = func(name string) bool { return name == "a" }
-	if err := m.Remove(ctx, "a", false); !errdefs.IsFailedPrecondition(err) {
-		t.Errorf("remove in use: err = %v, want ErrFailedPrecondition", err)
 	}
 	boom := errors.New("boom")
 	m.Hook = func(call, name string) error {
@@ -37,15 +28,33 @@ func TestManager(t *testing.T) {
 	if _, err := m.List(ctx); !errors.Is(err, boom) {
 		t.Errorf("hooked list: err = %v, want boom", err)
 	}
-	m.Hook = nil
-	if err := m.Remove(ctx, "a", true); err != nil {
-		t.Fatalf("forced remove in use: %v", err)
-	}
-	if vs, _ := m.List(ctx); len(vs) != 0 {
-		t.Errorf("list after remove = %+v", vs)
+	if _, err := m.Create(ctx, volumes.Config{}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("create without a name: err = %v, want ErrInvalidArgument", err)
 	}
 }
 
+// TestConformance runs the suite volumes/local runs too.
 func TestConformance(t *testing.T) {
-	volumestest.Run(t, volumestest.Harness{New: func(*testing.T) volumes.Manager { return &fake.Manager{} }})
+	volumetest.Run(t, volumetest.Harness{
+		New: func(t *testing.T) (volumes.Manager, func(string) func()) {
+			var mu sync.Mutex
+			used := map[string]bool{}
+			m := &fake.Manager{InUse: func(name string) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return used[name]
+			}}
+			use := func(name string) func() {
+				mu.Lock()
+				used[name] = true
+				mu.Unlock()
+				return func() {
+					mu.Lock()
+					delete(used, name)
+					mu.Unlock()
+				}
+			}
+			return m, use
+		},
+	})
 }
