@@ -9,6 +9,7 @@
 package runtimetest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"slices"
@@ -74,7 +75,8 @@ func (s *suite) create(t *testing.T, n string, labels map[string]string) string 
 		t.Fatalf("create %s: %v", n, err)
 	}
 	t.Cleanup(func() {
-		err := s.rt.Remove(t.Context(), id, runtime.RemoveOptions{Force: true, RemoveVolumes: true})
+		// t.Context is already cancelled when cleanups run.
+		err := s.rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true, RemoveVolumes: true})
 		if err != nil && !errdefs.IsNotFound(err) {
 			t.Errorf("cleanup: remove %s: %v", id, err)
 		}
