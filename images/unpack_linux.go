@@ -339,10 +339,11 @@ func (u *unpacker) metadata(hdr *tar.Header, rel, target string, mode fs.FileMod
 			return refuse(hdr.Name, "xattr too large")
 		}
 		if err := unix.Lsetxattr(target, name, []byte(val), 0); err != nil {
-			if u.isRoot && !errors.Is(err, unix.ENOTSUP) {
+			// Without root, on a file system without xattrs, or user.* on
+			// a symlink (which Linux forbids): keep going without it.
+			if u.isRoot && !errors.Is(err, unix.ENOTSUP) && !(isLink && errors.Is(err, unix.EPERM)) {
 				return fmt.Errorf("unpack %s: xattr %s: %w", hdr.Name, name, err)
 			}
-			// Without root (or on a file system without xattrs) keep going.
 		}
 	}
 	if hdr.Typeflag == tar.TypeDir {

@@ -239,7 +239,9 @@ func (r *Runtime) observe(ctx context.Context, rec *Record) (monitor.State, erro
 			_, _ = r.runtime(ctx, killArgs(r.opts.RuntimeRoot, rec.ID, "KILL", true)...)
 			r.waitGone(st.Pid, st.PidStart, 5*time.Second)
 		}
-		_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, rec.ID, true)...)
+		if r.runtimeHas(rec.ID) {
+			_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, rec.ID, true)...)
+		}
 		_ = unmount(r.rootfs(rec.ID))
 		st.Status, st.Pid, st.PidStart = monitor.Exited, 0, 0
 		if st.ExitCode == 0 {
@@ -342,7 +344,9 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 			return fmt.Errorf("remove %s: %w", rec.Name, err)
 		}
 	}
-	_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, rec.ID, true)...)
+	if r.runtimeHas(rec.ID) {
+		_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, rec.ID, true)...)
+	}
 	if err := unmount(r.rootfs(rec.ID)); err != nil {
 		return fmt.Errorf("remove %s: %w", rec.Name, err)
 	}
@@ -422,3 +426,10 @@ func (r *Runtime) runtime(ctx context.Context, args ...string) ([]byte, error) {
 }
 
 var errNotRunning = errors.New("is not running")
+
+// runtimeHas reports whether the OCI runtime may still hold state for id
+// (runc and crun keep <root>/<id>), to skip needless deletes.
+func (r *Runtime) runtimeHas(id string) bool {
+	_, err := os.Stat(filepath.Join(r.opts.RuntimeRoot, id))
+	return err == nil
+}

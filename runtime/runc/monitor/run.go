@@ -198,7 +198,9 @@ func (m *monitor) runtime(ctx context.Context, args ...string) ([]byte, error) {
 // and returns its exit code. An error means it never started.
 func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 	cfg := &m.cfg
-	_, _ = m.runtime(ctx, "delete", "--force", cfg.ID) // leftovers of a killed monitor
+	if m.runtimeHas(cfg.ID) {
+		_, _ = m.runtime(ctx, "delete", "--force", cfg.ID) // leftovers of a killed monitor
+	}
 	pidPath := filepath.Join(cfg.RunDir, pidFile)
 	_ = os.Remove(pidPath)
 	args := []string{"create", "--bundle", cfg.Bundle, "--pid-file", pidPath}
@@ -454,4 +456,15 @@ func (st *State) HealthLog() []Probe {
 		return nil
 	}
 	return st.Health.Log
+}
+
+// runtimeHas reports whether the OCI runtime may still know the container
+// (runc and crun keep a directory per container under their --root), so
+// that the common case skips a needless delete.
+func (m *monitor) runtimeHas(id string) bool {
+	if m.cfg.RuntimeRoot == "" {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(m.cfg.RuntimeRoot, id))
+	return err == nil
 }
