@@ -262,6 +262,18 @@ service "web" {
 			wantErr: `stack.hcl:1:1: var.image: no value for required variable "image": set it with -var image=VALUE, a -var-file or BERTH_VAR_image, or give it a default`,
 		},
 		{
+			name: "invalid type and default are reported once",
+			src: `variable "a" {
+  type = strin
+}
+variable "b" {
+  default = upper(1, 2)
+}
+`,
+			wantErr: `stack.hcl:2:10: var.a: The keyword "strin" is not a valid type specification
+stack.hcl:5:22: var.b: Function "upper" expects only 1 argument(s)`,
+		},
+		{
 			name:    "undeclared -var",
 			src:     portVar,
 			in:      HCLInput{Vars: map[string]string{"prot": "1"}},

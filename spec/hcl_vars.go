@@ -51,59 +51,9 @@ func (d *hclDecoder) variables(body *hclsyntax.Body) {
 		if blk.Type != "variable" {
 			continue
 		}
-		if len(blk.Labels) != 1 {
-			d.add(blk.DefRange(), "", "a variable block needs exactly one label, its name: variable \"NAME\" { ... }")
-			continue
-		}
-		v := &hclVariable{name: blk.Labels[0], block: blk, ty: cty.DynamicPseudoType}
-		path := "var." + v.name
-		if !hclsyntax.ValidIdentifier(v.name) {
-			d.add(blk.LabelRanges[0], path, "invalid variable name %q: use letters, digits, _ and -, starting with a letter", v.name)
-			continue
-		}
-		if prev := decls[v.name]; prev != nil {
-			d.add(blk.DefRange(), path, "duplicate variable %q; the first is at line %d", v.name, prev.block.DefRange().Start.Line)
-			continue
-		}
-		decls[v.name] = v
-		order = append(order, v)
-		for _, a := range sortedAttrs(blk.Body) {
-			if !slices.Contains(variableAttrs, a.Name) {
-				d.add(a.NameRange, path, "unsupported attribute %q in variable %q%s", a.Name, v.name, didYouMean(a.Name, variableAttrs))
-			}
-		}
-		for _, inner := range blk.Body.Blocks {
-			if inner.Type != "validation" {
-				d.add(inner.TypeRange, path, "unsupported block type %q in variable %q%s", inner.Type, v.name, didYouMean(inner.Type, []string{"validation"}))
-				continue
-			}
-			for _, a := range sortedAttrs(inner.Body) {
-				if !slices.Contains(validationAttr, a.Name) {
-					d.add(a.NameRange, path, "unsupported attribute %q in validation%s", a.Name, didYouMean(a.Name, validationAttr))
-				}
-			}
-			for _, want := range validationAttr {
-				if inner.Body.Attributes[want] == nil {
-					d.add(inner.DefRange(), path, "a validation block needs %s", want)
-				}
-			}
-			for _, b := range inner.Body.Blocks {
-				d.add(b.TypeRange, path, "unsupported block type %q in validation", b.Type)
-			}
-			v.validations = append(v.validations, inner)
-		}
-		if a := blk.Body.Attributes["type"]; a != nil {
-			ty, defaults, diags := typeexpr.TypeConstraintWithDefaults(a.Expr)
-			if diags.HasErrors() {
-				d.addDiags(diags, path)
-				continue
-			}
-			v.ty, v.defaults = ty, defaults
-		}
-		if a := blk.Body.Attributes["default"]; a != nil {
-			if val, ok := d.evalCty(a.Expr, constCtx, path); ok && !val.IsNull() {
-				d.setVar(v, val, a.Expr.Range(), "default")
-			}
+		if v := d.declareVariable(blk, decls, constCtx); v != nil {
+			decls[v.name] = v
+			order = append(order, v)
 		}
 	}
 
@@ -157,6 +107,70 @@ func (d *hclDecoder) variables(body *hclsyntax.Body) {
 		d.vars[v.name] = cty.UnknownVal(v.ty)
 	}
 	d.validate(order)
+}
+
+// declareVariable reads one variable block: its type, its default and its
+// validation blocks. It returns nil when the block cannot declare a
+// variable (no name, a duplicate).
+func (d *hclDecoder) declareVariable(blk *hclsyntax.Block, decls map[string]*hclVariable, constCtx *hcl.EvalContext) *hclVariable {
+	if len(blk.Labels) != 1 {
+		d.add(blk.DefRange(), "", "a variable block needs exactly one label, its name: variable \"NAME\" { ... }")
+		return nil
+	}
+	v := &hclVariable{name: blk.Labels[0], block: blk, ty: cty.DynamicPseudoType}
+	path := "var." + v.name
+	if !hclsyntax.ValidIdentifier(v.name) {
+		d.add(blk.LabelRanges[0], path, "invalid variable name %q: use letters, digits, _ and -, starting with a letter", v.name)
+		return nil
+	}
+	if prev := decls[v.name]; prev != nil {
+		d.add(blk.DefRange(), path, "duplicate variable %q; the first is at line %d", v.name, prev.block.DefRange().Start.Line)
+		return nil
+	}
+	for _, a := range sortedAttrs(blk.Body) {
+		if !slices.Contains(variableAttrs, a.Name) {
+			d.add(a.NameRange, path, "unsupported attribute %q in variable %q%s", a.Name, v.name, didYouMean(a.Name, variableAttrs))
+		}
+	}
+	for _, inner := range blk.Body.Blocks {
+		if inner.Type != "validation" {
+			d.add(inner.TypeRange, path, "unsupported block type %q in variable %q%s", inner.Type, v.name, didYouMean(inner.Type, []string{"validation"}))
+			continue
+		}
+		for _, a := range sortedAttrs(inner.Body) {
+			if !slices.Contains(validationAttr, a.Name) {
+				d.add(a.NameRange, path, "unsupported attribute %q in validation%s", a.Name, didYouMean(a.Name, validationAttr))
+			}
+		}
+		for _, want := range validationAttr {
+			if inner.Body.Attributes[want] == nil {
+				d.add(inner.DefRange(), path, "a validation block needs %s", want)
+			}
+		}
+		for _, b := range inner.Body.Blocks {
+			d.add(b.TypeRange, path, "unsupported block type %q in validation", b.Type)
+		}
+		v.validations = append(v.validations, inner)
+	}
+	if a := blk.Body.Attributes["type"]; a != nil {
+		ty, defaults, diags := typeexpr.TypeConstraintWithDefaults(a.Expr)
+		if diags.HasErrors() {
+			d.addDiags(diags, path)
+			v.failed = true
+			return v
+		}
+		v.ty, v.defaults = ty, defaults
+	}
+	if a := blk.Body.Attributes["default"]; a != nil {
+		val, ok := d.evalCty(a.Expr, constCtx, path)
+		switch {
+		case !ok:
+			v.failed = true
+		case !val.IsNull():
+			d.setVar(v, val, a.Expr.Range(), "default")
+		}
+	}
+	return v
 }
 
 func varNames(vs []*hclVariable) []string {
