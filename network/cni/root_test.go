@@ -365,3 +365,49 @@ func TestRootCleanupAfterCrash(t *testing.T) {
 		t.Errorf("endpoints left: %+v", eps)
 	}
 }
+
+// BenchmarkAttach measures one container's attach (namespace included; the
+// detach is not timed) on a
+// user network, without and with a published port. Root only:
+// BERTH_TEST_ROOT=1 go test -run '^$' -bench Attach ./network/cni
+func BenchmarkAttach(b *testing.B) {
+	if os.Getenv("BERTH_TEST_ROOT") != "1" {
+		b.Skip("root benchmark: set BERTH_TEST_ROOT=1")
+	}
+	run := b.TempDir()
+	nsDir := filepath.Join(run, "netns")
+	m := cni.New(cni.Options{Root: b.TempDir(), RunRoot: run})
+	ctx := context.Background()
+	n, err := m.Create(ctx, network.Config{Name: "bench" + randHex(3)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = m.Remove(ctx, n.Name) })
+	for _, tc := range []struct {
+		name  string
+		ports []runtime.PortBinding
+	}{{"plain", nil}, {"port", []runtime.PortBinding{{ContainerPort: 80}}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				id := fmt.Sprintf("bench%s%d", randHex(4), i)
+				path, err := netns.New(nsDir, id)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, err = m.Attach(ctx, cni.AttachRequest{ContainerID: id, NetNSPath: path,
+					Networks: []runtime.NetworkAttachment{{Network: n.Name}}, Ports: tc.ports})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := m.Detach(ctx, id, path); err != nil {
+					b.Fatal(err)
+				}
+				if err := netns.Remove(path); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
