@@ -12,6 +12,7 @@
 package volumetest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"slices"
@@ -75,7 +76,8 @@ func (s *suite) create(t *testing.T, cfg volumes.Config) volumes.Volume {
 		t.Fatalf("create %s: %v", cfg.Name, err)
 	}
 	t.Cleanup(func() {
-		if err := s.m.Remove(t.Context(), v.Name, false); err != nil && !errdefs.IsNotFound(err) {
+		// t.Context is cancelled by the time cleanups run.
+		if err := s.m.Remove(context.WithoutCancel(t.Context()), v.Name, false); err != nil && !errdefs.IsNotFound(err) {
 			t.Errorf("cleanup: remove %s: %v", v.Name, err)
 		}
 	})
