@@ -1,6 +1,13 @@
 // Package images owns local images: the content-addressed store (OCI image
 // layout), names and tags, unpacked layers stacked with overlayfs, and the
 // transfer of images to and from archives and registries.
+//
+// Store is the one implementation: an OCI image layout under
+// <root>/images with layers unpacked once per chain ID (docs/images.md).
+// Layer tars are hostile input; Unpack is the only code that writes them to
+// disk. This package must not import runtime, network, volumes, spec or cmd:
+// containers reach it through the narrow interfaces their packages declare,
+// and it learns which images containers use only through Options.InUse.
 package images
 
 import "context"
@@ -10,3 +17,5 @@ import "context"
 type Resolver interface {
 	Resolve(ctx context.Context, ref string) (ID string, err error)
 }
+
+var _ Resolver = (*Store)(nil)

@@ -3,10 +3,12 @@ package images
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -476,5 +478,54 @@ func TestRemoveLastTagTakesDigests(t *testing.T) {
 	rm, err = s.Remove(ctx, "other", false)
 	if err != nil || !cmp.Equal(rm, []Removal{{Untagged: "other:latest"}, {Deleted: id}}) {
 		t.Fatalf("rmi other = %v, %v", rm, err)
+	}
+}
+
+// failingReader returns data, then err.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// TestInterruptedLayer: a stream cut in the middle or a cancelled context
+// fails the layer and leaves nothing, and the next try succeeds.
+func TestInterruptedLayer(t *testing.T) {
+	s, _ := testStore(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(makeTar(t, file("a", string(bytes.Repeat([]byte("x"), 1<<20))), file("b", "2")))
+	zw.Close()
+	full := gz.Bytes()
+	in, err := s.Ingest(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	cut := &failingReader{data: full[:len(full)/2], err: errors.New("connection reset")}
+	if _, err := in.WriteLayer(t.Context(), cut, LayerInput{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip"}); err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("WriteLayer of a cut stream = %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := in.WriteLayer(ctx, bytes.NewReader(full), LayerInput{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WriteLayer with a cancelled context = %v", err)
+	}
+	for _, d := range []string{s.blobDir(), s.layerRoot(), s.tmpDir()} {
+		if got := dirEntries(t, d); len(got) != 0 {
+			t.Errorf("%s after interrupted layers: %v", d, got)
+		}
+	}
+	l, err := in.WriteLayer(t.Context(), bytes.NewReader(full), LayerInput{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip"})
+	if err != nil || !s.HasBlob(l.Digest) || !s.HasLayer(l.ChainID) || l.Size != 1<<20+1 {
+		t.Fatalf("retry: %+v, %v", l, err)
 	}
 }
