@@ -71,13 +71,18 @@ type Options struct {
 // env_file and label_file files, and the files of configs and secrets. A
 // watcher reloads the stack when any of them changes.
 //
+// Absent are the files whose absence shaped the model: the default file
+// names not found during discovery (in every directory searched), a
+// missing .env, optional env_files that are not there. Creating one of
+// them changes what Load would do; a watcher watches their directories.
+//
 // EnvVars are the names of the environment variables the model may depend
 // on: those interpolation looked up (found or not), the COMPOSE_* variables
 // that steer loading, the names of services' environment entries and of
 // configs and secrets taken from the environment. When an HCL file is among
 // the inputs every variable counts, since HCL's env() may read any of them.
 //
-// Digest is InputDigest(Files, EnvVars, Options.Env) at load time: the
+// Digest is InputDigest(Files+Absent, EnvVars, Options.Env) at load time: the
 // content of every input file and the value in the given environment of
 // every variable consulted (env files are covered by their content). Equal
 // digests mean Load would build the same model from the same Options, so it
@@ -86,8 +91,19 @@ type Options struct {
 type Stack struct {
 	Project *types.Project
 	Files   []string
+	Absent  []string
 	EnvVars []string
 	Digest  string
+}
+
+// CurrentDigest is the digest of the stack's inputs as they are now, in env
+// (nil means the process environment): when it equals Digest, loading
+// again with the same Options would give the same model.
+func (s *Stack) CurrentDigest(env map[string]string) (string, error) {
+	if env == nil {
+		env = osEnv()
+	}
+	return InputDigest(slices.Concat(s.Files, s.Absent), s.EnvVars, env)
 }
 
 // Load loads a stack into compose-go's model. See LoadStack.
@@ -137,6 +153,7 @@ type load struct {
 	files      []string // stack files, absolute, in -f order
 	inputs     []inputFile
 	hclFiles   []string // files HCL stack files read (-var-file, file())
+	absent     []string // files whose absence shaped the model
 	mu         sync.Mutex
 	consulted  map[string]bool
 }
@@ -224,12 +241,13 @@ func (l *load) run(ctx context.Context) (*Stack, error) {
 			files[i] = abs
 		}
 	}
+	absent := slices.Concat(l.absent, optionalEnvFiles(project))
 	envVars := l.envVars(project)
-	digest, err := InputDigest(files, envVars, l.given)
+	digest, err := InputDigest(slices.Concat(files, absent), envVars, l.given)
 	if err != nil {
 		return nil, err
 	}
-	return &Stack{Project: project, Files: sortUnique(files), EnvVars: envVars, Digest: digest}, nil
+	return &Stack{Project: project, Files: sortUnique(files), Absent: sortUnique(absent), EnvVars: envVars, Digest: digest}, nil
 }
 
 // loaderOptions are compose-go's options for this load. Included files are
@@ -334,6 +352,10 @@ func (l *load) discover() ([]string, error) {
 		dir = wd
 	}
 	for {
+		// Every candidate that is not there shapes the result as much as
+		// the ones that are: creating it changes what is loaded.
+		l.absent = append(l.absent, missing(dir, slices.Concat(cli.DefaultFileNames, cli.DefaultOverrideFileNames,
+			[]string{DefaultHCLFile, DefaultHCLOverrideFile}))...)
 		compose := existing(dir, cli.DefaultFileNames)
 		hcl := existing(dir, []string{DefaultHCLFile})
 		switch {
@@ -366,6 +388,17 @@ func (l *load) startDir() string {
 	return wd
 }
 
+func missing(dir string, names []string) []string {
+	var out []string
+	for _, n := range names {
+		f := filepath.Join(dir, n)
+		if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func existing(dir string, names []string) []string {
 	var out []string
 	for _, n := range names {
@@ -388,6 +421,8 @@ func (l *load) readEnvFiles() ([]string, error) {
 		}
 		if f := existing(l.workingDir, []string{".env"}); len(f) > 0 {
 			files = f
+		} else {
+			l.absent = append(l.absent, missing(l.workingDir, []string{".env"})...)
 		}
 	}
 	abs := make([]string, len(files))
@@ -511,6 +546,20 @@ func (l *load) referencedFiles(p *types.Project, included []string) []string {
 	for _, c := range p.Secrets {
 		if c.File != "" {
 			out = append(out, c.File)
+		}
+	}
+	return out
+}
+
+// optionalEnvFiles lists the env_file files marked required: false that do
+// not exist.
+func optionalEnvFiles(p *types.Project) []string {
+	var out []string
+	for _, s := range slices.Concat(servicesOf(p.Services), servicesOf(p.DisabledServices)) {
+		for _, f := range s.EnvFiles {
+			if _, err := os.Stat(f.Path); !bool(f.Required) && errors.Is(err, fs.ErrNotExist) {
+				out = append(out, f.Path)
+			}
 		}
 	}
 	return out

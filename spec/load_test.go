@@ -380,23 +380,30 @@ secrets:
 		t.Errorf("EnvVars %v has UNRELATED", s.EnvVars)
 	}
 
-	same, err := InputDigest(s.Files, s.EnvVars, map[string]string{"KEY": "k", "UNRELATED": "changed"})
+	same, err := s.CurrentDigest(map[string]string{"KEY": "k", "UNRELATED": "changed"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if same != s.Digest {
 		t.Errorf("digest changed with an unrelated variable")
 	}
-	changed, _ := InputDigest(s.Files, s.EnvVars, map[string]string{"KEY": "other"})
+	changed, _ := s.CurrentDigest(map[string]string{"KEY": "other"})
 	if changed == s.Digest {
 		t.Errorf("digest did not change with KEY")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "site.conf"), []byte("server { listen 80; }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	edited, _ := InputDigest(s.Files, s.EnvVars, env)
+	edited, _ := s.CurrentDigest(env)
 	if edited == s.Digest {
 		t.Errorf("digest did not change with site.conf")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "compose.override.yaml"), []byte("services: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	overridden, _ := s.CurrentDigest(env)
+	if overridden == edited {
+		t.Errorf("digest did not change with a new compose.override.yaml")
 	}
 }
 
