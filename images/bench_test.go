@@ -69,3 +69,23 @@ func BenchmarkGunzip(b *testing.B) {
 		io.Copy(io.Discard, zr)
 	}
 }
+
+// BenchmarkImageLookup is the store's part of `berth run`: finding one
+// image among 50.
+func BenchmarkImageLookup(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 50 {
+		data := makeTar(b, file("f", fmt.Sprint(i)))
+		if _, err := s.Import(b.Context(), bytes.NewReader(data), ImportOptions{Name: fmt.Sprintf("img%d", i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if _, err := s.Image(b.Context(), "img25"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

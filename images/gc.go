@@ -30,18 +30,24 @@ func (s *Store) collect(ctx context.Context, try bool) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	v, err := s.load()
+	// Mark from every manifest the index names (not one per image: two
+	// manifests of one config may have differently compressed blobs).
+	entries, err := s.readIndex()
 	il.Unlock()
 	if err != nil {
 		return 0, err
 	}
 	blobs := map[string]bool{}
 	chains := map[string]bool{}
-	for _, e := range v.entries {
+	for _, e := range entries {
+		if blobs[e.Digest.Hex] {
+			continue
+		}
 		blobs[e.Digest.Hex] = true
-	}
-	for _, im := range v.images {
-		blobs[im.Manifest.Digest.Hex] = true
+		im, err := s.readImage(e)
+		if err != nil {
+			return 0, fmt.Errorf("collect image garbage: %w", err)
+		}
 		if h, err := v1.NewHash(im.ID); err == nil {
 			blobs[h.Hex] = true
 		}

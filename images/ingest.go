@@ -339,10 +339,10 @@ func (in *Ingest) AddImage(ctx context.Context, manifest v1.Descriptor, names ..
 			if _, ok := v.byID[im.ID]; ok {
 				return entries, nil
 			}
-			return append(entries, s.named(manifest, "")), nil
+			return append(entries, s.named(manifest, im.ID, "")), nil
 		}
 		for _, n := range names {
-			entries = s.setName(entries, v, manifest, n)
+			entries = s.setName(entries, v, manifest, im.ID, n)
 		}
 		return entries, nil
 	})

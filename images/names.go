@@ -22,7 +22,7 @@ func (s *Store) Tag(ctx context.Context, src, dst string) error {
 		if err != nil {
 			return nil, err
 		}
-		return s.setName(v.entries, v, im.Manifest, name), nil
+		return s.setName(v.entries, v, im.Manifest, im.ID, name), nil
 	})
 }
 
@@ -40,15 +40,10 @@ func (v *view) manifestIDs() map[v1.Hash]string {
 // setName returns entries with name pointing at manifest: the entry that
 // had the name is dropped (its image kept as dangling if nothing else names
 // it), and so is the dangling entry of manifest's image.
-func (s *Store) setName(entries []v1.Descriptor, v *view, manifest v1.Descriptor, name string) []v1.Descriptor {
+func (s *Store) setName(entries []v1.Descriptor, v *view, manifest v1.Descriptor, target, name string) []v1.Descriptor {
 	ids := v.manifestIDs()
-	idOf := func(d v1.Hash) string {
-		if id, ok := ids[d]; ok {
-			return id
-		}
-		return d.String()
-	}
-	target := idOf(manifest.Digest)
+	ids[manifest.Digest] = target
+	idOf := func(d v1.Hash) string { return ids[d] }
 	var out []v1.Descriptor
 	var displaced []v1.Descriptor
 	for _, e := range entries {
@@ -62,11 +57,11 @@ func (s *Store) setName(entries []v1.Descriptor, v *view, manifest v1.Descriptor
 			out = append(out, e)
 		}
 	}
-	out = append(out, s.named(manifest, name))
+	out = append(out, s.named(manifest, target, name))
 	for _, d := range displaced {
 		id := idOf(d.Digest)
 		if !slices.ContainsFunc(out, func(e v1.Descriptor) bool { return idOf(e.Digest) == id }) {
-			out = append(out, s.named(d, ""))
+			out = append(out, s.named(d, id, ""))
 		}
 	}
 	return out
@@ -131,7 +126,7 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) ([]Removal, 
 			case !last:
 				out = append(out, e)
 			case inUse && !keptDangling:
-				out = append(out, s.named(e, ""))
+				out = append(out, s.named(e, im.ID, ""))
 				keptDangling = true
 			}
 		}

@@ -27,6 +27,7 @@ const (
 	AnnotationName    = "io.containerd.image.name"          // full reference: docker.io/library/busybox:latest
 	AnnotationRefName = "org.opencontainers.image.ref.name" // the tag alone: latest
 	annotationTagged  = "io.berth.image.tagged"             // when the name was set (RFC 3339)
+	annotationID      = "io.berth.image.id"                 // the config digest, so lookups need not read manifests
 )
 
 // Store is the local image store: an OCI image layout under one directory
@@ -220,16 +221,19 @@ func (s *Store) loadOnce() (*view, error) {
 	for _, e := range entries {
 		im, ok := byManifest[e.Digest]
 		if !ok {
-			im, err = s.readImage(e)
-			if err != nil {
-				return nil, err
+			id := e.Annotations[annotationID]
+			if id == "" { // an entry another tool wrote
+				if id, err = s.configDigest(e.Digest); err != nil {
+					return nil, err
+				}
 			}
-			if prev, ok := v.byID[im.ID]; ok {
+			if prev, ok := v.byID[id]; ok {
 				// Another manifest of the same config: one image.
 				prev.manifests = append(prev.manifests, e.Digest)
 				im = prev
 			} else {
-				v.byID[im.ID] = im
+				im = &Image{ID: id, Manifest: v1.Descriptor{MediaType: e.MediaType, Size: e.Size, Digest: e.Digest}, manifests: []v1.Hash{e.Digest}}
+				v.byID[id] = im
 				v.images = append(v.images, im)
 			}
 			byManifest[e.Digest] = im
@@ -242,6 +246,46 @@ func (s *Store) loadOnce() (*view, error) {
 		}
 	}
 	return v, nil
+}
+
+// configDigest reads the manifest with digest m for its config's digest.
+func (s *Store) configDigest(m v1.Hash) (string, error) {
+	data, err := os.ReadFile(s.BlobPath(m))
+	if err != nil {
+		return "", fmt.Errorf("read manifest %s: %w", m, err)
+	}
+	man, err := v1.ParseManifest(bytes.NewReader(data))
+	if err != nil {
+		return "", fmt.Errorf("read manifest %s: %w", m, err)
+	}
+	return man.Config.Digest.String(), nil
+}
+
+// fill reads im's manifest and config, which load leaves out: its Config,
+// Layers and Size.
+func (s *Store) fill(im *Image) error {
+	if im.Config != nil {
+		return nil
+	}
+	full, err := s.readImage(im.Manifest)
+	if err != nil {
+		return err
+	}
+	if full.ID != im.ID {
+		return fmt.Errorf("image index says manifest %s has config %s, but it has %s", im.Manifest.Digest, im.ID, full.ID)
+	}
+	im.Config, im.Layers, im.Size = full.Config, full.Layers, full.Size
+	return nil
+}
+
+// fillAll fills every image of v.
+func (s *Store) fillAll(v *view) error {
+	for _, im := range v.images {
+		if err := s.fill(im); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) readImage(desc v1.Descriptor) (*Image, error) {
@@ -326,11 +370,7 @@ func (v *view) lookup(ref string) (*Image, string, error) {
 // ID prefix. Layers missing from disk are unpacked again from their blobs.
 // The error is classified errdefs.ErrNotFound when there is no such image.
 func (s *Store) Image(ctx context.Context, ref string) (*Image, error) {
-	v, err := s.load()
-	if err != nil {
-		return nil, err
-	}
-	im, _, err := v.lookup(ref)
+	im, err := s.lookupFilled(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -338,6 +378,27 @@ func (s *Store) Image(ctx context.Context, ref string) (*Image, error) {
 		return nil, err
 	}
 	return im, nil
+}
+
+// lookupFilled finds and reads the image ref names. A blob missing from an
+// image just found in the index most likely went with a concurrent rmi:
+// look again once before calling the store broken.
+func (s *Store) lookupFilled(ref string) (*Image, error) {
+	var im *Image
+	var err error
+	for range 2 {
+		var v *view
+		if v, err = s.load(); err != nil {
+			return nil, err
+		}
+		if im, _, err = v.lookup(ref); err != nil {
+			return nil, err
+		}
+		if err = s.fill(im); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
+	return im, err
 }
 
 // Resolve implements Resolver: the ID of the image ref names.
@@ -355,7 +416,16 @@ func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
 
 // List returns every image, newest first.
 func (s *Store) List(ctx context.Context) ([]*Image, error) {
-	v, err := s.load()
+	var v *view
+	var err error
+	for range 2 {
+		if v, err = s.load(); err != nil {
+			return nil, err
+		}
+		if err = s.fillAll(v); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -404,11 +474,13 @@ func ChainID(parent, diff v1.Hash) v1.Hash {
 	return h
 }
 
-// named returns a descriptor of manifest m carrying name (may be "").
-func (s *Store) named(m v1.Descriptor, name string) v1.Descriptor {
-	d := v1.Descriptor{MediaType: m.MediaType, Size: m.Size, Digest: m.Digest}
+// named returns a descriptor of manifest m, of the image with ID id,
+// carrying name (may be "").
+func (s *Store) named(m v1.Descriptor, id, name string) v1.Descriptor {
+	d := v1.Descriptor{MediaType: m.MediaType, Size: m.Size, Digest: m.Digest, Annotations: map[string]string{annotationID: id}}
 	if name != "" {
-		d.Annotations = map[string]string{AnnotationName: name, annotationTagged: s.now().UTC().Format(time.RFC3339Nano)}
+		d.Annotations[AnnotationName] = name
+		d.Annotations[annotationTagged] = s.now().UTC().Format(time.RFC3339Nano)
 		if _, tag, _ := SplitName(name); tag != "" {
 			d.Annotations[AnnotationRefName] = tag
 		}

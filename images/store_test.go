@@ -205,7 +205,7 @@ func TestLookup(t *testing.T) {
 	hex := id[len("sha256:"):]
 	digestRef := "docker.io/library/busybox@" + im.Manifest.Digest.String()
 	if err := s.updateIndex(t.Context(), func(v *view) ([]v1.Descriptor, error) {
-		return s.setName(v.entries, v, im.Manifest, digestRef), nil
+		return s.setName(v.entries, v, im.Manifest, im.ID, digestRef), nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +456,7 @@ func TestRemoveLastTagTakesDigests(t *testing.T) {
 	im, _ := s.Image(ctx, id)
 	byDigest := "docker.io/library/repo@" + im.Manifest.Digest.String()
 	if err := s.updateIndex(ctx, func(v *view) ([]v1.Descriptor, error) {
-		return s.setName(v.entries, v, im.Manifest, byDigest), nil
+		return s.setName(v.entries, v, im.Manifest, im.ID, byDigest), nil
 	}); err != nil {
 		t.Fatal(err)
 	}
