@@ -116,3 +116,6 @@ func (w *LogWriter) rotate() error {
 
 // Close closes the log file.
 func (w *LogWriter) Close() error { return w.f.Close() }
+
+// SetClock replaces the clock entries are stamped with (tests).
+func (w *LogWriter) SetClock(now func() time.Time) { w.now = now }

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/runc"
+	"github.com/berth-dev/berth/runtime/runc/monitor"
+)
+
+func TestParseRestart(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    runtime.RestartPolicy
+		wantErr bool
+	}{
+		{"no", runtime.RestartPolicy{Name: "no"}, false},
+		{"", runtime.RestartPolicy{Name: "no"}, false},
+		{"always", runtime.RestartPolicy{Name: "always"}, false},
+		{"unless-stopped", runtime.RestartPolicy{Name: "unless-stopped"}, false},
+		{"on-failure", runtime.RestartPolicy{Name: "on-failure"}, false},
+		{"on-failure:3", runtime.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3}, false},
+		{"always:3", runtime.RestartPolicy{}, true},
+		{"on-failure:x", runtime.RestartPolicy{}, true},
+		{"sometimes", runtime.RestartPolicy{}, true},
+	}
+	for _, tc := range tests {
+		got, err := parseRestart(tc.in)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) {
+			t.Errorf("parseRestart(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestParseVolume(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    runtime.Mount
+		wantErr bool
+	}{
+		{"/src:/dst", runtime.Mount{Type: "bind", Source: "/src", Target: "/dst"}, false},
+		{"/src:/dst:ro", runtime.Mount{Type: "bind", Source: "/src", Target: "/dst", ReadOnly: true}, false},
+		{"/src:/dst:rw,rshared", runtime.Mount{Type: "bind", Source: "/src", Target: "/dst", Propagation: "rshared"}, false},
+		{"/dst", runtime.Mount{}, true},
+		{"name:/dst", runtime.Mount{}, true},
+		{"/src:rel", runtime.Mount{}, true},
+		{"/src:/dst:bogus", runtime.Mount{}, true},
+	}
+	for _, tc := range tests {
+		got, err := parseVolume(tc.in)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) {
+			t.Errorf("parseVolume(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestStatusText(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		st   monitor.State
+		want string
+	}{
+		{monitor.State{Status: "created"}, "Created"},
+		{monitor.State{Status: "running", StartedAt: now.Add(-3 * time.Second)}, "Up 3 seconds"},
+		{monitor.State{Status: "running", StartedAt: now.Add(-90 * time.Second), Health: &monitor.HealthState{Status: "healthy"}}, "Up About a minute (healthy)"},
+		{monitor.State{Status: "running", StartedAt: now.Add(-time.Second), Health: &monitor.HealthState{Status: "starting"}}, "Up 1 second (health: starting)"},
+		{monitor.State{Status: "paused", StartedAt: now.Add(-2 * time.Hour)}, "Up 2 hours (Paused)"},
+		{monitor.State{Status: "exited", ExitCode: 0, FinishedAt: now.Add(-2 * time.Second)}, "Exited (0) 2 seconds ago"},
+		{monitor.State{Status: "exited", ExitCode: 137, FinishedAt: now.Add(-5 * time.Minute)}, "Exited (137) 5 minutes ago"},
+		{monitor.State{Status: "restarting", ExitCode: 1, FinishedAt: now.Add(-time.Second)}, "Restarting (1) 1 second ago"},
+	}
+	for _, tc := range tests {
+		if got := statusText(runc.Observed{Record: &runc.Record{}, State: tc.st}, now); got != tc.want {
+			t.Errorf("statusText(%+v) = %q; want %q", tc.st, got, tc.want)
+		}
+	}
+}
+
+func TestPsFilter(t *testing.T) {
+	c := runc.Observed{
+		Record: &runc.Record{ID: "abcdef" + strings.Repeat("0", 58), Name: "web-1", Image: "busybox:latest", ImageID: "sha256:1234",
+			Config: runtime.Config{Labels: map[string]string{"app": "web", "tier": ""}}},
+		State: monitor.State{Status: "exited", ExitCode: 3},
+	}
+	tests := []struct {
+		filters []string
+		want    bool
+	}{
+		{nil, true},
+		{[]string{"name=web"}, true},
+		{[]string{"name=db"}, false},
+		{[]string{"name=db", "name=web"}, true},
+		{[]string{"label=app"}, true},
+		{[]string{"label=app=web"}, true},
+		{[]string{"label=app=db"}, false},
+		{[]string{"status=exited"}, true},
+		{[]string{"status=running"}, false},
+		{[]string{"exited=3"}, true},
+		{[]string{"exited=0"}, false},
+		{[]string{"ancestor=busybox"}, true},
+		{[]string{"ancestor=sha256:1234"}, true},
+		{[]string{"ancestor=alpine"}, false},
+		{[]string{"id=abcdef"}, true},
+		{[]string{"health=none"}, true},
+		{[]string{"status=exited", "name=db"}, false},
+	}
+	for _, tc := range tests {
+		f, err := parsePsFilters(tc.filters)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.match(c); got != tc.want {
+			t.Errorf("filters %v: match = %v; want %v", tc.filters, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"nope=1", "status=sleeping", "name"} {
+		if _, err := parsePsFilters([]string{bad}); err == nil {
+			t.Errorf("filter %q accepted", bad)
+		}
+	}
+}
+
+func TestParseTimeArg(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+	}{
+		{"10m", now.Add(-10 * time.Minute)},
+		{"2026-01-01T10:00:00Z", time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)},
+		{"1767261600", time.Unix(1767261600, 0)},
+		{"1767261600.5", time.Unix(1767261600, 5e8)},
+	}
+	for _, tc := range tests {
+		got, err := parseTimeArg(tc.in, now)
+		if err != nil || !got.Equal(tc.want) {
+			t.Errorf("parseTimeArg(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := parseTimeArg("yesterday", now); err == nil {
+		t.Error("parseTimeArg(yesterday) accepted")
+	}
+}
+
+func TestDetachReader(t *testing.T) {
+	keys, err := parseDetachKeys("ctrl-p,ctrl-q")
+	if err != nil || string(keys) != "\x10\x11" {
+		t.Fatalf("parseDetachKeys = %q, %v", keys, err)
+	}
+	d := newDetachReader(strings.NewReader("ab\x10c\x10\x11zz"), keys)
+	got, err := io.ReadAll(d)
+	if err != errDetached || string(got) != "ab\x10c" {
+		t.Errorf("read %q, %v; want the input before the keys and errDetached", got, err)
+	}
+	if _, err := parseDetachKeys("ctrl-1"); err == nil {
+		t.Error("ctrl-1 accepted")
+	}
+}
+
+func TestEnvList(t *testing.T) {
+	t.Setenv("BERTH_TEST_FROM_HOST", "h")
+	got, err := envList(nil, []string{"A=1", "BERTH_TEST_FROM_HOST", "BERTH_TEST_UNSET_XYZ", "B="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"A=1", "BERTH_TEST_FROM_HOST=h", "B="}, got); diff != "" {
+		t.Errorf("envList (-want +got):\n%s", diff)
+	}
+}
