@@ -135,6 +135,12 @@ func (m *Manager) Attach(ctx context.Context, req AttachRequest) (Result, error)
 		m.undo(ctx, att)
 		return Result{}, fmt.Errorf("attach %s: %w", req.ContainerID, err)
 	}
+	if m.opts.EnsureDNS != nil && slices.ContainsFunc(records, HasDNS) {
+		if err := m.opts.EnsureDNS(ctx); err != nil {
+			m.undo(ctx, att)
+			return Result{}, fmt.Errorf("attach %s: start DNS: %w", req.ContainerID, err)
+		}
+	}
 	out := Result{Ports: att.Ports}
 	for _, ep := range att.Endpoints {
 		out.Interfaces = append(out.Interfaces, ep.Interface)
@@ -329,6 +335,25 @@ func (m *Manager) attachment(id string) (Attachment, error) {
 // inspect; not attached is ErrNotFound.
 func (m *Manager) Attachment(ctx context.Context, containerID string) (Attachment, error) {
 	return m.attachment(containerID)
+}
+
+// Attachments returns every attachment record, for the DNS server.
+func (m *Manager) Attachments(ctx context.Context) ([]Attachment, error) {
+	return m.attachments()
+}
+
+// WatchPaths are the directories whose modification time changes whenever a
+// network or an attachment is added or removed (records are renamed into
+// and removed from them); the DNS server polls them to reload.
+func (m *Manager) WatchPaths() []string {
+	return []string{m.records.dir, m.runDir("attachments")}
+}
+
+// HasDNS reports whether containers on net resolve each other by name:
+// user bridge networks do, the default network does not (as in Docker),
+// nor do macvlan and ipvlan, whose host cannot reach its containers.
+func HasDNS(net Record) bool {
+	return driver(net.Config) == "bridge" && !net.Default
 }
 
 // attachments returns every attachment record.

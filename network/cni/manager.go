@@ -48,6 +48,9 @@ type Options struct {
 	DefaultBridge string   // host bridge of the default network; default "berth0"
 	Pools         []Pool   // default DefaultPools
 	Host          Host     // default LinuxHost for Root
+	// EnsureDNS, if set, is called after a container joins a network with
+	// name resolution (HasDNS); it starts the DNS server unless it runs.
+	EnsureDNS func(ctx context.Context) error
 }
 
 // Manager is the CNI implementation of network.Manager, with Attach and
