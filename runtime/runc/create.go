@@ -7,12 +7,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/ocispec"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
 )
 
@@ -80,8 +83,8 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 		}
 	}
 	cfg.Name = name
-	merged := mergeImage(cfg, img.Config)
-	argv, err := command(merged)
+	merged := ocispec.MergeImage(cfg, img.Config)
+	argv, err := ocispec.Command(merged)
 	if err != nil {
 		return "", err
 	}
@@ -95,7 +98,14 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	if err := writeEtcFiles(dir, hostname, cfg); err != nil {
 		return "", fmt.Errorf("create: %w", err)
 	}
-	spec, err := generateSpec(cfg, img.Config, specOptions{
+	caps, _ := ocispec.HostCapabilities()
+	var devices []specs.LinuxDevice
+	if cfg.Privileged {
+		if devices, err = ocispec.HostDevices(); err != nil {
+			return "", fmt.Errorf("create: %w", err)
+		}
+	}
+	spec, err := ocispec.Generate(cfg, img.Config, ocispec.Options{
 		RootPath:       r.rootfs(id),
 		RootFS:         layerFS(img.Layers),
 		Hostname:       hostname,
@@ -104,6 +114,10 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
 		InitBinary:     mon,
 		CgroupsPath:    cgroupsPath(id),
+		CgroupV2:       cgroupV2(),
+		Capabilities:   caps,
+		Devices:        devices,
+		ReadFile:       os.ReadFile,
 	})
 	if err != nil {
 		return "", err
@@ -125,10 +139,11 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	if cfg.StopTimeout != nil {
 		stopTimeout = *cfg.StopTimeout
 	}
-	stopSignal := merged.StopSignal
-	if stopSignal == "" {
-		stopSignal = "SIGTERM"
+	sig, err := ocispec.StopSignal(cfg, img.Config)
+	if err != nil {
+		return "", err
 	}
+	stopSignal := strconv.Itoa(int(sig))
 	rec := &Record{
 		ID: id, Name: name, Created: time.Now().UTC(),
 		Image: cfg.Image, ImageID: img.ID,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/berth-dev/berth/runtime/ocispec"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
 )
 
@@ -56,12 +57,12 @@ func (r *Runtime) Exec(ctx context.Context, ref string, o ExecOptions) (int, err
 		if err != nil {
 			return 0, fmt.Errorf("exec: %w", err)
 		}
-		u, err := resolveUser(root.FS(), o.User)
+		u, err := ocispec.ResolveUser(root.FS(), o.User, nil)
 		root.Close()
 		if err != nil {
 			return 0, err
 		}
-		e.User = strconv.Itoa(u.Uid) + ":" + strconv.Itoa(u.Gid)
+		e.User = strconv.FormatUint(uint64(u.UID), 10) + ":" + strconv.FormatUint(uint64(u.GID), 10)
 	}
 	if o.Privileged {
 		have := boundingCaps()

@@ -52,6 +52,12 @@ var rlimitResources = map[string]int{
 	"RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS, "RLIMIT_RSS": unix.RLIMIT_RSS,
 }
 
+// cgroupV2 reports whether the host has the unified cgroup hierarchy only.
+func cgroupV2() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}
+
 // boundingCaps reads this process's capability bounding set; nil if unknown.
 func boundingCaps() map[string]bool {
 	data, err := os.ReadFile("/proc/self/status")

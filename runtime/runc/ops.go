@@ -3,11 +3,14 @@ package runc
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
 
+	"github.com/berth-dev/berth/runtime/ocispec"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
 )
 
@@ -33,9 +36,13 @@ func (r *Runtime) Kill(ctx context.Context, ref, sig string) error {
 	if st.Status != monitor.Running && st.Status != monitor.Paused {
 		return notRunning(rec)
 	}
-	sig = normalizeSignal(sig)
-	if sig == "KILL" || sig == "9" || sig == normalizeSignal(rec.StopSignal) {
-		if st, err = monitor.Update(ctx, r.containerDir(rec.ID), func(st *monitor.State) error {
+	n, err := ocispec.ParseSignal(sig)
+	if err != nil {
+		return err
+	}
+	sig = strconv.Itoa(int(n))
+	if n == syscall.SIGKILL || sig == rec.StopSignal {
+		if _, err = monitor.Update(ctx, r.containerDir(rec.ID), func(st *monitor.State) error {
 			st.StoppedByUser = true
 			return nil
 		}); err != nil {
@@ -46,12 +53,6 @@ func (r *Runtime) Kill(ctx context.Context, ref, sig string) error {
 		return fmt.Errorf("kill %s: %w", rec.Name, err)
 	}
 	return nil
-}
-
-// normalizeSignal turns "SIGTERM", "term" or "15" into runc's "TERM" / "15".
-func normalizeSignal(s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	return strings.TrimPrefix(s, "SIG")
 }
 
 // Pause freezes every process of the container (cgroup freezer).

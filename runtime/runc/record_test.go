@@ -135,26 +135,3 @@ func TestNewIDAndShortID(t *testing.T) {
 		t.Errorf("ShortID = %q", ShortID(id))
 	}
 }
-
-func TestResolvConf(t *testing.T) {
-	host := "nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch example.com\noptions edns0\n"
-	tests := []struct {
-		name string
-		cfg  runtime.Config
-		want string
-	}{
-		{"drops loopback", runtime.Config{}, "nameserver 10.0.0.2\nsearch example.com\noptions edns0\n"},
-		{"host keeps loopback", runtime.Config{NetworkMode: "host"}, "nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch example.com\noptions edns0\n"},
-		{"dns flags win", runtime.Config{DNS: []string{"1.1.1.1"}, DNSSearch: []string{"a.b"}, DNSOptions: []string{"ndots:2"}}, "nameserver 1.1.1.1\nsearch a.b\noptions ndots:2\n"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := resolvConf(host, tc.cfg); got != tc.want {
-				t.Errorf("resolvConf = %q; want %q", got, tc.want)
-			}
-		})
-	}
-	if got := resolvConf("nameserver 127.0.0.1\n", runtime.Config{}); got != "nameserver 8.8.8.8\nnameserver 8.8.4.4\n" {
-		t.Errorf("only loopback: %q; want Google's servers as Docker", got)
-	}
-}
