@@ -51,6 +51,9 @@ const (
 	StateStarted State = "started"
 	StateDone    State = "done"
 	StateFailed  State = "failed"
+	// StateSkipped is a removal of a network or volume still in use by
+	// something outside the plan: reported with its Err, and not fatal.
+	StateSkipped State = "skipped"
 )
 
 // Apply executes a plan: each operation once the operations it lists in
@@ -100,6 +103,11 @@ func Apply(ctx context.Context, plan *Plan, d Deps, o ApplyOptions) error {
 			a.report(Event{Op: op, State: StateStarted})
 			err := a.run(ctx, op)
 			<-sem
+			if inUseElsewhere(op, err) {
+				a.report(Event{Op: op, State: StateSkipped, Err: err})
+				close(done[op.ID])
+				return nil
+			}
 			if err != nil {
 				a.report(Event{Op: op, State: StateFailed, Err: err})
 				return fmt.Errorf("%s %s %s: %w", op.Kind, op.Resource, op.Name, err)
@@ -163,7 +171,7 @@ func (a *applier) run(ctx context.Context, op Op) error {
 		}
 		return rt.Start(ctx, op.ContainerID)
 	case KindRemove:
-		return a.remove(ctx, op.ContainerID, true)
+		return a.remove(ctx, op.ContainerID, !op.KeepVolumes)
 	}
 	return fmt.Errorf("unknown operation %q: %w", op.Kind, errdefs.ErrInvalidArgument)
 }
@@ -190,6 +198,13 @@ func (a *applier) remove(ctx context.Context, id string, anonVolumes bool) error
 		return err
 	}
 	return ignoreNotFound(a.d.Runtime.Remove(ctx, id, runtime.RemoveOptions{RemoveVolumes: anonVolumes}))
+}
+
+// inUseElsewhere reports whether err is the removal of a network or volume
+// that something outside the plan still uses (errdefs.ErrFailedPrecondition):
+// Docker reports it and goes on.
+func inUseElsewhere(op Op, err error) bool {
+	return err != nil && op.Kind == KindRemove && op.Resource != ResourceContainer && errdefs.IsFailedPrecondition(err)
 }
 
 func ignoreNotFound(err error) error {

@@ -83,6 +83,7 @@ func containerLabels(p *types.Project, service string, number int, hash string, 
 	}
 	n := strconv.Itoa(number)
 	files := strings.Join(p.ComposeFiles, ",")
+	deps := dependsOnLabel(s)
 	for k, v := range map[string]string{
 		spec.LabelStack: p.Name, spec.ComposeProject: p.Name,
 		spec.LabelService: service, spec.ComposeService: service,
@@ -91,6 +92,7 @@ func containerLabels(p *types.Project, service string, number int, hash string, 
 		spec.LabelOneoff: "False", spec.ComposeOneoff: "False",
 		spec.LabelFiles: files, spec.ComposeConfigFiles: files,
 		spec.LabelWorkingDir: p.WorkingDir, spec.ComposeWorkingDir: p.WorkingDir,
+		LabelDependsOn: deps, ComposeDependsOn: deps,
 		LabelServiceConfig: record,
 	} {
 		l[k] = v

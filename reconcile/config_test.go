@@ -230,8 +230,8 @@ func TestContainerConfig(t *testing.T) {
 func TestContainerLabels(t *testing.T) {
 	s := service("web", "nginx:1.27", func(s *types.ServiceConfig) {
 		s.Labels = types.Labels{"traefik.enable": "true", "io.berth.stack": "spoofed"}
-	})
-	p := project("demo", s)
+	}, withDependsOn("db", types.ServiceConditionHealthy, true), withDependsOn("cache", "", false))
+	p := project("demo", s, service("db", "postgres:16"), service("cache", "redis:7"))
 	p.ComposeFiles = []string{"/srv/demo/compose.yaml", "/srv/demo/compose.override.yaml"}
 	got, err := containerConfig(p, "web", 2, "abc")
 	if err != nil {
@@ -255,6 +255,8 @@ func TestContainerLabels(t *testing.T) {
 		"io.berth.oneoff":                         "False",
 		"io.berth.config-files":                   files,
 		"io.berth.working-dir":                    "/srv/demo",
+		"io.berth.depends-on":                     "cache:service_started:false,db:service_healthy:true",
+		"com.docker.compose.depends_on":           "cache:service_started:false,db:service_healthy:true",
 		"com.docker.compose.project":              "demo",
 		"com.docker.compose.service":              "web",
 		"com.docker.compose.container-number":     "2",

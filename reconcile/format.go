@@ -57,7 +57,10 @@ func (p *Plan) WriteText(w io.Writer) error {
 // Summary is the plan's last line: "Plan: 2 to create, 1 to remove." or
 // "No changes: stack demo is up to date."
 func (p *Plan) Summary() string {
-	if p.Empty() {
+	switch {
+	case p.Empty() && p.Down:
+		return fmt.Sprintf("No changes: stack %s has nothing to remove.", p.Stack)
+	case p.Empty():
 		return fmt.Sprintf("No changes: stack %s is up to date.", p.Stack)
 	}
 	counts := map[Kind]int{}

@@ -48,6 +48,9 @@ type Op struct {
 	Hash string `json:"config_hash,omitempty"`
 	// Start says whether a created or recreated container is started.
 	Start bool `json:"start,omitempty"`
+	// KeepVolumes says a removed container's anonymous volumes stay (down
+	// without --volumes); otherwise they go with it.
+	KeepVolumes bool `json:"keep_volumes,omitempty"`
 	// Cause says why the op is needed, in words.
 	Cause string `json:"cause"`
 	// Changes are the field-level differences that force a recreate.
@@ -87,6 +90,9 @@ type Plan struct {
 	Project *types.Project `json:"-"`
 	// StopTimeout overrides the containers' stop timeout (nil: theirs).
 	StopTimeout *time.Duration `json:"-"`
+	// Down marks a plan that takes the stack down (MakeDownPlan); it only
+	// changes the summary's words.
+	Down bool `json:"-"`
 }
 
 // Empty reports whether the plan has nothing to do.
