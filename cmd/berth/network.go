@@ -10,9 +10,11 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"text/template"
 	"time"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/cni"
+	"github.com/berth-dev/berth/network/dns"
 )
 
 // addNetworkCommands adds `berth network create|ls|inspect|rm|prune`.
@@ -31,12 +34,38 @@ func addNetworkCommands(root *cobra.Command, g *globals) {
 	cmd := &cobra.Command{Use: "network", Short: "Manage networks"}
 	cmd.AddCommand(newNetworkCreateCmd(g), newNetworkLsCmd(g), newNetworkInspectCmd(g),
 		newNetworkRmCmd(g), newNetworkPruneCmd(g))
-	root.AddCommand(cmd)
+	root.AddCommand(cmd, newDNSServeCmd(g))
 }
 
-// networkManager is the CNI manager over the global roots.
+// networkManager is the CNI manager over the global roots. Joining a user
+// network starts the DNS server (`berth dns-serve`) unless it runs.
 func networkManager(g *globals) *cni.Manager {
-	return cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot})
+	return cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot, EnsureDNS: func(ctx context.Context) error {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		return dns.Ensure(ctx, dnsDir(g), []string{exe, "--root", g.root, "--run-root", g.runRoot, "dns-serve"})
+	}})
+}
+
+func dnsDir(g *globals) string { return filepath.Join(g.runRoot, "dns") }
+
+// newDNSServeCmd is the hidden server process Ensure starts; it exits by
+// itself when no user network has containers.
+func newDNSServeCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:    "dns-serve",
+		Short:  "Serve names on user networks (started by berth on demand)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			m := cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot})
+			return dns.Serve(ctx, dns.Options{Manager: m, Dir: dnsDir(g)})
+		},
+	}
 }
 
 // netnsDir is where berth bind-mounts container namespaces.
