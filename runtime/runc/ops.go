@@ -2,14 +2,20 @@ package runc
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/ocispec"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
 )
@@ -199,4 +205,122 @@ func (r *Runtime) State(ctx context.Context, ref string) (*Record, monitor.State
 	}
 	st, err := r.observe(ctx, rec)
 	return rec, st, err
+}
+
+// UpdateOptions are `docker update` flags; nil fields are left alone.
+type UpdateOptions struct {
+	Memory     *int64
+	MemorySwap *int64
+	NanoCPUs   *int64
+	CPUShares  *int64
+	PidsLimit  *int64
+	CpusetCpus *string
+	Restart    *runtime.RestartPolicy
+}
+
+// Update changes a container's resources and restart policy: in its record
+// and spec for the next start, live through the runtime when it runs, and
+// in the monitor's config, which it reads at each exit.
+func (r *Runtime) Update(ctx context.Context, ref string, u UpdateOptions) error {
+	rec, unlock, err := r.lockedRecord(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	res := &rec.Config.Resources
+	set := func(dst *int64, v *int64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&res.Memory, u.Memory)
+	set(&res.MemorySwap, u.MemorySwap)
+	set(&res.NanoCPUs, u.NanoCPUs)
+	set(&res.CPUShares, u.CPUShares)
+	set(&res.PidsLimit, u.PidsLimit)
+	if u.CpusetCpus != nil {
+		res.CpusetCpus = *u.CpusetCpus
+	}
+	if u.Restart != nil {
+		if rec.AutoRemove && u.Restart.Name != "" && u.Restart.Name != "no" {
+			return fmt.Errorf("restart policy cannot be updated because AutoRemove is enabled for the container: %w", errdefs.ErrInvalidArgument)
+		}
+		rec.Config.Restart = *u.Restart
+	}
+	if err := r.updateSpec(rec); err != nil {
+		return err
+	}
+	if err := r.writeRecord(rec); err != nil {
+		return err
+	}
+	st, err := r.observe(ctx, rec)
+	if err != nil || !isActive(st.Status) {
+		return err
+	}
+	mcfg, err := monitor.ReadConfig(r.runDir(rec.ID))
+	if err == nil {
+		mcfg.Restart = monitor.RestartPolicy{Name: rec.Config.Restart.Name, MaximumRetryCount: rec.Config.Restart.MaximumRetryCount}
+		if err := atomicfile.WriteJSON(filepath.Join(r.runDir(rec.ID), monitor.ConfigFile), mcfg, 0o600); err != nil {
+			return err
+		}
+	}
+	us := updateSpec{Memory: res.Memory, MemorySwap: res.MemorySwap, CPUShares: res.CPUShares, PidsLimit: res.PidsLimit, CpusetCpus: res.CpusetCpus}
+	if res.NanoCPUs > 0 {
+		us.CPUPeriod = 100000
+		us.CPUQuota = res.NanoCPUs * 100000 / 1e9
+	}
+	if st.Status == monitor.Running || st.Status == monitor.Paused {
+		if _, err := r.runtime(ctx, updateArgs(r.opts.RuntimeRoot, rec.ID, us)...); err != nil {
+			return fmt.Errorf("update %s: %w", rec.Name, err)
+		}
+	}
+	return nil
+}
+
+// updateSpec rewrites the resources of the stored OCI spec.
+func (r *Runtime) updateSpec(rec *Record) error {
+	p := filepath.Join(r.containerDir(rec.ID), "config.json")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
+	}
+	if s.Linux.Resources == nil {
+		s.Linux.Resources = &specs.LinuxResources{}
+	}
+	lr, res := s.Linux.Resources, rec.Config.Resources
+	if res.Memory != 0 {
+		if lr.Memory == nil {
+			lr.Memory = &specs.LinuxMemory{}
+		}
+		lr.Memory.Limit = &res.Memory
+		if res.MemorySwap != 0 {
+			lr.Memory.Swap = &res.MemorySwap
+		}
+	}
+	if res.NanoCPUs != 0 || res.CPUShares != 0 || res.CpusetCpus != "" {
+		if lr.CPU == nil {
+			lr.CPU = &specs.LinuxCPU{}
+		}
+		if res.NanoCPUs != 0 {
+			period := uint64(100000)
+			quota := res.NanoCPUs * 100000 / 1e9
+			lr.CPU.Period, lr.CPU.Quota = &period, &quota
+		}
+		if res.CPUShares != 0 {
+			sh := uint64(res.CPUShares)
+			lr.CPU.Shares = &sh
+		}
+		lr.CPU.Cpus = res.CpusetCpus
+	}
+	if res.PidsLimit != 0 {
+		lr.Pids = &specs.LinuxPids{Limit: &res.PidsLimit}
+	}
+	return atomicfile.WriteJSON(p, &s, 0o600)
 }

@@ -112,6 +112,9 @@ func (m *monitor) run() error {
 		}
 		ran := time.Since(started)
 		restart := false
+		if c, err := ReadConfig(m.cfg.RunDir); err == nil {
+			m.cfg.Restart = c.Restart // `update --restart` may have changed it
+		}
 		oom := m.oom
 		_, _ = Update(ctx, m.cfg.StateDir, func(st *State) error {
 			st.Status, st.ExitCode, st.FinishedAt, st.Pid, st.PidStart = Exited, code, time.Now().UTC(), 0, 0
