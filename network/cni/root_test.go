@@ -411,3 +411,51 @@ func BenchmarkAttach(b *testing.B) {
 		})
 	}
 }
+
+func TestRootDualStack(t *testing.T) {
+	e := newRootEnv(t)
+	n := e.network(network.Config{IPv6: true})
+	_, res, err := e.container(cni.AttachRequest{Networks: []runtime.NetworkAttachment{{Network: n.Name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fams []bool
+	for _, ip := range res.Interfaces[0].IPs {
+		fams = append(fams, ip.Addr().Is4())
+	}
+	if len(fams) != 2 || fams[0] == fams[1] {
+		t.Errorf("addresses %v: want one IPv4 and one IPv6", res.Interfaces[0].IPs)
+	}
+}
+
+func TestRootStaticIPAndMacvlan(t *testing.T) {
+	e := newRootEnv(t)
+	// The parent is one end of a veth pair the test makes: the macvlan's
+	// packets go to the other end and nowhere else.
+	parent := e.prefix + "a"
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = parent
+	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: e.prefix + "b"}); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.bridges = append(e.mu.bridges, parent)
+	t.Cleanup(func() {
+		if l, err := netlink.LinkByName(parent); err == nil {
+			_ = netlink.LinkDel(l)
+		}
+	})
+	l, _ := netlink.LinkByName(parent)
+	_ = netlink.LinkSetUp(l)
+	n := e.network(network.Config{Driver: "macvlan", Options: map[string]string{cni.OptParent: parent},
+		Subnets: []network.Subnet{{Subnet: "198.18.77.0/24", Gateway: "198.18.77.1"}}})
+	_, res, err := e.container(cni.AttachRequest{Networks: []runtime.NetworkAttachment{{Network: n.Name, IPv4: "198.18.77.50"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ipv4(t, res); got != netip.MustParseAddr("198.18.77.50") {
+		t.Errorf("static address: got %v", got)
+	}
+	if res.Interfaces[0].MAC == "" {
+		t.Errorf("no MAC in %+v", res.Interfaces[0])
+	}
+}
