@@ -51,6 +51,10 @@ type Options struct {
 	// EnsureDNS, if set, is called after a container joins a network with
 	// name resolution (HasDNS); it starts the DNS server unless it runs.
 	EnsureDNS func(ctx context.Context) error
+	// HostLock serialises subnet allocation with bridge creation across
+	// every berth root on the host, since routes are host-wide; default
+	// /run/lock/berth-network.lock.
+	HostLock string
 }
 
 // Manager is the CNI implementation of network.Manager, with Attach and
@@ -73,6 +77,9 @@ func New(opts Options) *Manager {
 	}
 	if len(opts.Pools) == 0 {
 		opts.Pools = DefaultPools
+	}
+	if opts.HostLock == "" {
+		opts.HostLock = "/run/lock/berth-network.lock"
 	}
 	if opts.Host == nil {
 		opts.Host = LinuxHost{Scope: Scope(opts.Root)}
@@ -129,6 +136,13 @@ func (m *Manager) create(ctx context.Context, cfg network.Config, isDefault bool
 	if err != nil {
 		return Record{}, fmt.Errorf("create network %s: %w", cfg.Name, err)
 	}
+	// Until the bridge exists its subnet is not in the routing table, so
+	// another root's Create must wait to read the routes.
+	hostLk, err := flock.Acquire(ctx, m.opts.HostLock)
+	if err != nil {
+		return Record{}, fmt.Errorf("create network %s: %w", cfg.Name, err)
+	}
+	defer hostLk.Unlock()
 	routes, err := m.opts.Host.Routes()
 	if err != nil {
 		return Record{}, fmt.Errorf("create network %s: read routes: %w", cfg.Name, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -50,7 +51,8 @@ func (h *fakeHost) Teardown(_ context.Context, n cni.Record) error {
 func (h *fakeHost) Prune(context.Context, []cni.Record) error { return nil }
 
 func newFakeManager(t *testing.T, h *fakeHost) *cni.Manager {
-	return cni.New(cni.Options{Root: t.TempDir(), RunRoot: t.TempDir(), Host: h})
+	dir := t.TempDir()
+	return cni.New(cni.Options{Root: dir, RunRoot: t.TempDir(), Host: h, HostLock: filepath.Join(dir, "host.lock")})
 }
 
 func TestConformanceFakeHost(t *testing.T) {

@@ -127,7 +127,7 @@ func TestRootNamesFollowAttachAndDetach(t *testing.T) {
 	// Wait for the server to listen and load all three.
 	want := []string{ip1.String(), ip2.String()}
 	slices.Sort(want)
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for {
 		got, _ := lookup(t, client, gw, "web")
 		if slices.Equal(got, want) {
