@@ -12,6 +12,8 @@ func addContainerCommands(root *cobra.Command, g *globals) {
 		newKillCmd(g), newRmCmd(g, "rm"), newPsCmd(g, "ps"), newLogsCmd(g), newExecCmd(g),
 		newContainerInspectCmd(g, "inspect"), newWaitCmd(g), newPauseCmd(g, true), newPauseCmd(g, false),
 		newRenameCmd(g), newTopCmd(g), newPortCmd(g), newAttachCmd(g),
+		newCpCmd(g), newExportCmd(g), newDiffCmd(g), newCommitCmd(g), newStatsCmd(g), newUpdateCmd(g),
+		newInfoCmd(g), newVersionCmd(g),
 	} {
 		root.AddCommand(c)
 	}
@@ -20,6 +22,7 @@ func addContainerCommands(root *cobra.Command, g *globals) {
 		newKillCmd(g), newRmCmd(g, "rm"), newPsCmd(g, "ls"), newLogsCmd(g), newExecCmd(g),
 		newContainerInspectCmd(g, "inspect"), newWaitCmd(g), newPauseCmd(g, true), newPauseCmd(g, false),
 		newRenameCmd(g), newTopCmd(g), newPortCmd(g), newAttachCmd(g), newContainerPruneCmd(g),
+		newCpCmd(g), newExportCmd(g), newDiffCmd(g), newCommitCmd(g), newStatsCmd(g), newUpdateCmd(g),
 	)
 	root.AddCommand(group)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -59,7 +60,9 @@ func newContainerInspectCmd(g *globals, use string) *cobra.Command {
 					// and {{json .Config}} behave as in Docker.
 					var v any
 					b, _ := json.Marshal(d)
-					_ = json.Unmarshal(b, &v)
+					dec := json.NewDecoder(bytes.NewReader(b))
+					dec.UseNumber() // 67108864, not 6.7108864e+07
+					_ = dec.Decode(&v)
 					if err := tmpl.Execute(out, v); err != nil {
 						return fmt.Errorf("template: %w", err)
 					}

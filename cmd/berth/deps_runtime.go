@@ -67,3 +67,19 @@ func imageConfig(c ggcr.Config) (ispec.ImageConfig, *runtime.Healthcheck) {
 	}
 	return out, hc
 }
+
+// containerImageConfig is the image config `commit` gives the new image:
+// the container's own (merged) command, environment, user and so on, as
+// docker commit keeps them.
+func containerImageConfig(rec *runc.Record) *ggcr.Config {
+	c := rec.Config
+	out := &ggcr.Config{
+		Cmd: c.Cmd, Entrypoint: c.Entrypoint, Env: c.Env, User: c.User, WorkingDir: c.WorkingDir,
+		Labels: c.Labels, StopSignal: c.StopSignal, Tty: c.Tty, OpenStdin: c.OpenStdin,
+		ExposedPorts: rec.ImageConfig.ExposedPorts, Volumes: rec.ImageConfig.Volumes,
+	}
+	if hc := c.Healthcheck; hc != nil {
+		out.Healthcheck = &ggcr.HealthConfig{Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout, StartPeriod: hc.StartPeriod, Retries: hc.Retries}
+	}
+	return out
+}

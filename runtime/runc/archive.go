@@ -33,7 +33,10 @@ func clean(p string) string {
 func TarFrom(root *os.Root, src string, w io.Writer) error {
 	src = clean(src)
 	if _, err := root.Lstat(src); err != nil {
-		return fmt.Errorf("could not find the file %s in container: %w", src, errdefs.ErrNotFound)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("could not find the file /%s in container: %w", src, errdefs.ErrNotFound)
+		}
+		return fmt.Errorf("refusing /%s: %w: %w", src, err, errdefs.ErrInvalidArgument)
 	}
 	tw := tar.NewWriter(w)
 	base := path.Base(src)

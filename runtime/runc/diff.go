@@ -41,6 +41,11 @@ func (r *Runtime) Diff(ctx context.Context, ref string) ([]Change, error) {
 				return nil
 			}
 		}
+		if etcMountPoints[name] && !d.IsDir() {
+			if fi, err := d.Info(); err == nil && fi.Size() == 0 {
+				return nil // the runtime's mount point for a generated file
+			}
+		}
 		kind := "A"
 		for _, l := range rec.Layers {
 			if _, err := os.Lstat(filepath.Join(l, rel)); err == nil {
@@ -54,3 +59,7 @@ func (r *Runtime) Diff(ctx context.Context, ref string) ([]Change, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, err
 }
+
+// etcMountPoints are the files berth bind-mounts; their empty mount points in
+// the upper dir are not changes the user made (Docker hides them too).
+var etcMountPoints = map[string]bool{"/etc/hostname": true, "/etc/hosts": true, "/etc/resolv.conf": true}
