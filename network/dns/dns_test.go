@@ -25,7 +25,7 @@ func TestBuild(t *testing.T) {
 			Subnets: []network.Subnet{{Subnet: "172.17.0.0/16", Gateway: "172.17.0.1"}}}},
 		{Name: "front", Bridge: "berth-1", Config: network.Config{Driver: "bridge",
 			Subnets: []network.Subnet{{Subnet: "172.18.0.0/16", Gateway: "172.18.0.1"}, {Subnet: "fd00:1::/64", Gateway: "fd00:1::1"}}}},
-		{Name: "back", Bridge: "berth-2", Config: network.Config{Driver: "bridge",
+		{Name: "back", Bridge: "berth-2", Config: network.Config{Driver: "bridge", Internal: true,
 			Subnets: []network.Subnet{{Subnet: "172.19.0.0/16", Gateway: "172.19.0.1"}}}},
 		{Name: "lan", Config: network.Config{Driver: "macvlan", Subnets: []network.Subnet{{Subnet: "192.0.2.0/24"}}}},
 	}
@@ -48,7 +48,7 @@ func TestBuild(t *testing.T) {
 			"aaaaaaaaaaaa.": {addr("172.18.0.3")},
 			"bbbbbbbbbbbb.": {addr("172.18.0.2")},
 		}},
-		"back": {Network: "back", Gateways: []netip.Addr{addr("172.19.0.1")}, Containers: 1, Names: map[string][]netip.Addr{
+		"back": {Network: "back", Internal: true, Gateways: []netip.Addr{addr("172.19.0.1")}, Containers: 1, Names: map[string][]netip.Addr{
 			"demo-web-1.":   {addr("172.19.0.2")},
 			"web.":          {addr("172.19.0.2")},
 			"api.":          {addr("172.19.0.2")},

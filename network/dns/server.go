@@ -227,6 +227,12 @@ func (s *server) handler(network, proto string) dns.HandlerFunc {
 				_ = w.WriteMsg(resp)
 				return
 			}
+			if z.Internal {
+				resp := new(dns.Msg)
+				resp.SetRcode(req, dns.RcodeNameError)
+				_ = w.WriteMsg(resp)
+				return
+			}
 		}
 		_ = w.WriteMsg(s.forward(req, proto))
 	}

@@ -29,6 +29,9 @@ type Zone struct {
 	Names map[string][]netip.Addr
 	// Containers counts the containers attached.
 	Containers int
+	// Internal networks get no forwarding: other names are NXDOMAIN, so
+	// nothing about them leaves the host (as in Docker).
+	Internal bool
 }
 
 // Table has a Zone per network with name resolution, by network name.
@@ -44,7 +47,7 @@ func Build(nets []cni.Record, atts []cni.Attachment) Table {
 		if !cni.HasDNS(n) {
 			continue
 		}
-		z := &Zone{Network: n.Name, Names: map[string][]netip.Addr{}}
+		z := &Zone{Network: n.Name, Names: map[string][]netip.Addr{}, Internal: n.Config.Internal}
 		for _, s := range n.Config.Subnets {
 			if a, err := netip.ParseAddr(s.Gateway); err == nil {
 				z.Gateways = append(z.Gateways, a)
