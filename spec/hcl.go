@@ -60,6 +60,9 @@ type hclDecoded struct {
 	// -var-files, and what file(), filebase64(), fileexists() and
 	// templatefile() read. A watcher or cache must consider them too.
 	Files []string
+	// EnvVars are the environment variables the result depends on, set or
+	// not: those env() read and BERTH_VAR_name of every declared variable.
+	EnvVars []string
 	// Undeclared are the problems of -var and -var-file values for names
 	// this file declares no variable for ("var.NAME" in Path). They are not
 	// in the error: with several HCL files (stack.hcl and
@@ -89,7 +92,7 @@ func decodeHCLFile(filename string, src []byte, in HCLInput) (hclDecoded, error)
 		return hclDecoded{}, err
 	}
 	body := file.Body.(*hclsyntax.Body)
-	d.ctx = &hcl.EvalContext{Functions: hclFunctions(d.dir, in.Env, d.readFile)}
+	d.ctx = &hcl.EvalContext{Functions: hclFunctions(d.dir, d.lookupEnv, d.readFile)}
 	d.variables(body)
 	d.locals(body)
 	d.ctx.Variables = map[string]cty.Value{
@@ -97,7 +100,7 @@ func decodeHCLFile(filename string, src []byte, in HCLInput) (hclDecoded, error)
 		"local": cty.ObjectVal(d.localVals),
 	}
 	data := d.body(body, shape, "", "the stack file", map[string]bool{"variable": true, "locals": true})
-	r := hclDecoded{Data: data, Sources: d.sources, Files: d.files, Undeclared: d.undeclared.sorted()}
+	r := hclDecoded{Data: data, Sources: d.sources, Files: d.files, EnvVars: d.envVars, Undeclared: d.undeclared.sorted()}
 	if len(d.problems) > 0 {
 		return r, d.problems.sorted()
 	}
@@ -142,6 +145,16 @@ type hclDecoder struct {
 	undeclared Problems // see hclDecoded.Undeclared
 	sources    hclSourceMap
 	files      []string
+	envVars    []string // see hclDecoded.EnvVars
+}
+
+// lookupEnv reads a variable of the environment, noting that it was read.
+func (d *hclDecoder) lookupEnv(name string) (string, bool) {
+	if !slices.Contains(d.envVars, name) {
+		d.envVars = append(d.envVars, name)
+	}
+	v, ok := d.in.Env[name]
+	return v, ok
 }
 
 // readFile notes that path was read (or looked at).

@@ -28,11 +28,13 @@ import (
 
 // hclFunctions is the function table of a stack file: go-cty's standard
 // library under Terraform's names, plus file functions reading relative to
-// dir and env() reading env (never the process environment).
+// dir and env() reading the environment through lookupEnv (never the
+// process environment).
 //
 // Every path a file function reads is passed to read first, so the caller
-// knows the files the result depends on.
-func hclFunctions(dir string, env map[string]string, read func(path string)) map[string]function.Function {
+// knows the files the result depends on; lookupEnv likewise tells the
+// caller which variables were read.
+func hclFunctions(dir string, lookupEnv func(name string) (string, bool), read func(path string)) map[string]function.Function {
 	fns := map[string]function.Function{
 		// strings
 		"chomp":        stdlib.ChompFunc,
@@ -120,7 +122,7 @@ func hclFunctions(dir string, env map[string]string, read func(path string)) map
 		"tostring": stdlib.MakeToFunc(cty.String),
 		"try":      tryfunc.TryFunc,
 		// files and environment
-		"env":        envFunc(env),
+		"env":        envFunc(lookupEnv),
 		"file":       fileFunc(dir, false, read),
 		"filebase64": fileFunc(dir, true, read),
 		"fileexists": fileExistsFunc(dir, read),
@@ -247,7 +249,7 @@ func yamlToJSON(s string) ([]byte, error) {
 // envFunc is env(name) or env(name, default). Without a default, an unset
 // variable is an error rather than an empty string: a typo should not
 // silently configure a service.
-func envFunc(env map[string]string) function.Function {
+func envFunc(lookupEnv func(string) (string, bool)) function.Function {
 	return function.New(&function.Spec{
 		Params:   []function.Parameter{{Name: "name", Type: cty.String}},
 		VarParam: &function.Parameter{Name: "default", Type: cty.String},
@@ -257,7 +259,7 @@ func envFunc(env map[string]string) function.Function {
 				return cty.UnknownVal(cty.String), function.NewArgErrorf(2, "env takes a name and at most one default")
 			}
 			name := args[0].AsString()
-			if v, ok := env[name]; ok {
+			if v, ok := lookupEnv(name); ok {
 				return cty.StringVal(v), nil
 			}
 			if len(args) == 2 {

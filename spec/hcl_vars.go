@@ -59,16 +59,10 @@ func (d *hclDecoder) variables(body *hclsyntax.Body) {
 
 	// BERTH_VAR_name from the environment: names not declared are ignored,
 	// the environment is shared with everything else.
-	envNames := make([]string, 0)
-	for k := range d.in.Env {
-		if name, ok := strings.CutPrefix(k, hclVarEnvPrefix); ok && decls[name] != nil {
-			envNames = append(envNames, name)
+	for _, v := range slices.SortedFunc(slices.Values(order), func(a, b *hclVariable) int { return strings.Compare(a.name, b.name) }) {
+		if val, ok := d.lookupEnv(hclVarEnvPrefix + v.name); ok {
+			d.setVarString(v, val, hclVarEnvPrefix+v.name)
 		}
-	}
-	sort.Strings(envNames)
-	for _, name := range envNames {
-		v := decls[name]
-		d.setVarString(v, d.in.Env[hclVarEnvPrefix+name], hclVarEnvPrefix+name)
 	}
 
 	for _, f := range d.in.VarFiles {

@@ -79,8 +79,8 @@ type Options struct {
 // EnvVars are the names of the environment variables the model may depend
 // on: those interpolation looked up (found or not), the COMPOSE_* variables
 // that steer loading, the names of services' environment entries and of
-// configs and secrets taken from the environment. When an HCL file is among
-// the inputs every variable counts, since HCL's env() may read any of them.
+// configs and secrets taken from the environment, and in HCL files those
+// env() read and BERTH_VAR_name of each declared variable.
 //
 // Digest is InputDigest(Files+Absent, EnvVars, Options.Env) at load time: the
 // content of every input file and the value in the given environment of
@@ -88,12 +88,17 @@ type Options struct {
 // digests mean Load would build the same model from the same Options, so it
 // is a cache key: recompute it with InputDigest from the saved Files and
 // EnvVars and the current environment.
+//
+// Warnings are what compose-go warned about while loading (an obsolete
+// `version:`, an unset variable defaulting to a blank string), one message
+// each, for the caller to show.
 type Stack struct {
-	Project *types.Project
-	Files   []string
-	Absent  []string
-	EnvVars []string
-	Digest  string
+	Project  *types.Project
+	Files    []string
+	Absent   []string
+	EnvVars  []string
+	Digest   string
+	Warnings []string
 }
 
 // CurrentDigest is the digest of the stack's inputs as they are now, in env
@@ -170,7 +175,8 @@ type inputFile struct {
 func (l *load) run(ctx context.Context) (*Stack, error) {
 	l.consulted = map[string]bool{}
 	for _, k := range []string{consts.ComposeFilePath, consts.ComposePathSeparator, consts.ComposeProjectName,
-		consts.ComposeProfiles, consts.ComposeDisableDefaultEnvFile, "COMPOSE_CONVERT_WINDOWS_PATHS"} {
+		consts.ComposeProfiles, consts.ComposeDisableDefaultEnvFile, "COMPOSE_CONVERT_WINDOWS_PATHS",
+		"HOME"} { // compose-go expands ~ with the process's HOME
 		l.consulted[k] = true
 	}
 	if l.o.WorkingDir != "" {
@@ -474,6 +480,9 @@ func (l *load) readStackFile(path string) (types.ConfigFile, error) {
 	}
 	dec, err := decodeHCLFile(path, src, HCLInput{Vars: l.o.Vars, VarFiles: l.o.VarFiles, Env: l.env})
 	l.hclFiles = append(l.hclFiles, dec.Files...)
+	for _, k := range dec.EnvVars {
+		l.consult(k)
+	}
 	l.inputs = append(l.inputs, inputFile{path: path, src: src, hcl: true, sources: dec.Sources})
 	data := dec.Data
 	if err != nil {
@@ -643,11 +652,6 @@ func extendsFiles(path string, src []byte, nested bool, seen map[string]bool) []
 // envVars is the sorted list of environment variables the model may depend
 // on (see Stack).
 func (l *load) envVars(p *types.Project) []string {
-	for _, in := range l.inputs {
-		if in.hcl {
-			return slices.Sorted(maps.Keys(l.env))
-		}
-	}
 	vars := maps.Clone(l.consulted)
 	for _, s := range slices.Concat(servicesOf(p.Services), servicesOf(p.DisabledServices)) {
 		for k := range s.Environment {
