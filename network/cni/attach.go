@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -188,15 +189,7 @@ func (m *Manager) plan(ctx context.Context, req AttachRequest, nets []runtime.Ne
 		if withPorts {
 			caps["portMappings"] = portMappings(ports)
 		}
-		var ips []string
-		for _, ip := range []string{nets[i].IPv4, nets[i].IPv6} {
-			if ip != "" {
-				ips = append(ips, ip)
-			}
-		}
-		if len(ips) > 0 {
-			caps["ips"] = ips
-		}
+		maps.Copy(caps, ipsArg(nets[i]))
 		att.Endpoints = append(att.Endpoints, Endpoint{
 			Interface: Interface{Network: r.Name, IfName: fmt.Sprintf("eth%d", i)},
 			NetworkID: r.ID, Aliases: nets[i].Aliases, Conflist: conf, CapabilityArgs: caps,
@@ -286,20 +279,11 @@ func (m *Manager) detach(ctx context.Context, att Attachment) error {
 	if _, err := os.Stat(nsPath); err != nil {
 		nsPath = ""
 	}
-	rt := m.cni()
+	att.NetNSPath = nsPath
 	var errs []error
 	for i := len(att.Endpoints) - 1; i >= 0; i-- {
-		ep := att.Endpoints[i]
-		list, err := libcni.ConfListFromBytes(ep.Conflist)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("network %s: %w", ep.Network, err))
-			continue
-		}
-		err = rt.DelNetworkList(ctx, list, &libcni.RuntimeConf{
-			ContainerID: att.ContainerID, NetNS: nsPath, IfName: ep.IfName, CapabilityArgs: ep.CapabilityArgs,
-		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("network %s: %w", ep.Network, err))
+		if err := m.delEndpoint(ctx, att, att.Endpoints[i]); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -307,6 +291,25 @@ func (m *Manager) detach(ctx context.Context, att Attachment) error {
 	}
 	if err := os.Remove(m.attachPath(att.ContainerID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("detach %s: %w", att.ContainerID, err)
+	}
+	return nil
+}
+
+// delEndpoint runs DEL for one endpoint with the list it was added with.
+func (m *Manager) delEndpoint(ctx context.Context, att Attachment, ep Endpoint) error {
+	nsPath := att.NetNSPath
+	if _, err := os.Stat(nsPath); err != nil {
+		nsPath = ""
+	}
+	list, err := libcni.ConfListFromBytes(ep.Conflist)
+	if err != nil {
+		return fmt.Errorf("network %s: %w", ep.Network, err)
+	}
+	err = m.cni().DelNetworkList(ctx, list, &libcni.RuntimeConf{
+		ContainerID: att.ContainerID, NetNS: nsPath, IfName: ep.IfName, CapabilityArgs: ep.CapabilityArgs,
+	})
+	if err != nil {
+		return fmt.Errorf("network %s: %w", ep.Network, err)
 	}
 	return nil
 }

@@ -459,3 +459,62 @@ func TestRootStaticIPAndMacvlan(t *testing.T) {
 		t.Errorf("no MAC in %+v", res.Interfaces[0])
 	}
 }
+
+func TestRootConnectDisconnect(t *testing.T) {
+	e := newRootEnv(t)
+	a := e.network(network.Config{})
+	b := e.network(network.Config{})
+	ns1, _, err := e.container(cni.AttachRequest{Networks: []runtime.NetworkAttachment{{Network: a.Name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns2, r2, err := e.container(cni.AttachRequest{Networks: []runtime.NetworkAttachment{{Network: b.Name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id1 := filepath.Base(ns1)
+	iface, err := e.m.Connect(t.Context(), id1, runtime.NetworkAttachment{Network: b.Name, Aliases: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mu.hostIfs = append(e.mu.hostIfs, iface.HostIf)
+	if iface.IfName != "eth1" {
+		t.Errorf("connected as %s, want eth1", iface.IfName)
+	}
+	if _, err := e.m.Connect(t.Context(), id1, runtime.NetworkAttachment{Network: b.Name}); !errors.Is(err, errdefs.ErrAlreadyExists) {
+		t.Errorf("second connect: %v, want ErrAlreadyExists", err)
+	}
+	ip2 := ipv4(t, r2)
+	serveEcho(t, ns2, net.JoinHostPort(ip2.String(), "7000"))
+	err = netns.Do(ns1, func() error {
+		got, err := roundTrip(net.JoinHostPort(ip2.String(), "7000"))
+		if err == nil && got != "echo hello\n" {
+			err = fmt.Errorf("got %q", got)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("over the connected network: %v", err)
+	}
+	if eps, _ := e.m.Endpoints(t.Context(), b.Name); len(eps) != 2 {
+		t.Errorf("network %s has %d endpoints, want 2", b.Name, len(eps))
+	}
+	if err := e.m.Disconnect(t.Context(), id1, b.Name); err != nil {
+		t.Fatal(err)
+	}
+	err = netns.Do(ns1, func() error {
+		if _, err := netlink.LinkByName("eth1"); err == nil {
+			return errors.New("eth1 still there")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	if eps, _ := e.m.Endpoints(t.Context(), b.Name); len(eps) != 1 {
+		t.Errorf("after disconnect network %s has %d endpoints, want 1", b.Name, len(eps))
+	}
+	if err := e.m.Disconnect(t.Context(), id1, b.Name); !errdefs.IsNotFound(err) {
+		t.Errorf("second disconnect: %v, want ErrNotFound", err)
+	}
+}

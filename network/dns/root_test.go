@@ -161,4 +161,51 @@ func TestRootNamesFollowAttachAndDetach(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+
+	// A container on another network connected with an alias is found
+	// within a second, and gone within a second of its disconnect.
+	other, err := m.Create(t.Context(), network.Config{Name: "dns" + randHex(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Remove(bg, other.Name) })
+	id4 := "dt" + randHex(8)
+	ns4, err := netns.New(nsDir, id4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Detach(bg, id4, ns4); _ = netns.Remove(ns4) })
+	if _, err := m.Attach(t.Context(), cni.AttachRequest{ContainerID: id4, Name: "late", NetNSPath: ns4,
+		Networks: []runtime.NetworkAttachment{{Network: other.Name}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, rc := lookup(t, client, gw, "late"); rc != mdns.RcodeNameError {
+		t.Errorf("late, on another network, rcode %d: want NXDOMAIN", rc)
+	}
+	iface, err := m.Connect(t.Context(), id4, runtime.NetworkAttachment{Network: n.Name, Aliases: []string{"db"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip4 := iface.IPs[0].Addr().String()
+	within := func(what string, ok func() bool) {
+		t.Helper()
+		start := time.Now()
+		for !ok() {
+			if time.Since(start) > time.Second {
+				t.Fatalf("not within a second: %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	within("db found after connect", func() bool {
+		got, _ := lookup(t, client, gw, "db")
+		return slices.Equal(got, []string{ip4})
+	})
+	if err := m.Disconnect(t.Context(), id4, n.Name); err != nil {
+		t.Fatal(err)
+	}
+	within("db gone after disconnect", func() bool {
+		_, rc := lookup(t, client, gw, "db")
+		return rc == mdns.RcodeNameError
+	})
 }
