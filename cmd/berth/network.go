@@ -25,15 +25,17 @@ import (
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/network/dns"
+	"github.com/berth-dev/berth/runtime"
 )
 
-// addNetworkCommands adds `berth network create|ls|inspect|rm|prune`.
-// connect and disconnect need a running container's namespace from the
-// runtime; they come with the runtime wiring (TODO(#5)).
+// addNetworkCommands adds `berth network create|ls|inspect|rm|prune|connect|disconnect`.
+// connect and disconnect work on containers attached to a network (running
+// in a berth namespace); connecting a stopped container, applied at its
+// next start as Docker does, needs the runtime's record (TODO(#5)).
 func addNetworkCommands(root *cobra.Command, g *globals) {
 	cmd := &cobra.Command{Use: "network", Short: "Manage networks"}
 	cmd.AddCommand(newNetworkCreateCmd(g), newNetworkLsCmd(g), newNetworkInspectCmd(g),
-		newNetworkRmCmd(g), newNetworkPruneCmd(g))
+		newNetworkRmCmd(g), newNetworkPruneCmd(g), newNetworkConnectCmd(g), newNetworkDisconnectCmd(g))
 	root.AddCommand(cmd, newDNSServeCmd(g))
 }
 
@@ -536,5 +538,87 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	cmd.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (label=<key>[=<value>])")
+	return cmd
+}
+
+// findAttached resolves a container name, ID or unique ID prefix among the
+// attached containers.
+func findAttached(ctx context.Context, m *cni.Manager, ref string) (cni.Attachment, error) {
+	atts, err := m.Attachments(ctx)
+	if err != nil {
+		return cni.Attachment{}, err
+	}
+	var hits []cni.Attachment
+	for _, a := range atts {
+		if a.ContainerID == ref || strings.TrimPrefix(a.Name, "/") == strings.TrimPrefix(ref, "/") {
+			return a, nil
+		}
+		if strings.HasPrefix(a.ContainerID, ref) {
+			hits = append(hits, a)
+		}
+	}
+	if len(hits) == 1 {
+		return hits[0], nil
+	}
+	if len(hits) > 1 {
+		return cni.Attachment{}, fmt.Errorf("container %s: ambiguous ID prefix: %w", ref, errdefs.ErrInvalidArgument)
+	}
+	return cni.Attachment{}, fmt.Errorf("container %s is not running in a berth network namespace: %w", ref, errdefs.ErrNotFound)
+}
+
+func newNetworkConnectCmd(g *globals) *cobra.Command {
+	var (
+		aliases  []string
+		ip4, ip6 string
+	)
+	cmd := &cobra.Command{
+		Use:   "connect [OPTIONS] NETWORK CONTAINER",
+		Short: "Connect a container to a network",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			m := networkManager(g)
+			r, err := m.Get(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			a, err := findAttached(ctx, m, args[1])
+			if err != nil {
+				return err
+			}
+			_, err = m.Connect(ctx, a.ContainerID, runtime.NetworkAttachment{Network: r.Name, Aliases: aliases, IPv4: ip4, IPv6: ip6})
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&aliases, "alias", nil, "add network-scoped alias for the container")
+	f.StringVar(&ip4, "ip", "", "IPv4 address (e.g. 172.30.100.104)")
+	f.StringVar(&ip6, "ip6", "", "IPv6 address (e.g. 2001:db8::33)")
+	return cmd
+}
+
+func newNetworkDisconnectCmd(g *globals) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "disconnect [OPTIONS] NETWORK CONTAINER",
+		Short: "Disconnect a container from a network",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			m := networkManager(g)
+			name := args[0]
+			if r, err := m.Get(ctx, args[0]); err == nil {
+				name = r.Name
+			} else if !force {
+				return err
+			}
+			a, err := findAttached(ctx, m, args[1])
+			if err != nil {
+				return err
+			}
+			return m.Disconnect(ctx, a.ContainerID, name)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "force the container to disconnect from a network")
 	return cmd
 }
