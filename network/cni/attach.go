@@ -93,8 +93,8 @@ func (m *Manager) cni() *libcni.CNIConfig {
 // before any plugin runs. An attached container is ErrAlreadyExists. If a
 // plugin fails, everything done so far is undone before Attach returns.
 func (m *Manager) Attach(ctx context.Context, req AttachRequest) (Result, error) {
-	if req.ContainerID == "" || req.NetNSPath == "" {
-		return Result{}, fmt.Errorf("attach: container ID and netns path are required: %w", errdefs.ErrInvalidArgument)
+	if !validName.MatchString(req.ContainerID) || req.NetNSPath == "" {
+		return Result{}, fmt.Errorf("attach %q: a container ID ([a-zA-Z0-9][a-zA-Z0-9_.-]*) and a netns path are required: %w", req.ContainerID, errdefs.ErrInvalidArgument)
 	}
 	nets := req.Networks
 	if len(nets) == 0 {
@@ -317,7 +317,7 @@ func (m *Manager) delEndpoint(ctx context.Context, att Attachment, ep Endpoint) 
 // Attachment returns the attachment record of a container; not attached is
 // ErrNotFound.
 func (m *Manager) attachment(id string) (Attachment, error) {
-	if strings.ContainsAny(id, "/") || id == "" || id[0] == '.' {
+	if !validName.MatchString(id) {
 		return Attachment{}, fmt.Errorf("container %q: %w", id, errdefs.ErrNotFound)
 	}
 	data, err := os.ReadFile(m.attachPath(id))

@@ -342,9 +342,6 @@ func (m *Manager) Records(ctx context.Context) ([]Record, error) {
 // Get returns the record of a network by name, ID or unique ID prefix;
 // unknown is ErrNotFound.
 func (m *Manager) Get(ctx context.Context, ref string) (Record, error) {
-	if !validName.MatchString(ref) {
-		return Record{}, fmt.Errorf("network %q: %w", ref, errdefs.ErrNotFound)
-	}
 	return m.records.find(ref)
 }
 

@@ -234,3 +234,12 @@ func TestPairSubnets(t *testing.T) {
 		})
 	}
 }
+
+func TestRemoveRefusesPaths(t *testing.T) {
+	m := newFakeManager(t, &fakeHost{})
+	for _, ref := range []string{"../x", "a/b", "", "."} {
+		if err := m.Remove(t.Context(), ref); !errdefs.IsNotFound(err) {
+			t.Errorf("Remove(%q) = %v, want ErrNotFound", ref, err)
+		}
+	}
+}

@@ -107,6 +107,9 @@ func (s store) list() ([]Record, error) {
 
 // find resolves a name, a full ID or a unique ID prefix, as Docker does.
 func (s store) find(ref string) (Record, error) {
+	if !validName.MatchString(ref) {
+		return Record{}, fmt.Errorf("network %q: %w", ref, errdefs.ErrNotFound)
+	}
 	if r, err := s.get(ref); err == nil || !errdefs.IsNotFound(err) {
 		return r, err
 	}
