@@ -70,11 +70,6 @@ func (c *Cache) LoadStack(ctx context.Context, o Options) (*Stack, error) {
 	return s, err
 }
 
-// Load is Load through the cache.
-func (c *Cache) Load(ctx context.Context, o Options) (*Stack, error) {
-	return c.LoadStack(ctx, o)
-}
-
 // load is LoadStack that also says whether the cache answered.
 func (c *Cache) load(ctx context.Context, o Options) (*Stack, bool, error) {
 	if c == nil {

@@ -226,14 +226,18 @@ func (l *load) run(ctx context.Context) (*Stack, error) {
 		ConfigFiles: configFiles,
 		Environment: l.env,
 	}
-	project, err := loader.LoadWithContext(ctx, details, opts...)
+	var project *types.Project
+	warnings := collectWarnings(func() { project, err = loader.LoadWithContext(ctx, details, opts...) })
 	if err != nil {
 		var more []string
 		if isReferenceError(err) {
 			// compose-go stops at the first undefined reference: load again
 			// without its check to find all of them
 			skip := func(lo *loader.Options) { lo.SkipConsistencyCheck = true }
-			if p, err := loader.LoadWithContext(ctx, details, append(opts, skip)...); err == nil {
+			var p *types.Project
+			var err error
+			collectWarnings(func() { p, err = loader.LoadWithContext(ctx, details, append(opts, skip)...) })
+			if err == nil {
 				more = referenceErrors(p)
 			}
 		}
@@ -253,7 +257,7 @@ func (l *load) run(ctx context.Context) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stack{Project: project, Files: sortUnique(files), Absent: sortUnique(absent), EnvVars: envVars, Digest: digest}, nil
+	return &Stack{Project: project, Files: sortUnique(files), Absent: sortUnique(absent), EnvVars: envVars, Digest: digest, Warnings: warnings}, nil
 }
 
 // loaderOptions are compose-go's options for this load. Included files are

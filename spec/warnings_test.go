@@ -1,0 +1,46 @@
+package spec
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sirupsen/logrus"
+)
+
+// TestWarnings: compose-go's log warnings become Stack.Warnings and are not
+// printed; the logger is left as it was.
+func TestWarnings(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"compose.yaml": "version: \"3.8\"\nservices:\n  web:\n    image: nginx:${TAG}\n",
+	})
+	var printed bytes.Buffer
+	std := logrus.StandardLogger()
+	out := std.Out
+	std.SetOutput(&printed)
+	t.Cleanup(func() { std.SetOutput(out) })
+
+	s, err := LoadStack(t.Context(), Options{WorkingDir: dir, Env: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`The "TAG" variable is not set. Defaulting to a blank string.`,
+		filepath.Join(dir, "compose.yaml") + ": the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion",
+	}
+	if diff := cmp.Diff(want, s.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	if printed.Len() > 0 {
+		t.Errorf("logrus printed %q", printed.String())
+	}
+	logrus.Warn("after loading")
+	if !strings.Contains(printed.String(), "after loading") {
+		t.Errorf("logger not restored: printed %q", printed.String())
+	}
+	if n := len(std.Hooks[logrus.WarnLevel]); n != 0 {
+		t.Errorf("%d hooks left on the logger", n)
+	}
+}
