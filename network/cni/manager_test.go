@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/network/networktest"
+	"github.com/berth-dev/berth/runtime"
 )
 
 // fakeHost is a Host in memory: fixed routes, and the set of networks
@@ -241,5 +242,34 @@ func TestRemoveRefusesPaths(t *testing.T) {
 		if err := m.Remove(t.Context(), ref); !errdefs.IsNotFound(err) {
 			t.Errorf("Remove(%q) = %v, want ErrNotFound", ref, err)
 		}
+	}
+}
+
+func TestAttachContractsWithoutRoot(t *testing.T) {
+	m := newFakeManager(t, &fakeHost{})
+	ctx := t.Context()
+	if _, err := m.Create(ctx, network.Config{Name: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []cni.AttachRequest{
+		{ContainerID: "../x", NetNSPath: "/run/berth/netns/x"},
+		{ContainerID: "c1"},
+	} {
+		if _, err := m.Attach(ctx, req); !errdefs.IsInvalidArgument(err) {
+			t.Errorf("Attach(%+v) = %v, want ErrInvalidArgument", req, err)
+		}
+	}
+	if _, err := m.Attach(ctx, cni.AttachRequest{ContainerID: "c1", NetNSPath: "/nonexistent",
+		Networks: []runtime.NetworkAttachment{{Network: "nope"}}}); !errdefs.IsNotFound(err) {
+		t.Errorf("attach to unknown network: %v, want ErrNotFound", err)
+	}
+	if err := m.Detach(ctx, "c1", ""); err != nil {
+		t.Errorf("Detach of a container not attached: %v, want nil", err)
+	}
+	if _, err := m.Connect(ctx, "c1", runtime.NetworkAttachment{Network: "n"}); !errdefs.IsNotFound(err) {
+		t.Errorf("Connect of a container not attached: %v, want ErrNotFound", err)
+	}
+	if _, err := m.Attachment(ctx, "c1"); !errdefs.IsNotFound(err) {
+		t.Errorf("Attachment: %v, want ErrNotFound", err)
 	}
 }
