@@ -192,7 +192,7 @@ func newNetworkLsCmd(g *globals) *cobra.Command {
 			m := networkManager(g)
 			cleanupNetworks(ctx, g, m)
 			if _, err := m.EnsureDefault(ctx); err != nil {
-				return err
+				fmt.Fprintln(cmd.ErrOrStderr(), "berth: warning: default network:", err)
 			}
 			recs, err := m.Records(ctx)
 			if err != nil {
@@ -463,6 +463,7 @@ func newNetworkRmCmd(g *globals) *cobra.Command {
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m := networkManager(g)
+			cleanupNetworks(cmd.Context(), g, m) // endpoints of vanished containers do not count
 			var errs []error
 			for _, ref := range args {
 				err := m.Remove(cmd.Context(), ref)
