@@ -131,7 +131,7 @@ type LayerInput struct {
 	Parent v1.Hash
 	// MediaType is the blob's media type, stored as received (compressed
 	// or not). Empty means: store the uncompressed tar as an OCI layer
-	// (import and commit do this).
+	// (import, commit and load of uncompressed tars do this).
 	MediaType types.MediaType
 	// Digest and DiffID, when not zero, are checked against the stream's
 	// digest as stored and its uncompressed digest.
@@ -212,7 +212,7 @@ func (in *Ingest) WriteLayer(ctx context.Context, r io.Reader, li LayerInput) (L
 	}
 	mt := li.MediaType
 	if mt == "" {
-		mt = types.OCILayer
+		mt = types.OCIUncompressedLayer // the blob is the tar itself
 	}
 	chain := ChainID(li.Parent, diffID)
 	layer := Layer{Digest: digest, MediaType: mt, BlobSize: blobHash.n, DiffID: diffID, ChainID: chain, Dir: s.LayerDir(chain), Size: stats.Size}

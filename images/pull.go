@@ -1,0 +1,402 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
+)
+
+// PullOptions are `berth pull`'s options.
+type PullOptions struct {
+	// Platform is os/arch[/variant] to choose from a multi-platform image;
+	// "" means this machine's.
+	Platform string
+	// Progress, when not nil, is told about each layer as it goes. It is
+	// called from several goroutines, never at once.
+	Progress func(Progress)
+	// Jobs is how many layers are fetched at once; 0 means 4.
+	Jobs int
+}
+
+// Progress is one step of a transfer, shaped like Docker's JSON progress
+// messages: ID is a layer's short digest ("" for the image), Status one of
+// the statuses below.
+type Progress struct {
+	Ref     string `json:"ref"`
+	ID      string `json:"id,omitempty"`
+	Status  string `json:"status"`
+	Current int64  `json:"current,omitempty"`
+	Total   int64  `json:"total,omitempty"`
+}
+
+// Statuses of Progress, Docker's words.
+const (
+	StatusResolving   = "Resolving"
+	StatusWaiting     = "Waiting"
+	StatusExists      = "Already exists"
+	StatusDownloading = "Downloading"
+	StatusComplete    = "Pull complete"
+	StatusPushing     = "Pushing"
+	StatusPushed      = "Pushed"
+	StatusDigest      = "Digest"
+	StatusDone        = "Done"
+)
+
+// PullResult is what a pull stored.
+type PullResult struct {
+	Ref    string // the full reference pulled: docker.io/library/busybox:latest
+	ID     string // the image ID
+	Digest string // the manifest (or index) digest the registry gave for Ref
+}
+
+// Pull fetches the image ref names (NAME[:TAG|@DIGEST], normalised as
+// Docker does) into st and names it ref and repo@digest. Layers are fetched
+// in parallel and unpacked while they download; layers st already has are
+// skipped. Nothing is visible as an image until everything is stored and
+// verified; an interrupted pull leaves only garbage for GC and the next pull
+// starts over. For Docker Hub, mirrors are tried first.
+func (r *Registries) Pull(ctx context.Context, st *Store, ref string, opts PullOptions) (PullResult, error) {
+	full, err := Normalize(ref)
+	if err != nil {
+		return PullResult{}, err
+	}
+	res, err := r.pull(ctx, st, full, opts)
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pull %s: %w", Familiar(full), err)
+	}
+	return res, nil
+}
+
+// PullAllTags pulls every tag of ref's repository, as `pull -a`.
+func (r *Registries) PullAllTags(ctx context.Context, st *Store, ref string, opts PullOptions) ([]PullResult, error) {
+	full, err := Normalize(ref)
+	if err != nil {
+		return nil, err
+	}
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference format: %s: %v", ref, err))
+	}
+	if !reference.IsNameOnly(named) {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("tag can't be used with --all-tags/-a: %s", ref))
+	}
+	repoFull := repoOf(full)
+	tags, err := r.Tags(ctx, repoFull)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", reference.FamiliarName(named), err)
+	}
+	var out []PullResult
+	for _, t := range tags {
+		res, err := r.Pull(ctx, st, repoFull+":"+t, opts)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// Tags lists the tags of a repository (a full name without tag).
+func (r *Registries) Tags(ctx context.Context, repoFull string) ([]string, error) {
+	refs, err := r.endpoints(repoFull + ":latest")
+	if err != nil {
+		return nil, err
+	}
+	var last error
+	for _, ref := range refs {
+		tags, err := remote.List(ref.Context(), r.options(ctx)...)
+		if err == nil {
+			return tags, nil
+		}
+		if last = registryError(err); ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, last
+}
+
+func (r *Registries) pull(ctx context.Context, st *Store, full string, opts PullOptions) (PullResult, error) {
+	refs, err := r.endpoints(full)
+	if err != nil {
+		return PullResult{}, err
+	}
+	var last error
+	for _, ref := range refs {
+		res, err := r.pullFrom(ctx, st, full, ref, opts)
+		if err == nil {
+			return res, nil
+		}
+		last = err
+		// A mirror that fails for any reason is skipped, as Docker does;
+		// bad input or a cancelled pull is not retried elsewhere.
+		if ctx.Err() != nil || errdefs.IsInvalidArgument(err) {
+			break
+		}
+	}
+	return PullResult{}, last
+}
+
+// pullFrom pulls full from the endpoint ref (the origin or a mirror).
+func (r *Registries) pullFrom(ctx context.Context, st *Store, full string, ref name.Reference, opts PullOptions) (PullResult, error) {
+	report := progressFunc(opts.Progress, Familiar(full))
+	report(Progress{Status: StatusResolving})
+	desc, err := remote.Get(ref, r.options(ctx)...)
+	if err != nil {
+		return PullResult{}, registryError(err)
+	}
+	img, err := r.choose(ctx, desc, ref, opts.Platform)
+	if err != nil {
+		return PullResult{}, err
+	}
+	in, err := st.Ingest(ctx)
+	if err != nil {
+		return PullResult{}, err
+	}
+	defer in.Close()
+	mdesc, err := storeImage(ctx, in, img, opts, report)
+	if err != nil {
+		// What this pull stored no image names: collect it now unless
+		// another writer (a concurrent pull) is active; then the next
+		// rmi, prune or GC will.
+		in.Close()
+		_, _ = st.collect(context.WithoutCancel(ctx), true)
+		return PullResult{}, err
+	}
+	repo, tag, _ := splitFull(full)
+	names := []string{repo + "@" + desc.Digest.String()}
+	if tag != "" {
+		names = append([]string{full}, names...)
+	}
+	id, err := in.AddImage(ctx, mdesc, names...)
+	if err != nil {
+		return PullResult{}, err
+	}
+	report(Progress{Status: StatusDigest + ": " + desc.Digest.String()})
+	return PullResult{Ref: full, ID: id, Digest: desc.Digest.String()}, nil
+}
+
+// splitFull splits a full reference into repository (with registry) and
+// its tag; the tag is "" for a digest reference.
+func splitFull(full string) (repo, tag, digest string) {
+	if r, d, ok := strings.Cut(full, "@"); ok {
+		return r, "", d
+	}
+	i := strings.LastIndex(full, ":")
+	if i < 0 || strings.Contains(full[i:], "/") {
+		return full, "", ""
+	}
+	return full[:i], full[i+1:], ""
+}
+
+// choose returns the image desc names, picking the platform's manifest
+// from an index.
+func (r *Registries) choose(ctx context.Context, desc *remote.Descriptor, ref name.Reference, platformStr string) (v1.Image, error) {
+	want, err := platform(platformStr)
+	if err != nil {
+		return nil, err
+	}
+	if !desc.MediaType.IsIndex() {
+		img, err := desc.Image()
+		if err != nil {
+			return nil, registryError(err)
+		}
+		if platformStr != "" {
+			// Like Docker: a single-platform image must match an explicit
+			// --platform.
+			cf, err := img.ConfigFile()
+			if err != nil {
+				return nil, registryError(err)
+			}
+			got := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+			if !got.Satisfies(*want) {
+				return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("image is for %s, not %s", platformString(got), platformString(*want)))
+			}
+		}
+		return img, nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, registryError(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, registryError(err)
+	}
+	var available []string
+	for _, m := range im.Manifests {
+		if m.Platform == nil || !m.MediaType.IsImage() {
+			continue
+		}
+		if m.Platform.OS == "unknown" { // attestations
+			continue
+		}
+		available = append(available, platformString(*m.Platform))
+		if m.Platform.Satisfies(*want) || (want.Variant == "v8" && m.Platform.Variant == "" && m.Platform.OS == want.OS && m.Platform.Architecture == want.Architecture) {
+			img, err := remote.Image(ref.Context().Digest(m.Digest.String()), r.options(ctx)...)
+			if err != nil {
+				return nil, registryError(err)
+			}
+			return img, nil
+		}
+	}
+	return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no matching manifest for %s in the manifest list entries (has %s)", platformString(*want), strings.Join(available, ", ")))
+}
+
+func platformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// storeImage stores img's config, layers and manifest through in and
+// returns the manifest's descriptor, ready for AddImage.
+func storeImage(ctx context.Context, in *Ingest, img v1.Image, opts PullOptions, report func(Progress)) (v1.Descriptor, error) {
+	raw, err := img.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, registryError(err)
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, registryError(err)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("manifest: %w", err)
+	}
+	cfgRaw, err := img.RawConfigFile()
+	if err != nil {
+		return v1.Descriptor{}, registryError(err)
+	}
+	if _, _, err := in.WriteBlob(ctx, bytes.NewReader(cfgRaw), m.Config.Digest); err != nil {
+		return v1.Descriptor{}, fmt.Errorf("config: %w", err)
+	}
+	cf, err := v1.ParseConfigFile(bytes.NewReader(cfgRaw))
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("config: %w", err)
+	}
+	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
+		return v1.Descriptor{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("image has %d layers but %d diff IDs", len(m.Layers), len(cf.RootFS.DiffIDs)))
+	}
+	if err := storeLayers(ctx, in, img, m, cf, opts, report); err != nil {
+		return v1.Descriptor{}, err
+	}
+	digest, size, err := in.WriteBlob(ctx, bytes.NewReader(raw), v1.Hash{})
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	if want, err := img.Digest(); err == nil && want != digest {
+		return v1.Descriptor{}, digestMismatch("manifest", want, digest)
+	}
+	return v1.Descriptor{MediaType: mt, Digest: digest, Size: size}, nil
+}
+
+// storeLayers fetches the layers st lacks, opts.Jobs at a time, each
+// streamed through decompression into its unpacked directory.
+func storeLayers(ctx context.Context, in *Ingest, img v1.Image, m *v1.Manifest, cf *v1.ConfigFile, opts PullOptions, report func(Progress)) error {
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = 4
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	var parent v1.Hash
+	seen := map[v1.Hash]bool{}
+	for i, l := range m.Layers {
+		diffID := cf.RootFS.DiffIDs[i]
+		li := LayerInput{Parent: parent, MediaType: l.MediaType, Digest: l.Digest, DiffID: diffID}
+		parent = ChainID(parent, diffID)
+		id := shortDigest(l.Digest)
+		if seen[parent] {
+			continue
+		}
+		seen[parent] = true
+		if in.s.HasLayer(parent) && in.s.HasBlob(l.Digest) {
+			report(Progress{ID: id, Status: StatusExists})
+			continue
+		}
+		if !l.MediaType.IsLayer() && l.MediaType != "" {
+			return errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("layer %s: media type %s", l.Digest, l.MediaType))
+		}
+		report(Progress{ID: id, Status: StatusWaiting})
+		g.Go(func() error {
+			layer, err := img.LayerByDigest(l.Digest)
+			if err != nil {
+				return fmt.Errorf("layer %s: %w", l.Digest, registryError(err))
+			}
+			rc, err := layer.Compressed()
+			if err != nil {
+				return fmt.Errorf("layer %s: %w", l.Digest, registryError(err))
+			}
+			defer rc.Close()
+			pr := &progressReader{r: rc, total: l.Size, report: func(n int64) {
+				report(Progress{ID: id, Status: StatusDownloading, Current: n, Total: l.Size})
+			}}
+			if in.s.HasLayer(parent) {
+				// Unpacked already (from a blob compressed differently):
+				// only the blob is missing.
+				_, _, err = in.WriteBlob(gctx, pr, l.Digest)
+			} else {
+				_, err = in.WriteLayer(gctx, pr, li)
+			}
+			if err != nil {
+				return fmt.Errorf("layer %s: %w", l.Digest, registryError(err))
+			}
+			report(Progress{ID: id, Status: StatusComplete, Current: l.Size, Total: l.Size})
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func shortDigest(h v1.Hash) string {
+	if len(h.Hex) < 12 {
+		return h.Hex
+	}
+	return h.Hex[:12]
+}
+
+// progressFunc serialises calls to fn and fills in ref.
+func progressFunc(fn func(Progress), ref string) func(Progress) {
+	if fn == nil {
+		return func(Progress) {}
+	}
+	var mu sync.Mutex
+	return func(p Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		p.Ref = ref
+		fn(p)
+	}
+}
+
+// progressReader reports how much was read, at most every 512 KiB.
+type progressReader struct {
+	r      io.Reader
+	n      int64
+	last   int64
+	total  int64
+	report func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if p.n-p.last >= 512<<10 || (errors.Is(err, io.EOF) && p.n != p.last) {
+		p.last = p.n
+		p.report(p.n)
+	}
+	return n, err
+}
