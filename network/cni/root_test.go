@@ -33,7 +33,7 @@ type rootEnv struct {
 	m      *cni.Manager
 	nsDir  string
 	prefix string // of every container ID of the test
-	mu     struct {
+	seen   struct { // what the test made, for the leftover check
 		bridges, hostIfs, tags []string
 	}
 }
@@ -72,8 +72,8 @@ func (e *rootEnv) network(cfg network.Config) cni.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.mu.bridges = append(e.mu.bridges, r.Bridge)
-	e.mu.tags = append(e.mu.tags, r.ID[:12])
+	e.seen.bridges = append(e.seen.bridges, r.Bridge)
+	e.seen.tags = append(e.seen.tags, r.ID[:12])
 	t.Cleanup(func() {
 		if err := e.m.Remove(context.Background(), r.Name); err != nil && !errdefs.IsNotFound(err) {
 			t.Errorf("cleanup: remove network %s: %v", r.Name, err)
@@ -103,9 +103,9 @@ func (e *rootEnv) container(req cni.AttachRequest) (string, cni.Result, error) {
 	req.ContainerID, req.NetNSPath = id, path
 	res, err := e.m.Attach(t.Context(), req)
 	for _, i := range res.Interfaces {
-		e.mu.hostIfs = append(e.mu.hostIfs, i.HostIf)
+		e.seen.hostIfs = append(e.seen.hostIfs, i.HostIf)
 		for _, ip := range i.IPs {
-			e.mu.tags = append(e.mu.tags, "--to-destination "+ip.Addr().String()+":")
+			e.seen.tags = append(e.seen.tags, "--to-destination "+ip.Addr().String()+":")
 		}
 	}
 	return path, res, err
@@ -116,7 +116,7 @@ func (e *rootEnv) container(req cni.AttachRequest) (string, cni.Result, error) {
 func (e *rootEnv) check() {
 	t := e.t
 	links, _ := exec.Command("ip", "-o", "link").Output()
-	for _, name := range append(append([]string{}, e.mu.bridges...), e.mu.hostIfs...) {
+	for _, name := range append(append([]string{}, e.seen.bridges...), e.seen.hostIfs...) {
 		if name != "" && strings.Contains(string(links), " "+name+":") || name != "" && strings.Contains(string(links), " "+name+"@") {
 			t.Errorf("leftover link %s", name)
 		}
@@ -126,7 +126,7 @@ func (e *rootEnv) check() {
 	}
 	for _, cmd := range []string{"iptables-save", "ip6tables-save"} {
 		out, _ := exec.Command(cmd).Output()
-		for _, needle := range append([]string{e.prefix}, e.mu.tags...) {
+		for _, needle := range append([]string{e.prefix}, e.seen.tags...) {
 			if strings.Contains(string(out), needle) {
 				t.Errorf("%s still has rules for %s:\n%s", cmd, needle, grepLines(string(out), needle))
 			}
@@ -438,7 +438,7 @@ func TestRootStaticIPAndMacvlan(t *testing.T) {
 	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: e.prefix + "b"}); err != nil {
 		t.Fatal(err)
 	}
-	e.mu.bridges = append(e.mu.bridges, parent)
+	e.seen.bridges = append(e.seen.bridges, parent)
 	t.Cleanup(func() {
 		if l, err := netlink.LinkByName(parent); err == nil {
 			_ = netlink.LinkDel(l)
@@ -477,7 +477,7 @@ func TestRootConnectDisconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.mu.hostIfs = append(e.mu.hostIfs, iface.HostIf)
+	e.seen.hostIfs = append(e.seen.hostIfs, iface.HostIf)
 	if iface.IfName != "eth1" {
 		t.Errorf("connected as %s, want eth1", iface.IfName)
 	}
@@ -516,5 +516,57 @@ func TestRootConnectDisconnect(t *testing.T) {
 	}
 	if err := e.m.Disconnect(t.Context(), id1, b.Name); !errdefs.IsNotFound(err) {
 		t.Errorf("second disconnect: %v, want ErrNotFound", err)
+	}
+}
+
+func TestRootConcurrentAttach(t *testing.T) {
+	e := newRootEnv(t)
+	n := e.network(network.Config{})
+	nets := []runtime.NetworkAttachment{{Network: n.Name}}
+	const count = 6
+	type out struct {
+		res cni.Result
+		err error
+	}
+	results := make(chan out, count)
+	paths := make([]string, count)
+	ids := make([]string, count)
+	for i := range count {
+		ids[i] = e.prefix + randHex(8)
+		p, err := netns.New(e.nsDir, ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths[i] = p
+		t.Cleanup(func() {
+			if err := e.m.Detach(context.Background(), ids[i], p); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+			_ = netns.Remove(p)
+		})
+	}
+	for i := range count {
+		go func() {
+			res, err := e.m.Attach(t.Context(), cni.AttachRequest{ContainerID: ids[i], NetNSPath: paths[i],
+				Networks: nets, Ports: []runtime.PortBinding{{ContainerPort: 80}}})
+			results <- out{res, err}
+		}()
+	}
+	ips := map[netip.Addr]bool{}
+	ports := map[uint16]bool{}
+	for range count {
+		o := <-results
+		if o.err != nil {
+			t.Errorf("attach: %v", o.err)
+			continue
+		}
+		for _, i := range o.res.Interfaces {
+			e.seen.hostIfs = append(e.seen.hostIfs, i.HostIf)
+		}
+		ips[ipv4(t, o.res)] = true
+		ports[o.res.Ports[0].HostPort] = true
+	}
+	if len(ips) != count || len(ports) != count {
+		t.Errorf("%d distinct addresses and %d distinct host ports for %d containers", len(ips), len(ports), count)
 	}
 }
