@@ -32,7 +32,7 @@ type rootEnv struct {
 	t      *testing.T
 	m      *cni.Manager
 	nsDir  string
-	prefix string // of every container ID of the test
+	prefix string   // of every container ID of the test
 	seen   struct { // what the test made, for the leftover check
 		bridges, hostIfs, tags []string
 	}
