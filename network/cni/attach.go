@@ -106,6 +106,9 @@ func (m *Manager) Attach(ctx context.Context, req AttachRequest) (Result, error)
 		if err != nil {
 			return Result{}, fmt.Errorf("attach %s: %w", req.ContainerID, err)
 		}
+		if slices.ContainsFunc(records[:i], func(o Record) bool { return o.ID == r.ID }) {
+			return Result{}, fmt.Errorf("attach %s: network %s given twice: %w", req.ContainerID, r.Name, errdefs.ErrInvalidArgument)
+		}
 		records[i] = r
 	}
 	att, err := m.plan(ctx, req, nets, records)

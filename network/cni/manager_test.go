@@ -273,3 +273,15 @@ func TestAttachContractsWithoutRoot(t *testing.T) {
 		t.Errorf("Attachment: %v, want ErrNotFound", err)
 	}
 }
+
+func TestAttachSameNetworkTwice(t *testing.T) {
+	m := newFakeManager(t, &fakeHost{})
+	if _, err := m.Create(t.Context(), network.Config{Name: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.Attach(t.Context(), cni.AttachRequest{ContainerID: "c1", NetNSPath: "/nonexistent",
+		Networks: []runtime.NetworkAttachment{{Network: "n"}, {Network: "n"}}})
+	if !errdefs.IsInvalidArgument(err) {
+		t.Errorf("attach twice to one network: %v, want ErrInvalidArgument", err)
+	}
+}
