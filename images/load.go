@@ -58,6 +58,10 @@ func (s *Store) Load(ctx context.Context, r io.Reader) ([]Loaded, error) {
 		err = errdefs.ErrInvalidArgument.WithMessage("not an image archive: no manifest.json or index.json")
 	}
 	if err != nil {
+		// Images already named stay; the rest of what was written is
+		// collected now unless another writer is active.
+		in.Close()
+		_, _ = s.collect(context.WithoutCancel(ctx), true)
 		return out, fmt.Errorf("load: %w", err)
 	}
 	return out, nil
