@@ -244,6 +244,7 @@ func (l *load) run(ctx context.Context) (*Stack, error) {
 		return nil, l.problems(err, more...)
 	}
 	project.ComposeFiles = slices.Clone(l.files)
+	warnings = withVersionWarnings(warnings, slices.Concat(l.inputs, readAll(included)))
 
 	files := slices.Concat(l.files, envFiles, l.hclFiles, l.referencedFiles(project, included))
 	for i, f := range files {

@@ -3,9 +3,11 @@ package spec
 import (
 	"io"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/sirupsen/logrus"
+	"go.yaml.in/yaml/v4"
 )
 
 // compose-go reports warnings (an obsolete `version:`, an unset variable
@@ -62,4 +64,31 @@ func collectWarnings(fn func()) []string {
 	}()
 	fn()
 	return hook.msgs
+}
+
+// versionObsolete ends compose-go's warning about a top-level `version:`.
+const versionObsolete = ": the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion"
+
+// withVersionWarnings returns warnings with compose-go's warning about an
+// obsolete `version:` made for every YAML file among files that has one.
+// compose-go warns once per file in a process's lifetime, so a second load
+// of the same stack (a watcher, or a cache filled by it) would otherwise
+// lack the warning the first one had.
+func withVersionWarnings(warnings []string, files []inputFile) []string {
+	var out []string
+	for _, f := range files {
+		var doc map[string]any
+		if f.hcl || yaml.Unmarshal(f.src, &doc) != nil {
+			continue
+		}
+		if _, ok := doc["version"]; ok {
+			out = append(out, f.path+versionObsolete)
+		}
+	}
+	for _, w := range warnings {
+		if !strings.HasSuffix(w, versionObsolete) {
+			out = append(out, w)
+		}
+	}
+	return out
 }

@@ -27,11 +27,18 @@ func TestWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`The "TAG" variable is not set. Defaulting to a blank string.`,
 		filepath.Join(dir, "compose.yaml") + ": the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion",
+		`The "TAG" variable is not set. Defaulting to a blank string.`,
 	}
 	if diff := cmp.Diff(want, s.Warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	again, err := LoadStack(t.Context(), Options{WorkingDir: dir, Env: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, again.Warnings); diff != "" {
+		t.Errorf("warnings of a second load (-want +got):\n%s", diff)
 	}
 	if printed.Len() > 0 {
 		t.Errorf("logrus printed %q", printed.String())

@@ -26,7 +26,7 @@ type configOptions struct {
 }
 
 func newConfigCmd(g *globals) *cobra.Command {
-	o := &configOptions{}
+	o := &configOptions{stack: stackFlags{g: g}}
 	cmd := &cobra.Command{
 		Use:   "config [OPTIONS] [SERVICE...]",
 		Short: "Validate the stack and render its normalized model",
@@ -63,6 +63,7 @@ func runConfig(cmd *cobra.Command, o *configOptions, services []string) error {
 		}
 		return err
 	}
+	printWarnings(cmd.ErrOrStderr(), st.Warnings)
 	if o.quiet {
 		return nil
 	}

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -22,9 +25,17 @@ type stackFlags struct {
 	profiles   []string
 	vars       []string
 	varFiles   []string
+
+	// g gives --root, under which loaded stacks are cached (see cache).
+	// Commands that do not set it get --root from the flag set the flags
+	// were registered in, which cobra fills with the root command's
+	// persistent flags when it parses.
+	g     *globals
+	flags *pflag.FlagSet
 }
 
 func (f *stackFlags) register(fs *pflag.FlagSet) {
+	f.flags = fs
 	fs.StringArrayVarP(&f.files, "file", "f", nil, "stack file (compose YAML or .hcl); repeat to override in order")
 	fs.StringVarP(&f.project, "project-name", "p", "", "project name")
 	fs.StringVar(&f.projectDir, "project-directory", "", "project directory (default: the first stack file's directory)")
@@ -72,17 +83,20 @@ func splitProfiles(ps []string) []string {
 	return out
 }
 
-// load loads the stack the flags name, from the process environment.
+// load loads the stack the flags name, from the process environment,
+// through the cache. compose-go's warnings about the stack go to stderr as
+// "warning: ..." lines.
 func (f *stackFlags) load(ctx context.Context) (*types.Project, error) {
 	s, err := f.loadStack(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
+	printWarnings(os.Stderr, s.Warnings)
 	return s.Project, nil
 }
 
-// loadStack is load with the files and digest of the inputs, and a way to
-// change the options (nil for none) before loading.
+// loadStack is load with the files, digest and warnings of the inputs (not
+// printed), and a way to change the options (nil for none) before loading.
 func (f *stackFlags) loadStack(ctx context.Context, adjust func(*spec.Options)) (*spec.Stack, error) {
 	o, err := f.options(nil)
 	if err != nil {
@@ -91,5 +105,31 @@ func (f *stackFlags) loadStack(ctx context.Context, adjust func(*spec.Options)) 
 	if adjust != nil {
 		adjust(&o)
 	}
-	return spec.LoadStack(ctx, o)
+	return f.cache().LoadStack(ctx, o)
+}
+
+// cache is the cache of loaded stacks, <root>/cache/stacks, or nil (load
+// without caching) when there is no --root. A no-op `berth up` or `plan`
+// of an unchanged stack then skips compose-go's load.
+func (f *stackFlags) cache() *spec.Cache {
+	root := ""
+	switch {
+	case f.g != nil:
+		root = f.g.root
+	case f.flags != nil:
+		if fl := f.flags.Lookup("root"); fl != nil {
+			root = fl.Value.String()
+		}
+	}
+	if root == "" {
+		return nil
+	}
+	return spec.NewCache(filepath.Join(root, "cache", "stacks"), 0)
+}
+
+// printWarnings writes each warning as a "warning: ..." line.
+func printWarnings(w io.Writer, warnings []string) {
+	for _, m := range warnings {
+		fmt.Fprintln(w, "warning:", m)
+	}
 }
