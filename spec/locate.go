@@ -246,6 +246,11 @@ var patterns = []pattern{
 	{regexp.MustCompile(`^cannot extend service "([^"]+)" in (.+?): (.*)$`), func(m []string) (string, string) {
 		return "services." + m[1] + ".extends", m[3]
 	}},
+	// compose-go swaps its arguments: "services.deploy.replicas: can't set
+	// container_name and web as ..."
+	{regexp.MustCompile(`^services\.(scale|deploy\.replicas): can't set container_name and (\S+) as container name must be unique`), func(m []string) (string, string) {
+		return "services." + m[2] + "." + m[1], "can't set container_name and " + m[1] + " as container name must be unique"
+	}},
 	{regexp.MustCompile(`(?s)^'([^']+)' (.*)$`), func(m []string) (string, string) {
 		return m[1], m[2]
 	}},

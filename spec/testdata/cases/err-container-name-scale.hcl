@@ -1,0 +1,5 @@
+service "web" {
+  image          = "nginx"
+  container_name = "web"
+  scale          = 3
+}
