@@ -63,6 +63,8 @@ type hclDecoded struct {
 	// EnvVars are the environment variables the result depends on, set or
 	// not: those env() read and BERTH_VAR_name of every declared variable.
 	EnvVars []string
+	// Variables are the names of the variables the file declares.
+	Variables []string
 	// Undeclared are the problems of -var and -var-file values for names
 	// this file declares no variable for ("var.NAME" in Path). They are not
 	// in the error: with several HCL files (stack.hcl and
@@ -100,7 +102,7 @@ func decodeHCLFile(filename string, src []byte, in HCLInput) (hclDecoded, error)
 		"local": cty.ObjectVal(d.localVals),
 	}
 	data := d.body(body, shape, "", "the stack file", map[string]bool{"variable": true, "locals": true})
-	r := hclDecoded{Data: data, Sources: d.sources, Files: d.files, EnvVars: d.envVars, Undeclared: d.undeclared.sorted()}
+	r := hclDecoded{Data: data, Sources: d.sources, Files: d.files, EnvVars: d.envVars, Variables: d.declared, Undeclared: d.undeclared.sorted()}
 	if len(d.problems) > 0 {
 		return r, d.problems.sorted()
 	}
@@ -146,6 +148,7 @@ type hclDecoder struct {
 	sources    hclSourceMap
 	files      []string
 	envVars    []string // see hclDecoded.EnvVars
+	declared   []string // see hclDecoded.Variables
 }
 
 // lookupEnv reads a variable of the environment, noting that it was read.

@@ -54,6 +54,7 @@ func (d *hclDecoder) variables(body *hclsyntax.Body) {
 		if v := d.declareVariable(blk, decls, constCtx); v != nil {
 			decls[v.name] = v
 			order = append(order, v)
+			d.declared = append(d.declared, v.name)
 		}
 	}
 
@@ -77,7 +78,7 @@ func (d *hclDecoder) variables(body *hclsyntax.Body) {
 	for _, name := range cliNames {
 		v := decls[name]
 		if v == nil {
-			d.undeclared = append(d.undeclared, Problem{Path: "var." + name, Message: fmt.Sprintf("-var sets %q, which is not declared by a variable block%s", name, didYouMean(name, varNames(order)))})
+			d.undeclared = append(d.undeclared, Problem{Path: "var." + name, Message: undeclaredMessage(name, false, varNames(order))})
 			continue
 		}
 		d.setVarString(v, d.in.Vars[name], "-var")
@@ -165,6 +166,15 @@ func (d *hclDecoder) declareVariable(blk *hclsyntax.Block, decls map[string]*hcl
 		}
 	}
 	return v
+}
+
+// undeclaredMessage is the message for a value given to a variable name
+// that none of declared is: by -var, or in a var file.
+func undeclaredMessage(name string, inFile bool, declared []string) string {
+	if inFile {
+		return fmt.Sprintf("variable %q is not declared by a variable block%s", name, didYouMean(name, declared))
+	}
+	return fmt.Sprintf("-var sets %q, which is not declared by a variable block%s", name, didYouMean(name, declared))
 }
 
 func varNames(vs []*hclVariable) []string {
@@ -279,7 +289,7 @@ func (d *hclDecoder) varFile(path string, decls map[string]*hclVariable, order [
 			r := a.NameRange
 			d.undeclared = append(d.undeclared, Problem{
 				File: r.Filename, Line: r.Start.Line, Column: r.Start.Column, Path: "var." + a.Name,
-				Message: fmt.Sprintf("variable %q is not declared by a variable block%s", a.Name, didYouMean(a.Name, varNames(order))),
+				Message: undeclaredMessage(a.Name, true, varNames(order)),
 			})
 			continue
 		}

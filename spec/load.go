@@ -158,6 +158,8 @@ type load struct {
 	files      []string // stack files, absolute, in -f order
 	inputs     []inputFile
 	hclFiles   []string // files HCL stack files read (-var-file, file())
+	hclDecs    []hclDecoded
+	hclFailed  bool // an HCL file did not parse: its variables are unknown
 	absent     []string // files whose absence shaped the model
 	mu         sync.Mutex
 	consulted  map[string]bool
@@ -211,6 +213,7 @@ func (l *load) run(ctx context.Context) (*Stack, error) {
 		}
 		configFiles = append(configFiles, cf)
 	}
+	probs = append(probs, l.undeclaredProblems()...)
 	if len(probs) > 0 {
 		return nil, probs
 	}
@@ -489,6 +492,10 @@ func (l *load) readStackFile(path string) (types.ConfigFile, error) {
 		l.consult(k)
 	}
 	l.inputs = append(l.inputs, inputFile{path: path, src: src, hcl: true, sources: dec.Sources})
+	l.hclDecs = append(l.hclDecs, dec)
+	if dec.Data == nil {
+		l.hclFailed = true
+	}
 	data := dec.Data
 	if err != nil {
 		var ps Problems
@@ -504,6 +511,44 @@ func (l *load) readStackFile(path string) (types.ConfigFile, error) {
 		}
 	}
 	return types.ConfigFile{Filename: path, Content: nameDoc, Config: data}, nil
+}
+
+// undeclaredProblems reports the -var and -var-file values for names that
+// no HCL file of the stack declares (each file leaves out of its own
+// problems the names it does not declare: another file may). With no HCL
+// file at all, any -var or -var-file is a problem.
+func (l *load) undeclaredProblems() Problems {
+	if l.hclFailed {
+		return nil
+	}
+	if len(l.hclDecs) == 0 {
+		var out Problems
+		for _, name := range slices.Sorted(maps.Keys(l.o.Vars)) {
+			out = append(out, Problem{Path: "var." + name, Message: fmt.Sprintf("-var sets %q, but no stack file is HCL: only HCL stack files have variables", name)})
+		}
+		for _, f := range l.o.VarFiles {
+			out = append(out, Problem{File: f, Message: "-var-file given, but no stack file is HCL: only HCL stack files have variables"})
+		}
+		return out
+	}
+	var declared []string
+	for _, d := range l.hclDecs {
+		declared = append(declared, d.Variables...)
+	}
+	var out Problems
+	for _, d := range l.hclDecs {
+		for _, p := range d.Undeclared {
+			name := strings.TrimPrefix(p.Path, "var.")
+			if slices.Contains(declared, name) {
+				continue
+			}
+			p.Message = undeclaredMessage(name, p.File != "", declared)
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out.sorted()
 }
 
 func isHCL(path string) bool { return strings.EqualFold(filepath.Ext(path), ".hcl") }
