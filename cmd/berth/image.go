@@ -10,13 +10,16 @@ import (
 )
 
 // addImageCommands adds the image commands: import, images, image inspect,
-// rmi, tag, history, image prune, and later pull, push, save, load.
+// rmi, tag, history, image prune, pull, push, save, load, login, logout
+// and search.
 func addImageCommands(root *cobra.Command, g *globals) {
 	root.AddCommand(newImportCmd(g), newImagesCmd(g, "images"), newRmiCmd(g, "rmi"), newTagCmd(g, "tag"), newHistoryCmd(g, "history"))
 	image := &cobra.Command{Use: "image", Short: "Manage images"}
 	image.AddCommand(newImportCmd(g), newImagesCmd(g, "ls"), newImageInspectCmd(g), newRmiCmd(g, "rm"),
 		newTagCmd(g, "tag"), newHistoryCmd(g, "history"), newImagePruneCmd(g))
+	addImageRegistryCommands(image, g)
 	root.AddCommand(image)
+	addRegistryCommands(root, g)
 }
 
 // openImageStore opens the image store, <root>/images.

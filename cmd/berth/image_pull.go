@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/images"
+)
+
+// registrySettingsPath is the registry settings file: $BERTH_REGISTRIES_CONFIG,
+// else <root>/registries.json if it exists, else /etc/berth/registries.json.
+func registrySettingsPath(g *globals) string {
+	if p := os.Getenv("BERTH_REGISTRIES_CONFIG"); p != "" {
+		return p
+	}
+	if p := filepath.Join(g.root, "registries.json"); fileExists(p) {
+		return p
+	}
+	return "/etc/berth/registries.json"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// dockerConfigDir is where Docker keeps config.json: $DOCKER_CONFIG or
+// ~/.docker.
+func dockerConfigDir() string {
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".docker"
+	}
+	return filepath.Join(home, ".docker")
+}
+
+// openRegistries builds the registry client from the settings file;
+// $BERTH_CERTS_DIR overrides its certs-dir.
+func openRegistries(g *globals) (*images.Registries, error) {
+	cfg, err := images.LoadRegistryConfig(registrySettingsPath(g))
+	if err != nil {
+		return nil, err
+	}
+	if d := os.Getenv("BERTH_CERTS_DIR"); d != "" {
+		cfg.CertsDir = d
+	}
+	return images.NewRegistries(cfg, dockerConfigDir()), nil
+}
+
+type pullOptions struct {
+	all      bool
+	quiet    bool
+	platform string
+	progress string
+}
+
+func newPullCmd(g *globals) *cobra.Command {
+	var o pullOptions
+	cmd := &cobra.Command{
+		Use:   "pull [OPTIONS] NAME[:TAG|@DIGEST]",
+		Short: "Download an image from a registry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPull(cmd, g, args[0], o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.all, "all-tags", "a", false, "Download all tagged images in the repository")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress verbose output")
+	f.StringVar(&o.platform, "platform", "", "Set platform if server is multi-platform capable (os/arch[/variant])")
+	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, tty, plain, json or quiet")
+	return cmd
+}
+
+func runPull(cmd *cobra.Command, g *globals, ref string, o pullOptions) error {
+	out := cmd.OutOrStdout()
+	mode, err := parseProgress(o.progress, o.quiet, out)
+	if err != nil {
+		return err
+	}
+	s, err := openImageStore(g)
+	if err != nil {
+		return err
+	}
+	reg, err := openRegistries(g)
+	if err != nil {
+		return err
+	}
+	pp := newProgressPrinter(out, mode)
+	opts := images.PullOptions{Platform: o.platform, Progress: pp.Update}
+	var results []images.PullResult
+	before := map[string]string{}
+	if o.all {
+		results, err = reg.PullAllTags(cmd.Context(), s, ref, opts)
+	} else {
+		if full, nerr := images.Normalize(ref); nerr == nil {
+			if id, rerr := s.Resolve(cmd.Context(), full); rerr == nil {
+				before[full] = id
+			}
+		}
+		var res images.PullResult
+		res, err = reg.Pull(cmd.Context(), s, ref, opts)
+		if err == nil {
+			results = append(results, res)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, res := range results {
+		switch mode {
+		case "quiet":
+		case "json":
+		default:
+			if id, ok := before[res.Ref]; ok && id == res.ID {
+				fmt.Fprintf(out, "Status: Image is up to date for %s\n", images.Familiar(res.Ref))
+			} else {
+				fmt.Fprintf(out, "Status: Downloaded newer image for %s\n", images.Familiar(res.Ref))
+			}
+		}
+		if mode != "json" {
+			fmt.Fprintln(out, res.Ref)
+		}
+	}
+	return nil
+}
+
+type pushOptions struct {
+	quiet    bool
+	progress string
+}
+
+func newPushCmd(g *globals) *cobra.Command {
+	var o pushOptions
+	cmd := &cobra.Command{
+		Use:   "push [OPTIONS] NAME[:TAG]",
+		Short: "Upload an image to a registry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			mode, err := parseProgress(o.progress, o.quiet, out)
+			if err != nil {
+				return err
+			}
+			s, err := openImageStore(g)
+			if err != nil {
+				return err
+			}
+			reg, err := openRegistries(g)
+			if err != nil {
+				return err
+			}
+			if mode == "plain" || mode == "tty" {
+				full, err := images.NormalizeTag(args[0])
+				if err != nil {
+					return err
+				}
+				repo, _, _ := images.SplitName(full)
+				fmt.Fprintf(out, "The push refers to repository [%s]\n", repo)
+			}
+			pp := newProgressPrinter(out, mode)
+			res, err := reg.Push(cmd.Context(), s, args[0], images.PushOptions{Progress: pp.Update})
+			if err != nil {
+				return err
+			}
+			if mode == "quiet" {
+				fmt.Fprintln(out, res.Ref)
+				return nil
+			}
+			if mode != "json" {
+				fmt.Fprintf(out, "%s: digest: %s size: %d\n", res.Tag, res.Digest, res.Size)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress verbose output")
+	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, tty, plain, json or quiet")
+	return cmd
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/registry"
+)
+
+// loopbackRegistry starts go-containerregistry's registry on 127.0.0.1
+// (plain HTTP: loopback registries are insecure by default, as in Docker),
+// wrapped by wrap if not nil, and points the Docker config and registry
+// settings at temp files.
+func loopbackRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("BERTH_REGISTRIES_CONFIG", filepath.Join(t.TempDir(), "registries.json"))
+	t.Setenv("BERTH_CERTS_DIR", filepath.Join(t.TempDir(), "certs.d"))
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestPushPullCLI(t *testing.T) {
+	host := loopbackRegistry(t, nil)
+	a, b := t.TempDir(), t.TempDir()
+	file := filepath.Join(t.TempDir(), "rootfs.tar")
+	os.WriteFile(file, rootfsTar(t, "hello", false), 0o644)
+	ref := host + "/cli/app:1"
+	mustCLI(t, a, "import", file, ref)
+	out := mustCLI(t, a, "push", "--progress", "plain", ref)
+	if !strings.Contains(out, "The push refers to repository ["+host+"/cli/app]") || !strings.Contains(out, "1: digest: sha256:") {
+		t.Errorf("push printed %q", out)
+	}
+	if got := mustCLI(t, b, "pull", "-q", ref); got != ref+"\n" {
+		t.Errorf("pull -q printed %q", got)
+	}
+	out = mustCLI(t, b, "pull", "--progress", "plain", ref)
+	if !strings.Contains(out, "Status: Image is up to date for "+ref) {
+		t.Errorf("second pull printed %q", out)
+	}
+	out = mustCLI(t, b, "pull", "--progress", "json", ref)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Errorf("--progress json line %q: %v", line, err)
+		}
+	}
+	idA := mustCLI(t, a, "image", "inspect", "-f", "{{.ID}} {{json .RepoDigests}}", ref)
+	idB := mustCLI(t, b, "image", "inspect", "-f", "{{.ID}} {{json .RepoDigests}}", ref)
+	if idA != idB || !strings.Contains(idB, host+"/cli/app@sha256:") {
+		t.Errorf("inspect after push %q, after pull %q", idA, idB)
+	}
+	if got := mustCLI(t, b, "images", "--digests", "--format", "{{.Repository}} {{.Digest}}"); !strings.HasPrefix(got, host+"/cli/app sha256:") {
+		t.Errorf("images --digests: %q", got)
+	}
+	_, _, err := berthCLI(t, b, "", "pull", host+"/cli/app:nope")
+	if err == nil || err.Error() != "pull "+host+"/cli/app:nope: manifest unknown" {
+		t.Errorf("unknown tag: %v", err)
+	}
+	out = mustCLI(t, b, "search", "--format", "{{.Name}}", host+"/cli")
+	if out != host+"/cli/app\n" {
+		t.Errorf("search: %q", out)
+	}
+}
+
+func TestSaveLoadCLI(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	file := filepath.Join(t.TempDir(), "rootfs.tar")
+	os.WriteFile(file, rootfsTar(t, "hello", true), 0o644)
+	mustCLI(t, a, "import", file, "one:1")
+	mustCLI(t, a, "import", file, "two")
+	archive := filepath.Join(t.TempDir(), "images.tar")
+	mustCLI(t, a, "save", "-o", archive, "one:1", "two")
+	out := mustCLI(t, b, "load", "-i", archive)
+	if diff := cmp.Diff("Loaded image: one:1\nLoaded image: two:latest\n", out); diff != "" {
+		t.Errorf("load (-want +got):\n%s", diff)
+	}
+	data, _ := os.ReadFile(archive)
+	c := t.TempDir()
+	if out, _, err := berthCLI(t, c, string(data), "load"); err != nil || !strings.Contains(out, "Loaded image: one:1") {
+		t.Errorf("load from stdin: %q %v", out, err)
+	}
+	oci, _, err := berthCLI(t, a, "", "save", "--format", "oci", "one:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := t.TempDir()
+	if out, _, err := berthCLI(t, d, oci, "image", "load"); err != nil || out != "Loaded image: one:1\n" {
+		t.Errorf("load of an OCI archive: %q %v", out, err)
+	}
+}
+
+func TestLoginLogoutCLI(t *testing.T) {
+	host := loopbackRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != "bob" || p != "pw" {
+				w.Header().Set("WWW-Authenticate", `Basic realm="t"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	root := t.TempDir()
+	_, _, err := berthCLI(t, root, "nope\n", "login", "-u", "bob", "--password-stdin", host)
+	if err == nil || err.Error() != "login "+host+": unauthorized: incorrect username or password" {
+		t.Errorf("bad password: %v", err)
+	}
+	out, _, err := berthCLI(t, root, "pw\n", "login", "-u", "bob", "--password-stdin", host)
+	if err != nil || out != "Login Succeeded\n" {
+		t.Fatalf("login: %q %v", out, err)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"))
+	var parsed struct {
+		Auths map[string]struct{ Auth string }
+	}
+	if err := json.Unmarshal(cfg, &parsed); err != nil || parsed.Auths[host].Auth != "Ym9iOnB3" { // base64("bob:pw")
+		t.Errorf("config.json: %s", cfg)
+	}
+	if out := mustCLI(t, root, "logout", host); out != "Removing login credentials for "+host+"\n" {
+		t.Errorf("logout: %q", out)
+	}
+	if out := mustCLI(t, root, "logout", host); out != "Not logged in to "+host+"\n" {
+		t.Errorf("second logout: %q", out)
+	}
+}
