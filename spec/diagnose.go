@@ -3,6 +3,7 @@ package spec
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -48,20 +49,44 @@ func composeSchema() (*jsonschema.Schema, error) {
 	return compiled, compileErr
 }
 
-// diagnose returns every problem found in the YAML stack files, sorted by
-// position. It finds nothing in files compose-go accepts.
+// diagnose returns every problem found in the stack files, sorted by
+// position: YAML files as parsed, HCL files as decoded (positioned through
+// their source maps). It finds nothing in files compose-go accepts.
 func (l *load) diagnose() Problems {
 	var out Problems
 	for _, in := range l.inputs {
 		if in.hcl {
+			if in.data == nil {
+				continue
+			}
+			pos := func(segs []string) (int, int) {
+				r, _, ok := in.sources.Lookup(formatPath(segs))
+				if !ok {
+					return 0, 0
+				}
+				return r.Start.Line, r.Start.Column
+			}
+			// HCL did its own interpolation: no value waits for compose-go's
+			out = append(out, schemaProblems(in.path, in.data, pos, func([]string) bool { return false })...)
+			out = append(out, shortSyntaxProblems(in.path, dataShortSyntax(in.data), pos)...)
 			continue
 		}
 		var doc yaml.Node
 		if yaml.Unmarshal(in.src, &doc) != nil {
 			continue
 		}
-		out = append(out, schemaProblems(in, &doc)...)
-		out = append(out, shortSyntaxProblems(in, &doc)...)
+		var raw any
+		if withoutResets(&doc).Decode(&raw) != nil {
+			continue
+		}
+		pos := func(segs []string) (int, int) {
+			if n, _ := fieldAt(&doc, segs); n != nil {
+				return n.Line, n.Column
+			}
+			return 0, 0
+		}
+		out = append(out, schemaProblems(in.path, raw, pos, func(segs []string) bool { return isInterpolated(&doc, segs) })...)
+		out = append(out, shortSyntaxProblems(in.path, yamlShortSyntax(&doc), pos)...)
 	}
 	sortProblems(out)
 	return slices.CompactFunc(out, func(a, b Problem) bool { return a == b })
@@ -74,13 +99,12 @@ func sortProblems(ps Problems) {
 	})
 }
 
-func schemaProblems(in inputFile, doc *yaml.Node) Problems {
+// schemaProblems validates raw, a stack file's data, against compose-go's
+// schema. pos gives the line and column of a path in the file; skip says
+// which values the schema cannot judge yet.
+func schemaProblems(file string, raw any, pos func(segs []string) (int, int), skip func(segs []string) bool) Problems {
 	sch, err := composeSchema()
 	if err != nil {
-		return nil
-	}
-	var raw any
-	if withoutResets(doc).Decode(&raw) != nil {
 		return nil
 	}
 	inst, err := jsonValue(raw)
@@ -101,15 +125,13 @@ func schemaProblems(in inputFile, doc *yaml.Node) Problems {
 			// also counts as unevaluated; its own error says what is wrong
 			continue
 		}
-		if isInterpolated(doc, segs) {
-			continue // its type is only known after interpolation
+		if skip(segs) {
+			continue // e.g. its type is only known after interpolation
 		}
 		for _, pr := range schemaMessage(e) {
 			s := slices.Concat(segs, pr.extra)
-			p := Problem{File: in.path, Path: formatPath(s), Message: pr.msg}
-			if n, _ := fieldAt(doc, s); n != nil {
-				p.Line, p.Column = n.Line, n.Column
-			}
+			p := Problem{File: file, Path: formatPath(s), Message: pr.msg}
+			p.Line, p.Column = pos(s)
 			out = append(out, p)
 		}
 	}
@@ -382,9 +404,43 @@ func yamlFields(t reflect.Type) []string {
 	return out
 }
 
+// shortSyntaxItem is one short-syntax string of a service's ports or
+// volumes, with its path in the file.
+type shortSyntaxItem struct {
+	segs  []string // services, NAME, ports|volumes, INDEX
+	value string
+}
+
 // shortSyntaxProblems parses the short syntax of ports and volumes the way
 // compose-go will, to report each bad one at its line.
-func shortSyntaxProblems(in inputFile, doc *yaml.Node) Problems {
+func shortSyntaxProblems(file string, items []shortSyntaxItem, pos func(segs []string) (int, int)) Problems {
+	var out Problems
+	for _, it := range items {
+		if strings.Contains(it.value, "$") {
+			continue
+		}
+		var err error
+		what := "port"
+		switch it.segs[2] {
+		case "ports":
+			_, err = types.ParsePortConfig(it.value)
+		case "volumes":
+			what = "volume"
+			_, err = format.ParseVolume(it.value)
+		}
+		if err != nil {
+			p := Problem{File: file, Path: formatPath(it.segs), Message: fmt.Sprintf("invalid %s %q: %v", what, it.value, err)}
+			p.Line, p.Column = pos(it.segs)
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var shortSyntaxFields = []string{"ports", "volumes"}
+
+// yamlShortSyntax lists the short-syntax ports and volumes of a YAML file.
+func yamlShortSyntax(doc *yaml.Node) []shortSyntaxItem {
 	root := doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = root.Content[0]
@@ -393,29 +449,40 @@ func shortSyntaxProblems(in inputFile, doc *yaml.Node) Problems {
 	if services == nil || services.Kind != yaml.MappingNode {
 		return nil
 	}
-	var out Problems
+	var out []shortSyntaxItem
 	for i := 0; i+1 < len(services.Content); i += 2 {
 		name, svc := services.Content[i].Value, services.Content[i+1]
-		check := func(field string, parse func(string) error, what string) {
+		for _, field := range shortSyntaxFields {
 			seq := mapValue(svc, field)
 			if seq == nil || seq.Kind != yaml.SequenceNode {
-				return
+				continue
 			}
 			for j, item := range seq.Content {
-				if item.Kind != yaml.ScalarNode || strings.Contains(item.Value, "$") {
-					continue
-				}
-				if err := parse(item.Value); err != nil {
-					out = append(out, Problem{
-						File: in.path, Line: item.Line, Column: item.Column,
-						Path:    formatPath([]string{"services", name, field, strconv.Itoa(j)}),
-						Message: fmt.Sprintf("invalid %s %q: %v", what, item.Value, err),
-					})
+				if item.Kind == yaml.ScalarNode {
+					out = append(out, shortSyntaxItem{[]string{"services", name, field, strconv.Itoa(j)}, item.Value})
 				}
 			}
 		}
-		check("ports", func(s string) error { _, err := types.ParsePortConfig(s); return err }, "port")
-		check("volumes", func(s string) error { _, err := format.ParseVolume(s); return err }, "volume")
+	}
+	return out
+}
+
+// dataShortSyntax lists the short-syntax ports and volumes of decoded HCL
+// data, whose strings have "$" doubled (see hclDecoded.Data).
+func dataShortSyntax(data map[string]any) []shortSyntaxItem {
+	services, _ := data["services"].(map[string]any)
+	var out []shortSyntaxItem
+	for _, name := range slices.Sorted(maps.Keys(services)) {
+		svc, _ := services[name].(map[string]any)
+		for _, field := range shortSyntaxFields {
+			list, _ := svc[field].([]any)
+			for j, item := range list {
+				if s, ok := item.(string); ok {
+					s = strings.ReplaceAll(s, "$$", "$")
+					out = append(out, shortSyntaxItem{[]string{"services", name, field, strconv.Itoa(j)}, s})
+				}
+			}
+		}
 	}
 	return out
 }

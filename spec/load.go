@@ -171,7 +171,8 @@ type inputFile struct {
 	path    string
 	src     []byte
 	hcl     bool
-	sources hclSourceMap // HCL: where each value was set
+	data    map[string]any // HCL: the decoded data handed to compose-go
+	sources hclSourceMap   // HCL: where each value was set
 }
 
 func (l *load) run(ctx context.Context) (*Stack, error) {
@@ -491,7 +492,7 @@ func (l *load) readStackFile(path string) (types.ConfigFile, error) {
 	for _, k := range dec.EnvVars {
 		l.consult(k)
 	}
-	l.inputs = append(l.inputs, inputFile{path: path, src: src, hcl: true, sources: dec.Sources})
+	l.inputs = append(l.inputs, inputFile{path: path, src: src, hcl: true, data: dec.Data, sources: dec.Sources})
 	l.hclDecs = append(l.hclDecs, dec)
 	if dec.Data == nil {
 		l.hclFailed = true

@@ -461,4 +461,25 @@ func TestDiagnoseValid(t *testing.T) {
 			}
 		})
 	}
+	hcl, err := filepath.Glob("../examples/*/stack.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hcl = append(hcl, "testdata/cases/hcl-stack.hcl", "testdata/hcl/full.hcl", "testdata/hcl/expressions.hcl", "testdata/hcl/variables.hcl")
+	for _, f := range hcl {
+		t.Run(f, func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec, err := decodeHCLFile(f, src, HCLInput{Env: map[string]string{"BERTH_VAR_env": "test", "HOME": "/home/test"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := &load{inputs: []inputFile{{path: f, src: src, hcl: true, data: dec.Data, sources: dec.Sources}}}
+			if ps := l.diagnose(); len(ps) > 0 {
+				t.Errorf("problems in a valid file:\n%v", ps)
+			}
+		})
+	}
 }
