@@ -159,7 +159,7 @@ type load struct {
 	inputs     []inputFile
 	hclFiles   []string // files HCL stack files read (-var-file, file())
 	hclDecs    []hclDecoded
-	hclFailed  bool // an HCL file did not parse: its variables are unknown
+	hclFailed  bool     // an HCL file did not parse: its variables are unknown
 	absent     []string // files whose absence shaped the model
 	mu         sync.Mutex
 	consulted  map[string]bool
