@@ -93,7 +93,7 @@ func (c *Cache) load(ctx context.Context, o Options) (*Stack, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if !changedSince(s.Files, start.Add(-time.Second)) {
+	if !changedSince(slices.Concat(s.Files, s.Absent), start.Add(-time.Second)) {
 		c.put(path, s)
 	}
 	return s, false, nil
@@ -262,7 +262,7 @@ func cacheKey(o Options) (string, bool) {
 		h.str(strconv.FormatBool(ok))
 		h.str(v)
 	}
-	return h.sum(), true
+	return strings.TrimPrefix(h.sum(), "sha256:"), true
 }
 
 var (
