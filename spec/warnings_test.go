@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,5 +50,33 @@ func TestWarnings(t *testing.T) {
 	}
 	if n := len(std.Hooks[logrus.WarnLevel]); n != 0 {
 		t.Errorf("%d hooks left on the logger", n)
+	}
+}
+
+// TestWarningsConcurrent: concurrent loads each get their own warnings.
+func TestWarningsConcurrent(t *testing.T) {
+	dirs := make([]string, 4)
+	for i := range dirs {
+		dirs[i] = writeFiles(t, map[string]string{
+			"compose.yaml": "services:\n  web:\n    image: nginx:${TAG" + strings.Repeat("X", i) + "}\n",
+		})
+	}
+	errs := make(chan error, len(dirs))
+	for i, dir := range dirs {
+		go func() {
+			s, err := LoadStack(t.Context(), Options{WorkingDir: dir, Env: map[string]string{}})
+			if err == nil {
+				want := []string{`The "TAG` + strings.Repeat("X", i) + `" variable is not set. Defaulting to a blank string.`}
+				if diff := cmp.Diff(want, s.Warnings); diff != "" {
+					err = errors.New(diff)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range dirs {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
