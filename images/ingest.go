@@ -155,11 +155,15 @@ func (in *Ingest) WriteLayer(ctx context.Context, r io.Reader, li LayerInput) (L
 	defer blob.Close()
 	blobHash := newHashWriter()
 	diffHash := newHashWriter()
+	blobOut := newWritebackFile(blob)
 
+	// Two stages, one per core: the read-ahead goroutine downloads, stores
+	// and hashes the blob and decompresses it; this one hashes the tar and
+	// unpacks it.
 	src := io.Reader(&ctxReader{ctx, r})
 	keepCompressed := li.MediaType != ""
 	if keepCompressed {
-		src = io.TeeReader(src, io.MultiWriter(blob, blobHash))
+		src = io.TeeReader(src, io.MultiWriter(blobOut, blobHash))
 	}
 	dr, _, err := Decompress(src)
 	if err != nil {
@@ -168,11 +172,11 @@ func (in *Ingest) WriteLayer(ctx context.Context, r io.Reader, li LayerInput) (L
 	defer dr.Close()
 	var tarOut io.Writer = diffHash
 	if !keepCompressed {
-		tarOut = io.MultiWriter(blob, diffHash, blobHash)
+		tarOut = io.MultiWriter(blobOut, diffHash, blobHash)
 	}
-	ra := newReadAhead(io.TeeReader(dr, tarOut))
+	ra := newReadAhead(dr)
 	defer ra.Close()
-	tarIn := io.Reader(ra)
+	tarIn := io.TeeReader(ra, tarOut)
 
 	tmp, err := os.MkdirTemp(s.tmpDir(), "layer-*")
 	if err != nil {
@@ -203,6 +207,7 @@ func (in *Ingest) WriteLayer(ctx context.Context, r io.Reader, li LayerInput) (L
 	if diffHash.n == 0 {
 		return Layer{}, errdefs.ErrInvalidArgument.WithMessage("write layer: empty input, not a tar archive")
 	}
+	blobOut.start()
 	diffID, digest := diffHash.sum(), blobHash.sum()
 	if li.DiffID != (v1.Hash{}) && li.DiffID != diffID {
 		return Layer{}, digestMismatch("layer diff ID", li.DiffID, diffID)

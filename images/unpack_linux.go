@@ -226,7 +226,9 @@ func (u *unpacker) entry(hdr *tar.Header, tr io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("unpack %s: %w", hdr.Name, err)
 		}
-		n, err := io.Copy(f, tr)
+		wb := newWritebackFile(f)
+		n, err := io.Copy(wb, tr)
+		wb.start()
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

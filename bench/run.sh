@@ -1,0 +1,63 @@
+#!/bin/bash
+# Container start+exit: `berth run --rm --network none busybox true` against a raw
+# `runc run` of a prepared bundle (and crun, podman, docker when installed), with
+# hyperfine (apt-get install hyperfine jq). Prints medians and ratios to raw runc.
+#
+# Usage: bench/run.sh [RUNS]      (default 20 runs, 3 warm-ups; run as root)
+# Env:   BERTH (default: berth in PATH; berth-shim must sit next to it or in PATH)
+#        IMG   the peers' image when podman/docker are measured (localhost/busybox:local)
+set -euo pipefail
+RUNS=${1:-20}
+BERTH=${BERTH:-$(command -v berth)}
+IMG=${IMG:-localhost/busybox:local}
+WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
+RUNROOT=$(mktemp -d /run/bb.XXXXXX)
+cleanup() {
+  "$BERTH" --root "$WORK/root" --run-root "$RUNROOT" rm -f $("$BERTH" --root "$WORK/root" --run-root "$RUNROOT" ps -aq) >/dev/null 2>&1 || true
+  for c in $(runc --root "$RUNROOT/raw" list -q 2>/dev/null); do runc --root "$RUNROOT/raw" delete -f "$c"; done
+  rm -rf "$WORK" "$RUNROOT"
+}
+trap cleanup EXIT
+
+# A busybox root filesystem, from Debian's busybox-static.
+R=$WORK/rootfs
+mkdir -p "$R"/{bin,etc,tmp,root,proc,sys,dev}
+cp /bin/busybox "$R/bin/"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$R/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+echo 'root:x:0:' >"$R/etc/group"
+tar -C "$R" -cf "$WORK/busybox.tar" .
+
+# berth: the same rootfs imported as an image.
+B="$BERTH --root $WORK/root --run-root $RUNROOT"
+$B import "$WORK/busybox.tar" busybox >/dev/null
+
+# raw runc: a bundle from `runc spec` (own namespaces with only loopback), args `true`.
+mkdir -p "$WORK/bundle"
+cp -a "$R" "$WORK/bundle/rootfs"
+(cd "$WORK/bundle" && runc spec)
+python3 - "$WORK/bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]; s = json.load(open(p))
+s["process"]["args"] = ["true"]; s["process"]["terminal"] = False; s["root"]["readonly"] = True
+json.dump(s, open(p, "w"))
+PY
+
+cmds=(-n "runc run" "runc --root $RUNROOT/raw run -b $WORK/bundle rb\$\$"
+      -n "berth run --rm --network none" "$B run --rm --network none busybox true")
+command -v crun >/dev/null && cmds+=(-n "crun run" "crun --root $RUNROOT/crun run -b $WORK/bundle cr\$\$")
+if command -v podman >/dev/null && podman image exists "$IMG" 2>/dev/null; then
+  cmds+=(-n "podman run --rm --network none" "podman run --rm --pull never --network none $IMG true")
+fi
+if command -v docker >/dev/null && docker image inspect "$IMG" >/dev/null 2>&1; then
+  cmds+=(-n "docker run --rm --network none" "docker run --rm --pull never --network none $IMG true")
+fi
+hyperfine --warmup 3 --runs "$RUNS" --style basic --export-json "$WORK/out.json" "${cmds[@]}" >&2
+python3 - "$WORK/out.json" <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+base = next(r["median"] for r in res if r["command"] == "runc run")
+print(f"{'command':40} {'median_ms':>10} {'vs runc':>8}")
+for r in res:
+    print(f"{r['command']:40} {r['median']*1000:10.1f} {r['median']/base:7.2f}x")
+PY
