@@ -37,6 +37,7 @@ for i in 1 2 3 4; do
 done
 "$W/registry" -push "$REG/bench/one:v1" "$W/one.tar" | tail -1
 "$W/registry" -push "$REG/bench/many:v1" "${MANY[@]}" | tail -1
+rm -rf "$W"/one "$W"/many*; sync   # start every run with no dirty pages from the set-up
 
 # Single-core gunzip of the same blobs, as the registry serves them.
 gunzip_rate() { # image -> "MB/s uncompressedMB"
@@ -54,7 +55,7 @@ gunzip_rate() { # image -> "MB/s uncompressedMB"
 export BERTH_REGISTRIES_CONFIG=$W/none.json DOCKER_CONFIG=$W/docker
 for img in one many; do
   read -r BYTES GZ_S < <(gunzip_rate $img)
-  CMDS=(-n "berth pull $img" --prepare "rm -rf $W/root" "$W/berth --root $W/root pull -q $REG/bench/$img:v1")
+  CMDS=(-n "berth pull $img" --prepare "rm -rf $W/root; sync" "$W/berth --root $W/root pull -q $REG/bench/$img:v1")
   if command -v podman >/dev/null && podman info >/dev/null 2>&1; then
     CMDS+=(-n "podman pull $img" --prepare "podman rmi -f $REG/bench/$img:v1 >/dev/null 2>&1; true" "podman pull -q --tls-verify=false $REG/bench/$img:v1")
   fi
