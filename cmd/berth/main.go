@@ -51,6 +51,7 @@ func newRootCmd() *cobra.Command {
 	addContainerCommands(root, g)
 	addNetworkCommands(root, g)
 	addVolumeCommands(root, g)
+	addBuildCommands(root, g)
 	return root
 }
 
