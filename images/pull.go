@@ -318,12 +318,13 @@ func storeLayers(ctx context.Context, in *Ingest, img v1.Image, m *v1.Manifest, 
 		diffID := cf.RootFS.DiffIDs[i]
 		li := LayerInput{Parent: parent, MediaType: l.MediaType, Digest: l.Digest, DiffID: diffID}
 		parent = ChainID(parent, diffID)
+		chain := parent // parent changes under the goroutine
 		id := shortDigest(l.Digest)
-		if seen[parent] {
+		if seen[chain] {
 			continue
 		}
-		seen[parent] = true
-		if in.s.HasLayer(parent) && in.s.HasBlob(l.Digest) {
+		seen[chain] = true
+		if in.s.HasLayer(chain) && in.s.HasBlob(l.Digest) {
 			report(Progress{ID: id, Status: StatusExists})
 			continue
 		}
@@ -344,7 +345,7 @@ func storeLayers(ctx context.Context, in *Ingest, img v1.Image, m *v1.Manifest, 
 			pr := &progressReader{r: rc, total: l.Size, report: func(n int64) {
 				report(Progress{ID: id, Status: StatusDownloading, Current: n, Total: l.Size})
 			}}
-			if in.s.HasLayer(parent) {
+			if in.s.HasLayer(chain) {
 				// Unpacked already (from a blob compressed differently):
 				// only the blob is missing.
 				_, _, err = in.WriteBlob(gctx, pr, l.Digest)
