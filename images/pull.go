@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 
@@ -159,6 +160,10 @@ func (r *Registries) pullFrom(ctx context.Context, st *Store, full string, ref n
 	if err != nil {
 		return PullResult{}, err
 	}
+	// Files in tmp/ before we start are a killed writer's, or a
+	// concurrent one's: collect once this pull is done, if no writer is
+	// active then.
+	stale := st.hasTemp()
 	in, err := st.Ingest(ctx)
 	if err != nil {
 		return PullResult{}, err
@@ -181,6 +186,10 @@ func (r *Registries) pullFrom(ctx context.Context, st *Store, full string, ref n
 	id, err := in.AddImage(ctx, mdesc, names...)
 	if err != nil {
 		return PullResult{}, err
+	}
+	if stale {
+		in.Close()
+		_, _ = st.collect(ctx, true)
 	}
 	report(Progress{Status: StatusDigest + ": " + desc.Digest.String()})
 	return PullResult{Ref: full, ID: id, Digest: desc.Digest.String()}, nil
@@ -400,4 +409,16 @@ func (p *progressReader) Read(b []byte) (int, error) {
 		p.report(p.n)
 	}
 	return n, err
+}
+
+// hasTemp reports whether tmp/ holds anything: a blob or layer being
+// written, or left by a writer that was killed.
+func (s *Store) hasTemp() bool {
+	d, err := os.Open(s.tmpDir())
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(1)
+	return len(names) > 0
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
@@ -380,6 +381,12 @@ func sabotage(mode *string, target *string) func(http.Handler) http.Handler {
 				if err == nil {
 					conn.Close()
 				}
+			case "stall": // half the blob, then nothing until the client gives up
+				w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+				w.WriteHeader(http.StatusOK)
+				w.Write(body[:len(body)/2])
+				w.(http.Flusher).Flush()
+				<-req.Context().Done()
 			case "wrong": // a valid layer, but not this one
 				other, _ := random.Layer(int64(len(body)), types.DockerLayer)
 				rc, _ := other.Compressed()
@@ -414,6 +421,22 @@ func TestPullInterrupted(t *testing.T) {
 		}
 		assertClean(t, s)
 	}
+	// Ctrl-C while a layer is half downloaded.
+	mode = "stall"
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		for !s.hasTemp() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	if _, err := r.Pull(ctx, s, reg.host+"/cut/app:1", PullOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled pull: %v", err)
+	}
+	assertClean(t, s)
+	// kill -9 leaves temp files and unnamed blobs and layers behind.
+	os.WriteFile(filepath.Join(s.tmpDir(), "blob-123"), []byte("half"), 0o600)
+	os.MkdirAll(filepath.Join(s.tmpDir(), "layer-123", "fs", "etc"), 0o755)
 	mode = ""
 	if _, err := r.Pull(t.Context(), s, reg.host+"/cut/app:1", PullOptions{}); err != nil {
 		t.Fatalf("clean pull after failures: %v", err)
@@ -654,3 +677,4 @@ func TestServerKey(t *testing.T) {
 		}
 	}
 }
+
