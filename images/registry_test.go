@@ -677,4 +677,3 @@ func TestServerKey(t *testing.T) {
 		}
 	}
 }
-
