@@ -653,3 +653,9 @@ func serviceOrder(p *types.Project) ([]string, error) {
 	}
 	return order, nil
 }
+
+// ServiceOrder returns the project's services with every service after the
+// services it depends on, ties broken by name, for the commands that start
+// (in this order) or stop (in reverse) a stack's containers. A depends_on
+// cycle is an error.
+func ServiceOrder(p *types.Project) ([]string, error) { return serviceOrder(p) }

@@ -3,65 +3,111 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/containerd/errdefs"
 
-	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/reconcile"
-	"github.com/berth-dev/berth/runtime"
-	"github.com/berth-dev/berth/volumes"
+	"github.com/berth-dev/berth/runtime/runc"
+	"github.com/berth-dev/berth/volumes/local"
 )
 
-// stackDeps returns what the stack commands observe and apply through.
-//
-// For now it is an empty, read-only world: listing finds no containers,
-// networks or volumes and resolving finds no image, so `berth plan` shows
-// what `up` would create from nothing, and any change fails with
-// ErrNotImplemented. The real runtime (runtime/runc under g.runRoot and
-// g.root, with g.runtime), network/cni, volumes/local and the image store
-// replace these here, and only here, once they are ready; reconcile does
-// not change.
-func stackDeps(g *globals) (reconcile.Deps, error) {
-	_ = g
-	return reconcile.Deps{
-		Runtime:  emptyRuntime{},
-		Networks: emptyNetworks{},
-		Volumes:  emptyVolumes{},
-		Images:   emptyImages{},
+// stackWorld is what the stack commands act through: reconcile's Deps
+// (the runtime.Runtime, networks, volumes and image resolution) plus the
+// runtime operations beyond runtime.Runtime's five that some commands use.
+// Each of those is nil when the runtime does not offer it; the commands
+// that need it then say so.
+type stackWorld struct {
+	reconcile.Deps
+	Logs    logSource
+	Control containerControl
+	Images  imageRemover
+}
+
+// logSource reads a container's log, as `docker logs` does.
+type logSource interface {
+	Logs(ctx context.Context, id string, o logOptions, stdout, stderr io.Writer) error
+}
+
+// logOptions are the log flags the stack commands use.
+type logOptions struct {
+	Follow     bool
+	Tail       int // < 0: all
+	Since      time.Time
+	Timestamps bool
+}
+
+// containerControl is what kill, pause and unpause need.
+type containerControl interface {
+	Kill(ctx context.Context, id, sig string) error
+	Pause(ctx context.Context, id string) error
+	Unpause(ctx context.Context, id string) error
+}
+
+// imageRemover removes local images (down --rmi).
+type imageRemover interface {
+	Remove(ctx context.Context, ref string, force bool) ([]images.Removal, error)
+}
+
+// stackEnv is how the stack commands reach the world and the terminal; tests
+// replace open with fakes and signals with a channel of their own.
+type stackEnv struct {
+	g    *globals
+	open func(*globals) (*stackWorld, error)
+	// signals, if set, replaces SIGINT/SIGTERM for the foreground up.
+	signals <-chan os.Signal
+	// poll is how often container states are polled (default 500ms).
+	poll time.Duration
+}
+
+func (e *stackEnv) pollInterval() time.Duration {
+	if e.poll > 0 {
+		return e.poll
+	}
+	return 500 * time.Millisecond
+}
+
+// stackDeps returns the real world: the runc runtime (newRuntime, with the
+// image store), network/cni's manager, volumes/local under --root and the
+// image store as resolver. Nothing is created on disk until first used.
+func stackDeps(g *globals) (*stackWorld, error) {
+	rt, err := newRuntime(g)
+	if err != nil {
+		return nil, err
+	}
+	store, err := openImageStore(g)
+	if err != nil {
+		return nil, err
+	}
+	vols, err := local.New(g.root)
+	if err != nil {
+		return nil, err
+	}
+	return &stackWorld{
+		Deps: reconcile.Deps{
+			Runtime:  rt,
+			Networks: networkManager(g),
+			Volumes:  vols,
+			Images:   store,
+		},
+		Logs:    runcLogs{rt},
+		Control: rt,
+		Images:  store,
 	}, nil
 }
 
-var errNotWired = fmt.Errorf("no runtime is wired into this berth yet: %w", errdefs.ErrNotImplemented)
+// runcLogs adapts the runc runtime's Logs to logSource.
+type runcLogs struct{ rt *runc.Runtime }
 
-type emptyRuntime struct{}
-
-func (emptyRuntime) Create(context.Context, runtime.Config) (string, error) { return "", errNotWired }
-func (emptyRuntime) Start(context.Context, string) error                    { return errNotWired }
-func (emptyRuntime) Stop(context.Context, string, *time.Duration) error     { return errNotWired }
-func (emptyRuntime) Remove(context.Context, string, runtime.RemoveOptions) error {
-	return errNotWired
+func (l runcLogs) Logs(ctx context.Context, id string, o logOptions, stdout, stderr io.Writer) error {
+	return l.rt.Logs(ctx, id, runc.LogOptions{Follow: o.Follow, Tail: o.Tail, Since: o.Since, Timestamps: o.Timestamps}, stdout, stderr)
 }
-func (emptyRuntime) List(context.Context) ([]runtime.Container, error) { return nil, nil }
 
-type emptyNetworks struct{}
-
-func (emptyNetworks) Create(context.Context, network.Config) (network.Network, error) {
-	return network.Network{}, errNotWired
-}
-func (emptyNetworks) Remove(context.Context, string) error            { return errNotWired }
-func (emptyNetworks) List(context.Context) ([]network.Network, error) { return nil, nil }
-
-type emptyVolumes struct{}
-
-func (emptyVolumes) Create(context.Context, volumes.Config) (volumes.Volume, error) {
-	return volumes.Volume{}, errNotWired
-}
-func (emptyVolumes) Remove(context.Context, string, bool) error     { return errNotWired }
-func (emptyVolumes) List(context.Context) ([]volumes.Volume, error) { return nil, nil }
-
-type emptyImages struct{}
-
-func (emptyImages) Resolve(_ context.Context, ref string) (string, error) {
-	return "", fmt.Errorf("image %s: %w", ref, errdefs.ErrNotFound)
+// errUnsupported says a command needs an operation this berth's runtime
+// does not have.
+func errUnsupported(what string) error {
+	return fmt.Errorf("%s is not supported by this runtime yet: %w", what, errdefs.ErrNotImplemented)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,13 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/reconcile"
-	"github.com/berth-dev/berth/spec"
 )
 
 // planOptions are the flags of `berth plan`: the stack flags and the
 // convergence flags of `docker compose up`.
 type planOptions struct {
-	stack              stackFlags
+	stack              *stackFlags
 	format             string
 	removeOrphans      bool
 	forceRecreate      bool
@@ -26,8 +24,10 @@ type planOptions struct {
 	scale              []string
 }
 
-func newPlanCmd(g *globals) *cobra.Command {
-	o := &planOptions{}
+// newPlanCmd is `berth plan`; sf is the compose group's stack flags, or nil
+// to register them on the command itself.
+func newPlanCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
+	o := &planOptions{stack: sf}
 	cmd := &cobra.Command{
 		Use:   "plan [OPTIONS] [SERVICE...]",
 		Short: "Show what up would change, and why",
@@ -38,11 +38,14 @@ changed.
 Exit status: 0 when there is nothing to do, 2 when there are changes,
 1 on error (like terraform plan -detailed-exitcode).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runPlan(cmd, g, o, args)
+			return runPlan(cmd, env, o, args)
 		},
 	}
 	fs := cmd.Flags()
-	o.stack.register(fs)
+	if o.stack == nil {
+		o.stack = &stackFlags{}
+		o.stack.register(fs)
+	}
 	fs.StringVar(&o.format, "format", "text", "output format: text or json")
 	fs.BoolVar(&o.removeOrphans, "remove-orphans", false, "remove containers of services not in the stack")
 	fs.BoolVar(&o.forceRecreate, "force-recreate", false, "recreate containers even if their configuration is unchanged")
@@ -85,26 +88,22 @@ func (o *planOptions) options(services []string) (reconcile.Options, error) {
 	return opts, nil
 }
 
-func runPlan(cmd *cobra.Command, g *globals, o *planOptions, services []string) error {
+func runPlan(cmd *cobra.Command, env *stackEnv, o *planOptions, services []string) error {
 	opts, err := o.options(services)
 	if err != nil {
 		return err
 	}
 	// The whole project is loaded, not just the named services: the
 	// others must not look like orphans.
-	p, err := o.stack.load(cmd.Context())
-	if err != nil {
-		var ps spec.Problems
-		if errors.As(err, &ps) {
-			return &exitError{code: 1, err: fmt.Errorf("invalid stack:\n%w", ps)}
-		}
-		return err
-	}
-	deps, err := stackDeps(g)
+	p, err := loadProject(cmd.Context(), o.stack)
 	if err != nil {
 		return err
 	}
-	obs, err := reconcile.Observe(cmd.Context(), p.Name, reconcile.ImageRefs(p), deps)
+	w, err := env.open(env.g)
+	if err != nil {
+		return err
+	}
+	obs, err := reconcile.Observe(cmd.Context(), p.Name, reconcile.ImageRefs(p), w.Deps)
 	if err != nil {
 		return err
 	}

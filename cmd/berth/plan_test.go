@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,12 +52,7 @@ func TestPlanOptions(t *testing.T) {
 }
 
 func TestPlanCommand(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "compose.yaml")
-	stack := "name: demo\nservices:\n  web:\n    image: nginx:1.27\n"
-	if err := os.WriteFile(file, []byte(stack), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	s := newTestStack(t, "name: demo\nservices:\n  web:\n    image: nginx:1.27\n")
 	for _, tc := range []struct {
 		format, want string
 	}{
@@ -68,17 +60,13 @@ func TestPlanCommand(t *testing.T) {
 		{"json", `"cause": "new service"`},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
-			root := newRootCmd()
-			var out bytes.Buffer
-			root.SetOut(&out)
-			root.SetArgs([]string{"plan", "-f", file, "--format", tc.format})
-			err := root.ExecuteContext(t.Context())
+			out, _, err := s.run(t, "plan", "-f", s.file(), "--format", tc.format)
 			var ee *exitError
 			if !errors.As(err, &ee) || ee.code != 2 || ee.err != nil {
 				t.Fatalf("err = %v, want exit status 2 without a message", err)
 			}
-			if !strings.Contains(out.String(), tc.want) {
-				t.Errorf("output lacks %q:\n%s", tc.want, out.String())
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out)
 			}
 		})
 	}
