@@ -157,13 +157,15 @@ func (in *Ingest) WriteLayer(ctx context.Context, r io.Reader, li LayerInput) (L
 	diffHash := newHashWriter()
 	blobOut := newWritebackFile(blob)
 
-	// Two stages, one per core: the read-ahead goroutine downloads, stores
-	// and hashes the blob and decompresses it; this one hashes the tar and
-	// unpacks it.
+	// Three stages in three goroutines, so two cores stay busy: one
+	// downloads, stores and hashes the blob; one decompresses; this one
+	// hashes the tar and unpacks it.
 	src := io.Reader(&ctxReader{ctx, r})
 	keepCompressed := li.MediaType != ""
 	if keepCompressed {
-		src = io.TeeReader(src, io.MultiWriter(blobOut, blobHash))
+		blobRA := newReadAhead(io.TeeReader(src, io.MultiWriter(blobOut, blobHash)))
+		defer blobRA.Close() // after the decompressor's read-ahead, deferred below
+		src = blobRA
 	}
 	dr, _, err := Decompress(src)
 	if err != nil {
