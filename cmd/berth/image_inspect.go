@@ -128,6 +128,9 @@ func historyRows(im *images.Image, human, noTrunc bool, now time.Time) []history
 		r := historyRow{ID: "<missing>", CreatedBy: h.CreatedBy, Comment: h.Comment, CreatedAt: h.Created.UTC().Format(time.RFC3339)}
 		if human {
 			r.CreatedSince = units.HumanDuration(now.Sub(h.Created.Time)) + " ago"
+			if h.Created.IsZero() { // images built without timestamps
+				r.CreatedSince = "N/A"
+			}
 			r.Size = units.HumanSizeWithPrecision(float64(size), 3)
 		} else {
 			r.CreatedSince = r.CreatedAt

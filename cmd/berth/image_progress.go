@@ -78,7 +78,7 @@ func (p *progressPrinter) plain(ev images.Progress) {
 	}
 	if ev.ID == "" {
 		if ev.Status == images.StatusResolving {
-			fmt.Fprintf(p.out, "%s: Pulling from %s\n", ev.Ref, ev.Ref)
+			fmt.Fprintln(p.out, pullingFrom(ev.Ref))
 			return
 		}
 		fmt.Fprintln(p.out, ev.Status)
@@ -104,7 +104,10 @@ func (p *progressPrinter) tty(ev images.Progress) {
 			p.redraw()
 			return
 		}
-		if ev.Status != images.StatusResolving {
+		if ev.Status == images.StatusResolving { // a new image (pull -a, a mirror failing over)
+			p.lines, p.order, p.state = 0, nil, map[string]images.Progress{}
+			fmt.Fprintln(p.out, pullingFrom(ev.Ref))
+		} else {
 			p.redraw()
 			p.lines = 0
 			fmt.Fprintln(p.out, ev.Status)
@@ -143,4 +146,21 @@ func bar(cur, total int64) string {
 		return "[" + strings.Repeat("=", width) + "]"
 	}
 	return "[" + strings.Repeat("=", n) + ">" + strings.Repeat(" ", width-n-1) + "]"
+}
+
+// pullingFrom is Docker's first line of a pull: "latest: Pulling from
+// library/busybox".
+func pullingFrom(ref string) string {
+	full, err := images.Normalize(ref)
+	if err != nil {
+		return "Pulling from " + ref
+	}
+	repo, tag, digest := images.SplitName(full)
+	if tag == "" {
+		tag = digest
+	}
+	if !strings.Contains(repo, "/") {
+		repo = "library/" + repo
+	}
+	return tag + ": Pulling from " + repo
 }

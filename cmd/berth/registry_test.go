@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/berth-dev/berth/images"
 )
 
 // loopbackRegistry starts go-containerregistry's registry on 127.0.0.1
@@ -135,5 +137,39 @@ func TestLoginLogoutCLI(t *testing.T) {
 	}
 	if out := mustCLI(t, root, "logout", host); out != "Not logged in to "+host+"\n" {
 		t.Errorf("second logout: %q", out)
+	}
+}
+
+func TestProgressPrinter(t *testing.T) {
+	evs := []images.Progress{
+		{Ref: "busybox:latest", Status: images.StatusResolving},
+		{Ref: "busybox:latest", ID: "aaa", Status: images.StatusExists},
+		{Ref: "busybox:latest", ID: "bbb", Status: images.StatusWaiting},
+		{Ref: "busybox:latest", ID: "bbb", Status: images.StatusDownloading, Current: 50, Total: 100},
+		{Ref: "busybox:latest", ID: "bbb", Status: images.StatusDownloading, Current: 55, Total: 100},
+		{Ref: "busybox:latest", ID: "bbb", Status: images.StatusComplete, Current: 100, Total: 100},
+		{Ref: "busybox:latest", Status: "Digest: sha256:x"},
+	}
+	for _, tc := range []struct {
+		mode progressMode
+		want string
+	}{
+		{"plain", "latest: Pulling from library/busybox\naaa: Already exists\nbbb: Waiting\nbbb: Downloading 50B/100B\nbbb: Pull complete\nDigest: sha256:x\n"},
+		{"quiet", ""},
+		{"json", `{"ref":"busybox:latest","status":"Resolving"}` + "\n"},
+		{"tty", "latest: Pulling from library/busybox\n"},
+	} {
+		var b strings.Builder
+		p := newProgressPrinter(&b, tc.mode)
+		for _, ev := range evs {
+			p.Update(ev)
+		}
+		got := b.String()
+		if tc.mode == "json" || tc.mode == "tty" {
+			got = got[:strings.Index(got, "\n")+1]
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.mode, diff)
+		}
 	}
 }
