@@ -36,7 +36,8 @@ func newComposeCmd(env *stackEnv) *cobra.Command {
 		newComposeRestartCmd(env, sf), newComposeRmCmd(env, sf),
 		newComposeControlCmd(env, sf, "kill"), newComposeControlCmd(env, sf, "pause"), newComposeControlCmd(env, sf, "unpause"),
 		newComposePsCmd(env, sf), newComposeLsCmd(env), newComposeScaleCmd(env, sf), newComposeImagesCmd(env, sf),
-		newComposeLogsCmd(env, sf), newComposeVersionCmd(),
+		newComposeLogsCmd(env, sf), newComposeExecCmd(env, sf), newComposeTopCmd(env, sf), newComposeWaitCmd(env, sf),
+		newComposePortCmd(env, sf), newComposeVersionCmd(),
 	)
 	return cmd
 }

@@ -121,7 +121,7 @@ func streamLogs(ctx context.Context, src logSource, stack string, cs []runtime.C
 // foreground is up without -d: stream the attached services' logs until
 // their containers exit, stop the stack on Ctrl-C (kill on a second one)
 // and apply --abort-on-container-exit/-failure and --exit-code-from.
-func foreground(cmd *cobra.Command, env *stackEnv, w *stackWorld, p *types.Project, o *upOptions, attach []string, timeout *time.Duration) error {
+func foreground(cmd *cobra.Command, env *stackEnv, w *stackWorld, p *types.Project, o *upOptions, attach []string, timeout *time.Duration, prog *progress) error {
 	ctx := cmd.Context()
 	if w.Logs == nil {
 		return errUnsupported("streaming logs in the foreground (use up -d)")
@@ -158,7 +158,7 @@ func foreground(cmd *cobra.Command, env *stackEnv, w *stackWorld, p *types.Proje
 	stopping := false
 	stop := func(t *time.Duration) {
 		stopping = true
-		go func() { stopped <- stopStack(ctx, w.Runtime, p, nil, t, nil) }()
+		go func() { stopped <- stopStack(ctx, w.Runtime, p, nil, t, prog) }()
 	}
 	exitCode, interrupted := 0, false
 	tick := time.NewTicker(env.pollInterval())
@@ -175,7 +175,7 @@ func foreground(cmd *cobra.Command, env *stackEnv, w *stackWorld, p *types.Proje
 			_ = s
 			zero := time.Duration(0)
 			fmt.Fprintln(errOut, "Killing...")
-			return finish(stopErr(stopStack(context.WithoutCancel(ctx), w.Runtime, p, nil, &zero, nil), 130))
+			return finish(stopErr(stopStack(context.WithoutCancel(ctx), w.Runtime, p, nil, &zero, prog), 130))
 		case err := <-stopped:
 			code := exitCode
 			if interrupted {

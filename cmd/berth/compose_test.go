@@ -23,6 +23,7 @@ import (
 	"github.com/berth-dev/berth/reconcile"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/fake"
+	"github.com/berth-dev/berth/runtime/runc"
 	volfake "github.com/berth-dev/berth/volumes/fake"
 )
 
@@ -81,6 +82,7 @@ func newTestStack(t *testing.T, content string, opts ...fake.Option) *testStack 
 		Deps:    reconcile.Deps{Runtime: s.rt, Networks: s.nets, Volumes: s.vols, Images: im},
 		Logs:    s.logs,
 		Control: s.ctl,
+		Procs:   s.ctl,
 		Images:  s.rmi,
 	}
 	s.write(t, content)
@@ -186,6 +188,22 @@ func (f *fakeControl) Pause(_ context.Context, id string) error {
 
 func (f *fakeControl) Unpause(_ context.Context, id string) error {
 	return f.rt.Update(id, func(c *runtime.Container) { c.Status = runtime.StatusRunning })
+}
+
+func (f *fakeControl) Exec(_ context.Context, id string, o runc.ExecOptions) (int, error) {
+	f.record("exec " + id + " " + strings.Join(o.Cmd, " "))
+	fmt.Fprintf(o.Stdout, "ran %s\n", strings.Join(o.Cmd, " "))
+	return 7, nil
+}
+
+func (f *fakeControl) Top(_ context.Context, id string, _ []string) (string, error) {
+	return "UID PID CMD\nroot 1 " + id + "\n", nil
+}
+
+func (f *fakeControl) Wait(_ context.Context, id string) (int, error) {
+	var code int
+	err := f.rt.Update(id, func(c *runtime.Container) { code = c.ExitCode })
+	return code, err
 }
 
 type fakeRmi struct{ removed []string }
@@ -743,5 +761,35 @@ func TestUpSerialises(t *testing.T) {
 	}
 	if len(s.ids(t)) != 0 {
 		t.Error("up changed the stack while another held its lock")
+	}
+}
+
+func TestComposeExecTopPortWait(t *testing.T) {
+	s := newTestStack(t, demoStack)
+	if _, _, err := s.run(t, "compose", "-f", s.file(), "up", "-d"); err != nil {
+		t.Fatal(err)
+	}
+	web := s.container(t, "demo-web-1")
+	out, _, err := s.run(t, "compose", "-f", s.file(), "exec", "-T", "web", "ls", "-l")
+	if exitCode(err) != 7 || out != "ran ls -l\n" {
+		t.Errorf("exec: %v %q", err, out)
+	}
+	if _, _, err := s.run(t, "compose", "-f", s.file(), "exec", "--index", "2", "web", "true"); !errdefs.IsNotFound(err) {
+		t.Errorf("exec --index 2: err = %v", err)
+	}
+	out, _, err = s.run(t, "compose", "-f", s.file(), "top", "web")
+	if err != nil || out != "demo-web-1\nUID PID CMD\nroot 1 "+web.ID+"\n" {
+		t.Errorf("top: %v %q", err, out)
+	}
+	out, _, err = s.run(t, "compose", "-f", s.file(), "port", "web", "80")
+	if err != nil || out != "0.0.0.0:8080\n" {
+		t.Errorf("port: %v %q", err, out)
+	}
+	if err := s.rt.Stop(t.Context(), web.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = s.run(t, "compose", "-f", s.file(), "wait", "web")
+	if exitCode(err) != 143 || out != "143\n" {
+		t.Errorf("wait: %v %q", err, out)
 	}
 }

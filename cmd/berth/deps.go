@@ -24,6 +24,7 @@ type stackWorld struct {
 	reconcile.Deps
 	Logs    logSource
 	Control containerControl
+	Procs   containerProcs
 	Images  imageRemover
 }
 
@@ -45,6 +46,13 @@ type containerControl interface {
 	Kill(ctx context.Context, id, sig string) error
 	Pause(ctx context.Context, id string) error
 	Unpause(ctx context.Context, id string) error
+}
+
+// containerProcs is what exec, top and wait need.
+type containerProcs interface {
+	Exec(ctx context.Context, id string, o runc.ExecOptions) (int, error)
+	Top(ctx context.Context, id string, psArgs []string) (string, error)
+	Wait(ctx context.Context, id string) (int, error)
 }
 
 // imageRemover removes local images (down --rmi).
@@ -95,6 +103,7 @@ func stackDeps(g *globals) (*stackWorld, error) {
 		},
 		Logs:    runcLogs{rt},
 		Control: rt,
+		Procs:   rt,
 		Images:  store,
 	}, nil
 }

@@ -218,7 +218,7 @@ func runUp(cmd *cobra.Command, env *stackEnv, o *upOptions, services []string) e
 			attach = targets
 		}
 	}
-	return foreground(cmd, env, w, p, o, attach, opts.Timeout)
+	return foreground(cmd, env, w, p, o, attach, opts.Timeout, prog)
 }
 
 func exitCodeService(o *upOptions) []string {
