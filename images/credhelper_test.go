@@ -11,9 +11,11 @@ import (
 	"testing"
 
 	"github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // TestMain lets the test binary act as a Docker credential helper,
@@ -130,5 +132,30 @@ func TestPullHostileLayer(t *testing.T) {
 			t.Errorf("%s: a file escaped the layer", name)
 		}
 		assertClean(t, s)
+	}
+}
+
+// A zstd layer (OCI's tar+zstd) is pulled and unpacked like a gzip one.
+func TestPullZstdLayer(t *testing.T) {
+	reg := newTestRegistry(t, false, nil)
+	data := makeTar(t, dir("etc"), file("etc/zst", "compressed"))
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+		tarball.WithCompression(compression.ZStd), tarball.WithMediaType(types.OCILayerZStd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := mutate.AppendLayers(empty.Image, layer)
+	img = mutate.MediaType(img, types.OCIManifestSchema1)
+	pushImage(t, reg.host+"/zstd/app:1", img)
+	s, _ := testStore(t)
+	if _, err := testRegistries(t, RegistryConfig{}, nil).Pull(t.Context(), s, reg.host+"/zstd/app:1", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	im, _ := s.Image(t.Context(), reg.host+"/zstd/app:1")
+	if got, err := os.ReadFile(filepath.Join(im.LayerDirs()[0], "etc/zst")); err != nil || string(got) != "compressed" {
+		t.Errorf("etc/zst: %q %v", got, err)
+	}
+	if im.Layers[0].MediaType != types.OCILayerZStd {
+		t.Errorf("media type %s", im.Layers[0].MediaType)
 	}
 }
