@@ -199,6 +199,7 @@ func (r *Registries) transport(host string) (*http.Transport, error) {
 	t.MaxIdleConnsPerHost = 8
 	if r.dial != nil {
 		t.DialContext = r.dial
+		t.Proxy = nil // a test's loopback routes must not go to a proxy
 	}
 	r.transports[host] = t
 	return t, nil
