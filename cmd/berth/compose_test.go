@@ -793,3 +793,58 @@ func TestComposeExecTopPortWait(t *testing.T) {
 		t.Errorf("wait: %v %q", err, out)
 	}
 }
+
+func TestWatch(t *testing.T) {
+	s := newTestStack(t, demoStack)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	var errOut string
+	go func() {
+		var err error
+		_, errOut, err = s.runContext(ctx, "watch", "-f", s.file(), "--progress", "quiet")
+		done <- err
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	id := func(name string) string {
+		cs, _ := s.rt.List(t.Context())
+		for _, c := range cs {
+			if c.Name == name {
+				return c.ID
+			}
+		}
+		return ""
+	}
+	waitFor("the first apply", func() bool { return id("demo-web-1") != "" })
+	web, db := id("demo-web-1"), id("demo-db-1")
+	time.Sleep(50 * time.Millisecond) // let the watcher start
+
+	// A bad edit changes nothing.
+	s.write(t, strings.Replace(demoStack, `["8080:80"]`, `["8080:abc"]`, 1))
+	time.Sleep(3 * watchDebounce)
+	if id("demo-web-1") != web {
+		t.Fatal("a broken edit changed the stack")
+	}
+	// Fixing it with a change recreates exactly web.
+	s.write(t, strings.Replace(demoStack, "LOG_LEVEL: info", "LOG_LEVEL: debug", 1))
+	waitFor("web to be recreated", func() bool { return id("demo-web-1") != web && id("demo-web-1") != "" })
+	if id("demo-db-1") != db {
+		t.Error("db was recreated")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	if !strings.Contains(errOut, "invalid stack") || !strings.Contains(errOut, "Watching") {
+		t.Errorf("watch stderr:\n%s", errOut)
+	}
+}

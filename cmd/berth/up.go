@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/internal/flock"
 	"github.com/berth-dev/berth/reconcile"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/spec"
@@ -39,6 +40,7 @@ type upOptions struct {
 	progress         string
 	createOnly       bool // `compose create`: --no-start, no logs
 	attachDependents bool
+	watch            bool
 }
 
 // newUpCmd is `berth up`; sf is the compose group's stack flags, or nil to
@@ -81,6 +83,7 @@ gracefully, a second Ctrl-C kills it.`,
 	fs.BoolVar(&o.noColor, "no-color", false, "monochrome log prefixes")
 	fs.IntVarP(&o.timeout, "timeout", "t", 0, "seconds to wait for a container to stop before killing it")
 	fs.StringVar(&o.progress, "progress", "auto", "progress output: auto, tty, plain, json or quiet")
+	fs.BoolVar(&o.watch, "watch", false, "stay and re-apply the stack whenever a file that shaped it changes")
 	return cmd
 }
 
@@ -134,6 +137,8 @@ func (o *upOptions) options(cmd *cobra.Command, services []string) (reconcile.Op
 		return inval("--wait and --no-start are incompatible")
 	case o.waitTimeout < 0:
 		return inval("--wait-timeout %d: want seconds >= 0", o.waitTimeout)
+	case o.watch && (o.wait || o.noStart || o.abortOnExit || o.abortOnFailure):
+		return inval("--watch is incompatible with --wait, --no-start and the abort flags")
 	}
 	if o.wait || o.noStart {
 		o.detach = true
@@ -170,31 +175,14 @@ func runUp(cmd *cobra.Command, env *stackEnv, o *upOptions, services []string) e
 	if err != nil {
 		return err
 	}
-	lock, err := lockStack(ctx, env.g, p.Name)
+	if o.watch {
+		return watchStack(cmd, env, w, o, services, opts, prog)
+	}
+	lock, err := converge(ctx, cmd, env, w, p, opts, o.pull, prog)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-
-	obs, err := reconcile.Observe(ctx, p.Name, reconcile.ImageRefs(p), w.Deps)
-	if err != nil {
-		return err
-	}
-	plan, err := reconcile.MakePlan(p, obs, opts)
-	if err != nil {
-		return err
-	}
-	if err := checkImages(plan, obs, o.pull); err != nil {
-		return err
-	}
-	if err := showPlan(cmd.OutOrStdout(), prog.mode, plan); err != nil {
-		return err
-	}
-	if !plan.Empty() {
-		if err := reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event}); err != nil {
-			return err
-		}
-	}
 	targets := targetedServices(p, services, opts.NoDeps)
 	if o.wait {
 		wctx := ctx
@@ -219,6 +207,41 @@ func runUp(cmd *cobra.Command, env *stackEnv, o *upOptions, services []string) e
 		}
 	}
 	return foreground(cmd, env, w, p, o, attach, opts.Timeout, prog)
+}
+
+// converge is the heart of up: under the stack's lock, observe, plan,
+// check the images, print the plan and apply it. It returns the lock still
+// held, for --wait to keep it.
+func converge(ctx context.Context, cmd *cobra.Command, env *stackEnv, w *stackWorld, p *types.Project, opts reconcile.Options, pull string, prog *progress) (*flock.Lock, error) {
+	lock, err := lockStack(ctx, env.g, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	err = func() error {
+		obs, err := reconcile.Observe(ctx, p.Name, reconcile.ImageRefs(p), w.Deps)
+		if err != nil {
+			return err
+		}
+		plan, err := reconcile.MakePlan(p, obs, opts)
+		if err != nil {
+			return err
+		}
+		if err := checkImages(plan, obs, pull); err != nil {
+			return err
+		}
+		if err := showPlan(cmd.OutOrStdout(), prog.mode, plan); err != nil {
+			return err
+		}
+		if plan.Empty() {
+			return nil
+		}
+		return reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event})
+	}()
+	if err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	return lock, nil
 }
 
 func exitCodeService(o *upOptions) []string {
