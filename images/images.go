@@ -19,3 +19,25 @@ type Resolver interface {
 }
 
 var _ Resolver = (*Store)(nil)
+
+// Puller fetches an image from its registry into the local store. It
+// returns the local image's ID.
+type Puller interface {
+	Pull(ctx context.Context, ref string) (ID string, err error)
+}
+
+// StorePuller pulls into one store through one registry client, with
+// fixed options: the Puller for code that only needs images to be there.
+type StorePuller struct {
+	Registries *Registries
+	Store      *Store
+	Options    PullOptions
+}
+
+// Pull implements Puller.
+func (p StorePuller) Pull(ctx context.Context, ref string) (string, error) {
+	res, err := p.Registries.Pull(ctx, p.Store, ref, p.Options)
+	return res.ID, err
+}
+
+var _ Puller = StorePuller{}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/images"
@@ -183,4 +185,36 @@ func newPushCmd(g *globals) *cobra.Command {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress verbose output")
 	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, tty, plain, json or quiet")
 	return cmd
+}
+
+// ensureImage returns the ID of the local image ref names, pulling it
+// first if there is none, as docker run and docker compose up do: "Unable
+// to find image" and the pull's progress go to progress (stderr for run).
+// For the container and stack commands to call.
+func ensureImage(cmd *cobra.Command, g *globals, ref string, progress io.Writer) (string, error) {
+	s, err := openImageStore(g)
+	if err != nil {
+		return "", err
+	}
+	id, err := s.Resolve(cmd.Context(), ref)
+	if err == nil || !errdefs.IsNotFound(err) {
+		return id, err
+	}
+	full, nerr := images.Normalize(ref)
+	if nerr != nil {
+		return "", nerr
+	}
+	fmt.Fprintf(progress, "Unable to find image '%s' locally\n", images.Familiar(full))
+	reg, err := openRegistries(g)
+	if err != nil {
+		return "", err
+	}
+	mode, _ := parseProgress("auto", false, progress)
+	pp := newProgressPrinter(progress, mode)
+	res, err := reg.Pull(cmd.Context(), s, full, images.PullOptions{Progress: pp.Update})
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(progress, "Status: Downloaded newer image for %s\n", images.Familiar(full))
+	return res.ID, nil
 }

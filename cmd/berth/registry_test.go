@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/images"
 )
@@ -171,5 +172,31 @@ func TestProgressPrinter(t *testing.T) {
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.mode, diff)
 		}
+	}
+}
+
+func TestEnsureImage(t *testing.T) {
+	host := loopbackRegistry(t, nil)
+	src, root := t.TempDir(), t.TempDir()
+	file := filepath.Join(t.TempDir(), "rootfs.tar")
+	os.WriteFile(file, rootfsTar(t, "hello", false), 0o644)
+	ref := host + "/ensure/app:1"
+	mustCLI(t, src, "import", file, ref)
+	mustCLI(t, src, "push", "-q", ref)
+	g := &globals{root: root}
+	cmd := &cobra.Command{}
+	cmd.SetContext(t.Context())
+	var progress strings.Builder
+	id, err := ensureImage(cmd, g, ref, &progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(progress.String(), "Unable to find image '"+ref+"' locally\n") || !strings.HasSuffix(progress.String(), "Status: Downloaded newer image for "+ref+"\n") {
+		t.Errorf("progress: %q", progress.String())
+	}
+	progress.Reset()
+	again, err := ensureImage(cmd, g, ref, &progress)
+	if err != nil || again != id || progress.Len() != 0 {
+		t.Errorf("second ensure: %s %v %q", again, err, progress.String())
 	}
 }
