@@ -410,3 +410,74 @@ func volumeConfig(p *types.Project, key string) volumes.Config {
 	}
 	return cfg
 }
+
+// RunOptions change a service's container into a one-off one, as `compose
+// run` flags do.
+type RunOptions struct {
+	Name         string            // the container's name (default <stack>-<service>-run-<suffix>)
+	Suffix       string            // for the default name
+	Command      []string          // nil: the service's
+	Entrypoint   []string          // nil: the service's
+	Env          []string          // added to (and overriding) the service's
+	Labels       map[string]string // added
+	User         string
+	WorkingDir   string
+	ServicePorts bool                  // keep the service's published ports
+	Publish      []runtime.PortBinding // published instead (--publish)
+	Tty          bool
+	Interactive  bool
+}
+
+// RunConfig is the configuration of a one-off container of a service
+// (`compose run`): the service's, labelled io.berth.oneoff=True (so plans
+// never touch it), with no published ports unless asked and no restart
+// policy. It is pure.
+func RunConfig(p *types.Project, service string, o RunOptions) (runtime.Config, error) {
+	cfg, err := containerConfig(p, service, 1, "")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Name = o.Name
+	if cfg.Name == "" {
+		cfg.Name = p.Name + "-" + service + "-run-" + o.Suffix
+	}
+	cfg.Labels[spec.LabelOneoff], cfg.Labels[spec.ComposeOneoff] = "True", "True"
+	delete(cfg.Labels, spec.LabelConfigHash)
+	delete(cfg.Labels, spec.ComposeConfigHash)
+	maps.Copy(cfg.Labels, o.Labels)
+	if o.Command != nil {
+		cfg.Cmd = o.Command
+	}
+	if o.Entrypoint != nil {
+		cfg.Entrypoint = o.Entrypoint
+	}
+	cfg.Env = mergeEnv(cfg.Env, o.Env)
+	if o.User != "" {
+		cfg.User = o.User
+	}
+	if o.WorkingDir != "" {
+		cfg.WorkingDir = o.WorkingDir
+	}
+	if !o.ServicePorts {
+		cfg.Ports = nil
+	}
+	cfg.Ports = append(cfg.Ports, o.Publish...)
+	cfg.Restart = runtime.RestartPolicy{Name: "no"}
+	cfg.Tty, cfg.OpenStdin = o.Tty, o.Interactive
+	return cfg, nil
+}
+
+// mergeEnv overrides or adds NAME=VALUE entries, keeping the order.
+func mergeEnv(base, extra []string) []string {
+	out := slices.Clone(base)
+	for _, e := range extra {
+		name, _, _ := strings.Cut(e, "=")
+		i := slices.IndexFunc(out, func(b string) bool { n, _, _ := strings.Cut(b, "="); return n == name })
+		if i >= 0 {
+			out[i] = e
+		} else {
+			out = append(out, e)
+		}
+	}
+	return out
+}

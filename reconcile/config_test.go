@@ -295,3 +295,29 @@ func TestNetworkAndVolumeConfig(t *testing.T) {
 		t.Errorf("volume (-want +got):\n%s", diff)
 	}
 }
+
+func TestRunConfig(t *testing.T) {
+	p := project("demo", service("web", "nginx:1.27", withEnv("A", "1", "B", "2"), withPorts("8080:80"), withCommand("nginx")))
+	got, err := RunConfig(p, "web", RunOptions{
+		Suffix: "abc", Command: []string{"sh"}, Env: []string{"B=3", "C=4"},
+		Publish: []runtime.PortBinding{{HostPort: 9000, ContainerPort: 90, Protocol: "tcp"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "demo-web-run-abc" || got.Labels["io.berth.oneoff"] != "True" || got.Labels["com.docker.compose.oneoff"] != "True" {
+		t.Errorf("name %s, labels %v", got.Name, got.Labels)
+	}
+	if _, ok := got.Labels["io.berth.config-hash"]; ok {
+		t.Error("a one-off container carries a config hash")
+	}
+	want := runtime.Config{Cmd: []string{"sh"}, Env: []string{"A=1", "B=3", "C=4"},
+		Ports: []runtime.PortBinding{{HostPort: 9000, ContainerPort: 90, Protocol: "tcp"}}, Restart: runtime.RestartPolicy{Name: "no"}}
+	if diff := cmp.Diff(want, runtime.Config{Cmd: got.Cmd, Env: got.Env, Ports: got.Ports, Restart: got.Restart}); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	got, _ = RunConfig(p, "web", RunOptions{Suffix: "x", ServicePorts: true})
+	if len(got.Ports) != 1 || got.Ports[0].HostPort != 8080 {
+		t.Errorf("--service-ports: %v", got.Ports)
+	}
+}

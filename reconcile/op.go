@@ -124,4 +124,8 @@ type Options struct {
 	NoStart bool
 	// Timeout overrides the containers' stop timeout.
 	Timeout *time.Duration
+	// OnlyDependencies plans the dependencies of Services and the networks
+	// and volumes Services use, but not Services' own containers: what
+	// `compose run` needs before it makes its one-off container.
+	OnlyDependencies bool
 }

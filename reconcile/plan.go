@@ -218,6 +218,9 @@ func (b *builder) planService(name string) {
 		b.planDependentRestart(name, s)
 		return
 	}
+	if b.opts.OnlyDependencies && b.selected[name] && len(b.opts.Services) > 0 {
+		return
+	}
 	want := b.scale(name, s)
 	if want < 0 {
 		b.fail("service %s: negative scale %d", name, want)

@@ -222,6 +222,7 @@ func TestPlanGolden(t *testing.T) {
 			before: webDB(), desired: webDB(), opts: Options{RemoveOrphans: true},
 		},
 		{name: "no_start", desired: webDB(), opts: Options{NoStart: true}},
+		{name: "only_dependencies", desired: webDB(), opts: Options{Services: []string{"web"}, OnlyDependencies: true}},
 		{
 			name: "deploy_replicas", before: webDB(func(s *types.ServiceConfig) { s.Ports = nil }),
 			desired: webDB(func(s *types.ServiceConfig) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -83,7 +84,8 @@ func newTestStack(t *testing.T, content string, opts ...fake.Option) *testStack 
 		Logs:    s.logs,
 		Control: s.ctl,
 		Procs:   s.ctl,
-		Images:  s.rmi,
+		Runner:  s.ctl,
+		Rmi:     s.rmi,
 	}
 	s.write(t, content)
 	return s
@@ -203,6 +205,26 @@ func (f *fakeControl) Top(_ context.Context, id string, _ []string) (string, err
 func (f *fakeControl) Wait(_ context.Context, id string) (int, error) {
 	var code int
 	err := f.rt.Update(id, func(c *runtime.Container) { code = c.ExitCode })
+	return code, err
+}
+
+func (f *fakeControl) CreateOneoff(ctx context.Context, cfg runtime.Config, _ bool) (string, error) {
+	return f.rt.Create(ctx, cfg)
+}
+
+// RunAttached starts the container and "runs" it: exit 5 when its command
+// is "fail", else 0.
+func (f *fakeControl) RunAttached(ctx context.Context, id string, _, _ bool) (int, error) {
+	if err := f.rt.Start(ctx, id); err != nil {
+		return 0, err
+	}
+	code := 0
+	err := f.rt.Update(id, func(c *runtime.Container) {
+		if len(c.Config.Cmd) > 0 && c.Config.Cmd[0] == "fail" {
+			code = 5
+		}
+		c.Status, c.ExitCode = runtime.StatusExited, code
+	})
 	return code, err
 }
 
@@ -846,5 +868,34 @@ func TestWatch(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "invalid stack") || !strings.Contains(errOut, "Watching") {
 		t.Errorf("watch stderr:\n%s", errOut)
+	}
+}
+
+func TestComposeRun(t *testing.T) {
+	s := newTestStack(t, demoStack)
+	_, _, err := s.run(t, "compose", "-f", s.file(), "run", "--rm", "-e", "X=1", "web", "fail", "now")
+	if exitCode(err) != 5 {
+		t.Errorf("run: exit %d (%v), want the command's 5", exitCode(err), err)
+	}
+	// The dependency is up, the one-off container gone (--rm), web itself
+	// not created.
+	if diff := cmp.Diff([]string{"demo-db-1"}, slices.Sorted(maps.Keys(s.ids(t)))); diff != "" {
+		t.Errorf("containers after run --rm (-want +got):\n%s", diff)
+	}
+	out, _, err := s.run(t, "compose", "-f", s.file(), "run", "-d", "--no-deps", "--name", "job", "web", "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := s.container(t, "job")
+	if out != job.ID+"\n" || job.Labels["io.berth.oneoff"] != "True" || len(job.Config.Ports) != 0 {
+		t.Errorf("run -d: %q %v %v", out, job.Labels, job.Config.Ports)
+	}
+	// One-off containers are not the plan's business.
+	out, _, err = s.run(t, "up", "-d", "-f", s.file())
+	if err != nil || strings.Contains(out, "job") {
+		t.Errorf("up after run: %v\n%s", err, out)
+	}
+	if _, _, err := s.run(t, "compose", "-f", s.file(), "run", "nope"); !errdefs.IsNotFound(err) {
+		t.Errorf("run of an unknown service: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/reconcile"
+	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
 	"github.com/berth-dev/berth/volumes/local"
 )
@@ -25,7 +26,8 @@ type stackWorld struct {
 	Logs    logSource
 	Control containerControl
 	Procs   containerProcs
-	Images  imageRemover
+	Runner  containerRunner
+	Rmi     imageRemover
 }
 
 // logSource reads a container's log, as `docker logs` does.
@@ -53,6 +55,32 @@ type containerProcs interface {
 	Exec(ctx context.Context, id string, o runc.ExecOptions) (int, error)
 	Top(ctx context.Context, id string, psArgs []string) (string, error)
 	Wait(ctx context.Context, id string) (int, error)
+}
+
+// containerRunner makes and runs the one-off containers of compose run.
+type containerRunner interface {
+	// CreateOneoff creates the container; autoRemove has its monitor
+	// remove it after it exits (run --rm -d).
+	CreateOneoff(ctx context.Context, cfg runtime.Config, autoRemove bool) (string, error)
+	// RunAttached starts the container attached to the terminal's streams
+	// and returns its exit code.
+	RunAttached(ctx context.Context, id string, tty, interactive bool) (int, error)
+}
+
+// runcRunner is containerRunner on the runc runtime and the attach session
+// of `berth run`.
+type runcRunner struct{ rt *runc.Runtime }
+
+func (r runcRunner) CreateOneoff(ctx context.Context, cfg runtime.Config, autoRemove bool) (string, error) {
+	return r.rt.CreateContainer(ctx, cfg, runc.CreateOptions{AutoRemove: autoRemove, StdinOnce: cfg.OpenStdin})
+}
+
+func (r runcRunner) RunAttached(ctx context.Context, id string, tty, interactive bool) (int, error) {
+	if err := r.rt.StartContainer(ctx, id, runc.StartOptions{Attach: true}); err != nil {
+		return 0, err
+	}
+	code, _, err := attachSession(ctx, r.rt, id, streams{stdin: interactive, stdout: true, stderr: true, tty: tty, sigProxy: true})
+	return code, err
 }
 
 // imageRemover removes local images (down --rmi).
@@ -104,7 +132,8 @@ func stackDeps(g *globals) (*stackWorld, error) {
 		Logs:    runcLogs{rt},
 		Control: rt,
 		Procs:   rt,
-		Images:  store,
+		Runner:  runcRunner{rt},
+		Rmi:     store,
 	}, nil
 }
 

@@ -79,7 +79,7 @@ func runDown(cmd *cobra.Command, env *stackEnv, o *downOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.rmi != "" && w.Images == nil {
+	if o.rmi != "" && w.Rmi == nil {
 		return errUnsupported("down --rmi")
 	}
 	lock, err := lockStack(ctx, env.g, name)
@@ -108,7 +108,7 @@ func runDown(cmd *cobra.Command, env *stackEnv, o *downOptions) error {
 			return err
 		}
 	}
-	return removeImages(ctx, w.Images, rmi, prog)
+	return removeImages(ctx, w.Rmi, rmi, prog)
 }
 
 // downImages are the images --rmi removes: with "local" those the stack
