@@ -5,8 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/images"
@@ -134,6 +136,7 @@ func runPull(cmd *cobra.Command, g *globals, ref string, o pullOptions) error {
 }
 
 type pushOptions struct {
+	all      bool
 	quiet    bool
 	progress string
 }
@@ -158,33 +161,69 @@ func newPushCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if mode == "plain" || mode == "tty" {
-				full, err := images.NormalizeTag(args[0])
-				if err != nil {
-					return err
-				}
-				repo, _, _ := images.SplitName(full)
-				fmt.Fprintf(out, "The push refers to repository [%s]\n", repo)
-			}
-			pp := newProgressPrinter(out, mode)
-			res, err := reg.Push(cmd.Context(), s, args[0], images.PushOptions{Progress: pp.Update})
+			refs, err := pushRefs(cmd, s, args[0], o.all)
 			if err != nil {
 				return err
 			}
-			if mode == "quiet" {
-				fmt.Fprintln(out, res.Ref)
-				return nil
+			if mode == "plain" || mode == "tty" {
+				repo, _, _ := images.SplitName(refs[0])
+				fmt.Fprintf(out, "The push refers to repository [%s]\n", repo)
 			}
-			if mode != "json" {
-				fmt.Fprintf(out, "%s: digest: %s size: %d\n", res.Tag, res.Digest, res.Size)
+			for _, ref := range refs {
+				pp := newProgressPrinter(out, mode)
+				res, err := reg.Push(cmd.Context(), s, ref, images.PushOptions{Progress: pp.Update})
+				if err != nil {
+					return err
+				}
+				if mode == "quiet" {
+					fmt.Fprintln(out, res.Ref)
+				} else if mode != "json" {
+					fmt.Fprintf(out, "%s: digest: %s size: %d\n", res.Tag, res.Digest, res.Size)
+				}
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVarP(&o.all, "all-tags", "a", false, "Push all tags of an image to the repository")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress verbose output")
 	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, tty, plain, json or quiet")
 	return cmd
+}
+
+// pushRefs is the full references push sends: ref, or with all every local
+// tag of ref's repository (ref must then have no tag, as in Docker).
+func pushRefs(cmd *cobra.Command, s *images.Store, ref string, all bool) ([]string, error) {
+	full, err := images.NormalizeTag(ref)
+	if err != nil {
+		return nil, err
+	}
+	if !all {
+		return []string{full}, nil
+	}
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil || !reference.IsNameOnly(named) {
+		return nil, errdefs.ErrInvalidArgument.WithMessage("tag can't be used with --all-tags/-a")
+	}
+	list, err := s.List(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	var refs []string
+	for _, im := range list {
+		for _, n := range im.Names {
+			if r, err := reference.ParseNormalizedNamed(n); err == nil && r.Name() == named.Name() {
+				if _, ok := r.(reference.Tagged); ok {
+					refs = append(refs, n)
+				}
+			}
+		}
+	}
+	if len(refs) == 0 {
+		return nil, errdefs.ErrNotFound.WithMessage("an image does not exist locally with the tag: " + reference.FamiliarName(named))
+	}
+	slices.Sort(refs)
+	return refs, nil
 }
 
 // ensureImage returns the ID of the local image ref names, pulling it

@@ -77,6 +77,13 @@ func TestPushPullCLI(t *testing.T) {
 	if out != host+"/cli/app\n" {
 		t.Errorf("search: %q", out)
 	}
+	mustCLI(t, a, "tag", ref, host+"/cli/app:2")
+	if out := mustCLI(t, a, "push", "-q", "-a", host+"/cli/app"); out != ref+"\n"+host+"/cli/app:2\n" {
+		t.Errorf("push -a: %q", out)
+	}
+	if _, _, err := berthCLI(t, a, "", "push", "-a", ref); err == nil || !strings.Contains(err.Error(), "tag can't be used") {
+		t.Errorf("push -a with a tag: %v", err)
+	}
 }
 
 func TestSaveLoadCLI(t *testing.T) {
