@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 )
 
 // addRegistryCommands adds pull, push, save, load, login, logout, search.
@@ -48,7 +50,8 @@ func newLoginCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(cmd.ErrOrStderr(), "WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
 			}
 			if user == "" || password == "" {
-				// No terminal prompt: berth reads secrets from flags or stdin only.
+				// Prompt on stderr, read lines from stdin (the password
+				// without echo on a terminal).
 				in := bufio.NewReader(cmd.InOrStdin())
 				if user == "" {
 					fmt.Fprint(cmd.ErrOrStderr(), "Username: ")
@@ -57,7 +60,10 @@ func newLoginCmd(g *globals) *cobra.Command {
 				}
 				if password == "" {
 					fmt.Fprint(cmd.ErrOrStderr(), "Password: ")
+					restore := noEcho(cmd.InOrStdin())
 					line, _ := in.ReadString('\n')
+					restore()
+					fmt.Fprintln(cmd.ErrOrStderr())
 					password = strings.TrimRight(line, "\r\n")
 				}
 			}
@@ -157,4 +163,25 @@ func newSearchCmd(g *globals) *cobra.Command {
 	f.StringVar(&format, "format", "", "Format output: table, json, 'table TEMPLATE' or a Go template")
 	f.BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
 	return cmd
+}
+
+// noEcho turns off a terminal's echo while a password is typed; it returns
+// the function that restores it. Not a terminal: nothing to do.
+func noEcho(in io.Reader) func() {
+	f, ok := in.(*os.File)
+	if !ok || !isTerminal(f) {
+		return func() {}
+	}
+	fd := int(f.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return func() {}
+	}
+	t := *old
+	t.Lflag &^= unix.ECHO
+	t.Lflag |= unix.ICANON | unix.ISIG
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &t); err != nil {
+		return func() {}
+	}
+	return func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }
 }
