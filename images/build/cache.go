@@ -1,0 +1,158 @@
+package build
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
+)
+
+// Cache is the build cache: one record per step, named by the step's key,
+// holding the state the step produced. Records are written atomically, so
+// concurrent builds at worst both compute a step and one record wins.
+// Cache mounts (RUN --mount=type=cache) live beside the records.
+//
+//	<dir>/records/<key>.json   a step's resulting state
+//	<dir>/mounts/<id>/         a cache mount's directory
+type Cache struct {
+	Dir string
+}
+
+// key is a step's cache key: the parent state, the instruction after
+// expansion, and whatever else the step reads (build arguments in effect,
+// content digests of its sources), each part length-prefixed so that no two
+// different inputs give the same bytes.
+func key(parent string, parts ...string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "berth-build-v1\x00%d:%s", len(parent), parent)
+	for _, p := range parts {
+		fmt.Fprintf(h, "\x00%d:%s", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// commandText is an instruction after expansion, as a cache key part: its
+// name and BuildKit's fields as JSON (deterministic: struct order, sorted
+// map keys).
+func commandText(name string, c any) string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return name + " " + err.Error()
+	}
+	return name + " " + string(b)
+}
+
+func (c *Cache) recordPath(key string) string {
+	return filepath.Join(c.Dir, "records", key+".json")
+}
+
+// get returns the state stored under key, or nil.
+func (c *Cache) get(key string) *state {
+	b, err := os.ReadFile(c.recordPath(key))
+	if err != nil {
+		return nil
+	}
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil
+	}
+	return &st
+}
+
+// put stores st under key.
+func (c *Cache) put(key string, st *state) error {
+	if err := os.MkdirAll(filepath.Join(c.Dir, "records"), 0o700); err != nil {
+		return fmt.Errorf("build cache: %w", err)
+	}
+	return atomicfile.WriteJSON(c.recordPath(key), st, 0o600)
+}
+
+// MountDir is the directory of the cache mount id, created if missing.
+func (c *Cache) MountDir(id string) (string, error) {
+	sum := sha256.Sum256([]byte(id))
+	dir := filepath.Join(c.Dir, "mounts", hex.EncodeToString(sum[:16]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cache mount %s: %w", id, err)
+	}
+	return dir, nil
+}
+
+// PruneResult is what Prune removed.
+type PruneResult struct {
+	Records int
+	Mounts  int
+	Bytes   int64 // of the cache's own files; layers go with the image store's GC
+}
+
+// Prune deletes cache records whose layers the store no longer has and,
+// with all, every record and every cache mount (builder prune -a).
+// valid reports whether a record's layers are all still stored.
+func (c *Cache) Prune(all bool, valid func(chains []string) bool) (PruneResult, error) {
+	var res PruneResult
+	recs, err := os.ReadDir(filepath.Join(c.Dir, "records"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return res, fmt.Errorf("build cache: %w", err)
+	}
+	for _, e := range recs {
+		p := filepath.Join(c.Dir, "records", e.Name())
+		if !all {
+			if !strings.HasSuffix(e.Name(), ".json") {
+				continue
+			}
+			st := c.get(strings.TrimSuffix(e.Name(), ".json"))
+			if st != nil && valid != nil {
+				var chains []string
+				for _, l := range st.Layers {
+					chains = append(chains, l.ChainID.String())
+				}
+				if valid(chains) {
+					continue
+				}
+			}
+		}
+		if fi, err := e.Info(); err == nil {
+			res.Bytes += fi.Size()
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return res, fmt.Errorf("build cache: %w", err)
+		}
+		res.Records++
+	}
+	if all {
+		mounts, err := os.ReadDir(filepath.Join(c.Dir, "mounts"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return res, fmt.Errorf("build cache: %w", err)
+		}
+		sort.Slice(mounts, func(i, j int) bool { return mounts[i].Name() < mounts[j].Name() })
+		for _, m := range mounts {
+			p := filepath.Join(c.Dir, "mounts", m.Name())
+			res.Bytes += dirSize(p)
+			if err := os.RemoveAll(p); err != nil {
+				return res, fmt.Errorf("build cache: %w", err)
+			}
+			res.Mounts++
+		}
+	}
+	return res, nil
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,343 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+)
+
+// copyPlan is a COPY or ADD with its sources resolved: what the cache key
+// needs is known before anything is written.
+type copyPlan struct {
+	sd                       instructions.SourcesAndDest
+	from, chown, chmod, name string
+	add                      bool
+
+	key       string
+	fromState *state        // --from: the stage or image read
+	groups    []copyGroup   // from the context
+	fetched   []fetchedFile // ADD URL
+}
+
+// copyGroup is the entries of one source, or one archive ADD extracts.
+type copyGroup struct {
+	entries []entry
+	archive string // rel of a tar archive to extract into dest
+	dest    string
+}
+
+type fetchedFile struct {
+	dest  string
+	data  []byte
+	mtime time.Time
+}
+
+// destination resolves the COPY destination in the image below: whether it
+// is a directory (a trailing slash, ".", or an existing directory) and
+// where it really is after the image's symlinks.
+func destination(st *state, lower *layered, raw string, n int, name string) (dest string, isDir bool, err error) {
+	d := st.resolvePath(raw)
+	isDir = strings.HasSuffix(d, "/") || raw == "." || strings.HasSuffix(raw, "/.") || lower.isDir(d)
+	if n > 1 && !isDir {
+		return "", false, fmt.Errorf("when using %s with more than one source file, the destination must be a directory and end with a /: %w", name, errdefs.ErrInvalidArgument)
+	}
+	clean := cleanAbs(d)
+	if isDir {
+		dest, err = lower.resolve(clean, true)
+	} else {
+		var dir string
+		dir, err = lower.resolve(path.Dir(clean), true)
+		dest = path.Join(dir, path.Base(clean))
+	}
+	return dest, isDir, err
+}
+
+// planCopy resolves a COPY or ADD's sources and computes its cache key
+// part: the --from stage's or image's state, or the content digest of the
+// context files it reads (after .dockerignore), or of fetched URLs.
+func (bd *build) planCopy(ctx context.Context, st *state, cp *copyPlan, stageIdx int) (*copyPlan, error) {
+	lower := newLayered(bd.layerDirs(st))
+	n := len(cp.sd.SourcePaths) + len(cp.sd.SourceContents)
+	if cp.from != "" {
+		if j := bd.stageRef(cp.from, stageIdx); j >= 0 {
+			fs, err := bd.stages[j]()
+			if err != nil {
+				return nil, err
+			}
+			cp.fromState = fs
+		} else {
+			im, err := bd.image(ctx, cp.from)
+			if err != nil {
+				return nil, fmt.Errorf("--from=%s: %w", cp.from, err)
+			}
+			if cp.fromState, err = stateOf(im); err != nil {
+				return nil, err
+			}
+		}
+		cp.key = "from " + cp.fromState.digest()
+		return cp, nil
+	}
+	var locals []string
+	var matches []string
+	for _, s := range cp.sd.SourcePaths {
+		if cp.add && isURL(s) {
+			continue
+		}
+		locals = append(locals, s)
+	}
+	if len(locals) > 0 {
+		if bd.ctxSrc == nil {
+			return nil, fmt.Errorf("%s needs a build context: %w", cp.name, errdefs.ErrInvalidArgument)
+		}
+		for _, s := range locals {
+			m, err := bd.ctxSrc.match(s)
+			if err != nil {
+				return nil, err
+			}
+			matches = append(matches, m...)
+		}
+		n += len(matches) - len(locals)
+	}
+	dest, isDir, err := destination(st, lower, cp.sd.DestPath, n, cp.name)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	for _, m := range matches {
+		fi, err := bd.ctxSrc.root.Stat(m)
+		if err != nil {
+			return nil, err
+		}
+		g := copyGroup{dest: dest}
+		switch {
+		case fi.IsDir():
+			if g.entries, err = bd.ctxSrc.walk(m, dest); err != nil {
+				return nil, err
+			}
+			if lower.isDir(dest) && len(g.entries) > 0 {
+				g.entries = g.entries[1:] // keep the existing directory as it is
+			}
+		case cp.add && fi.Mode().IsRegular() && bd.isArchive(m):
+			g.archive = m
+			if g.entries, err = bd.ctxSrc.walk(m, dest); err != nil {
+				return nil, err
+			}
+		default:
+			target := dest
+			if isDir {
+				target = path.Join(dest, path.Base(m))
+			}
+			if g.entries, err = bd.ctxSrc.walk(m, target); err != nil {
+				return nil, err
+			}
+		}
+		d, err := bd.ctxSrc.digest(g.entries)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(h, "%s\x00%s\x00%s\n", m, g.archive, d)
+		cp.groups = append(cp.groups, g)
+	}
+	for _, s := range cp.sd.SourcePaths {
+		if !cp.add || !isURL(s) {
+			continue
+		}
+		f, err := fetch(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		f.dest = dest
+		if isDir {
+			f.dest = path.Join(dest, urlBase(s))
+		}
+		sum := sha256.Sum256(f.data)
+		fmt.Fprintf(h, "url %s\x00%s\x00%s\n", s, f.dest, hex.EncodeToString(sum[:]))
+		cp.fetched = append(cp.fetched, f)
+	}
+	cp.key = "content " + hex.EncodeToString(h.Sum(nil))
+	return cp, nil
+}
+
+func (bd *build) isArchive(rel string) bool {
+	f, err := bd.ctxSrc.root.Open(rel)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, _, closeFn, ok := openArchive(f)
+	if ok {
+		closeFn()
+	}
+	return ok
+}
+
+func urlBase(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || path.Base(u.Path) == "/" || path.Base(u.Path) == "." {
+		return "index.html"
+	}
+	return path.Base(u.Path)
+}
+
+// fetch downloads an ADD URL. Docker gives the file mode 0600 and the
+// Last-Modified time.
+func fetch(ctx context.Context, u string) (fetchedFile, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fetchedFile{}, fmt.Errorf("ADD %s: %w: %w", u, err, errdefs.ErrInvalidArgument)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fetchedFile{}, fmt.Errorf("ADD %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fetchedFile{}, fmt.Errorf("ADD %s: %s: %w", u, resp.Status, errdefs.ErrUnavailable)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fetchedFile{}, fmt.Errorf("ADD %s: %w", u, err)
+	}
+	f := fetchedFile{data: data, mtime: time.Unix(0, 0)}
+	if t, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
+		f.mtime = t
+	}
+	return f, nil
+}
+
+// execCopy writes the layer of a planned COPY or ADD.
+func (bd *build) execCopy(ctx context.Context, st *state, cp *copyPlan) (*state, error) {
+	lower := newLayered(bd.layerDirs(st))
+	own, err := parseChown(cp.chown, lower)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := parseChmod(cp.chmod)
+	if err != nil {
+		return nil, err
+	}
+	src := bd.ctxSrc
+	groups := cp.groups
+	if cp.fromState != nil {
+		dir, release, err := bd.b.view(bd.layerDirs(cp.fromState))
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		if src, err = openTree(dir, "--from="+cp.from); err != nil {
+			return nil, err
+		}
+		defer src.Close()
+		var matches []string
+		for _, s := range cp.sd.SourcePaths {
+			m, err := src.match(s)
+			if err != nil {
+				return nil, err
+			}
+			matches = append(matches, m...)
+		}
+		dest, isDir, err := destination(st, lower, cp.sd.DestPath, len(matches), cp.name)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range matches {
+			fi, err := src.root.Stat(m)
+			if err != nil {
+				return nil, err
+			}
+			target := dest
+			if !fi.IsDir() && isDir {
+				target = path.Join(dest, path.Base(m))
+			}
+			es, err := src.walk(m, target)
+			if err != nil {
+				return nil, err
+			}
+			if fi.IsDir() && lower.isDir(dest) && len(es) > 0 {
+				es = es[1:]
+			}
+			groups = append(groups, copyGroup{entries: es, dest: dest})
+		}
+	}
+	now := bd.b.now()
+	contentDest := ""
+	if len(cp.sd.SourceContents) > 0 {
+		d, isDir, err := destination(st, lower, cp.sd.DestPath, len(cp.sd.SourceContents)+len(cp.sd.SourcePaths), cp.name)
+		if err != nil {
+			return nil, err
+		}
+		contentDest = d
+		if !isDir && len(cp.sd.SourceContents) > 0 {
+			contentDest = path.Dir(d)
+		}
+	}
+	l, err := bd.layerFrom(ctx, st, func(w io.Writer) error {
+		t := newLayerTar(w, lower, now)
+		for _, g := range groups {
+			if g.archive != "" {
+				if err := bd.extractArchive(t, g); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := t.copyEntries(src, g.entries, own, mode); err != nil {
+				return err
+			}
+		}
+		for _, f := range cp.fetched {
+			m := int64(0o600)
+			if mode != nil {
+				m = int64(*mode)
+			}
+			if err := t.writeFile(f.dest, bytes.NewReader(f.data), int64(len(f.data)), m, f.mtime, own); err != nil {
+				return err
+			}
+		}
+		for _, sc := range cp.sd.SourceContents { // COPY <<EOF heredocs
+			m := int64(0o644)
+			if mode != nil {
+				m = int64(*mode)
+			}
+			if err := t.writeFile(path.Join(contentDest, path.Base(sc.Path)), strings.NewReader(sc.Data), int64(len(sc.Data)), m, now, own); err != nil {
+				return err
+			}
+		}
+		return t.Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	next := st.clone()
+	next.addLayer(l)
+	srcs := strings.Join(cp.sd.SourcePaths, " ")
+	if cp.from != "" {
+		srcs = "--from=" + cp.from + " " + srcs
+	}
+	next.history(now, fmt.Sprintf("/bin/sh -c #(nop) %s %s in %s", cp.name, srcs, cp.sd.DestPath), false)
+	return next, nil
+}
+
+func (bd *build) extractArchive(t *layerTar, g copyGroup) error {
+	f, err := bd.ctxSrc.root.Open(g.archive)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tr, first, closeFn, ok := openArchive(f)
+	if !ok {
+		return fmt.Errorf("%s: not an archive", g.archive)
+	}
+	defer closeFn()
+	return t.extract(tr, first, g.dest)
+}

@@ -1,0 +1,144 @@
+package build
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// Dockerfile is a parsed Dockerfile: its stages, in order, and the ARGs
+// declared before the first FROM.
+type Dockerfile struct {
+	Name     string // for messages: "Dockerfile", "-", a path
+	Stages   []instructions.Stage
+	MetaArgs []instructions.ArgCommand
+	Escape   rune
+	Warnings []string // the linter's, as "NAME:LINE: message"
+}
+
+// Parse parses a Dockerfile with BuildKit's parser and instruction packages:
+// parser directives (escape, syntax), line continuations, heredocs, JSON and
+// shell forms. Errors are classified errdefs.ErrInvalidArgument and start
+// with "name:line: ".
+func Parse(name string, src []byte) (*Dockerfile, error) {
+	res, err := parser.Parse(bytes.NewReader(src))
+	if err != nil {
+		return nil, positioned(name, err)
+	}
+	df := &Dockerfile{Name: name, Escape: res.EscapeToken}
+	for _, w := range res.Warnings {
+		df.Warnings = append(df.Warnings, fmt.Sprintf("%s:%d: %s", name, w.Location.Start.Line, w.Short))
+	}
+	lint := linter.New(&linter.Config{Warn: func(rule, desc, url, msg string, loc []parser.Range) {
+		line := 0
+		if len(loc) > 0 {
+			line = loc[0].Start.Line
+		}
+		df.Warnings = append(df.Warnings, fmt.Sprintf("%s:%d: %s (%s)", name, line, msg, rule))
+	}})
+	stages, metaArgs, err := instructions.Parse(res.AST, lint)
+	if err != nil {
+		return nil, positioned(name, err)
+	}
+	if len(stages) == 0 {
+		return nil, fmt.Errorf("%s: no FROM instruction: %w", name, errdefs.ErrInvalidArgument)
+	}
+	df.Stages, df.MetaArgs = stages, metaArgs
+	for i := range df.Stages {
+		for _, c := range df.Stages[i].Commands {
+			if err := checkCommand(c); err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", name, line(c.Location()), err)
+			}
+		}
+	}
+	return df, nil
+}
+
+// checkCommand refuses what the parser accepts but berth cannot do, so that
+// the error comes before anything is built.
+func checkCommand(c instructions.Command) error {
+	switch c := c.(type) {
+	case *instructions.AddCommand:
+		for _, s := range c.SourcePaths {
+			if isGitSource(s) {
+				return fmt.Errorf("ADD from a Git repository is not supported: %w", errdefs.ErrNotImplemented)
+			}
+		}
+		if c.Checksum != "" {
+			return fmt.Errorf("ADD --checksum is not supported: %w", errdefs.ErrNotImplemented)
+		}
+	case *instructions.CopyCommand:
+		if c.Parents {
+			return fmt.Errorf("COPY --parents is not supported: %w", errdefs.ErrNotImplemented)
+		}
+	}
+	return nil
+}
+
+func isGitSource(s string) bool {
+	return strings.HasPrefix(s, "git@") || strings.HasSuffix(strings.SplitN(s, "#", 2)[0], ".git") && isURL(s)
+}
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// positioned turns a BuildKit error into "name:line: message", classified
+// as invalid input.
+func positioned(name string, err error) error {
+	msg := err.Error()
+	// BuildKit prefixes some messages with its own position.
+	if i := strings.Index(msg, "dockerfile parse error on line "); i >= 0 {
+		if j := strings.Index(msg[i:], ": "); j >= 0 {
+			msg = msg[:i] + msg[i+j+2:]
+		}
+	}
+	var le *parser.LocationError
+	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
+		return fmt.Errorf("%s:%d: %s: %w", name, le.Locations[0][0].Start.Line, msg, errdefs.ErrInvalidArgument)
+	}
+	return fmt.Errorf("%s: %s: %w", name, msg, errdefs.ErrInvalidArgument)
+}
+
+// line is the first line of a command's location (1-based), 0 if unknown.
+func line(loc []parser.Range) int {
+	if len(loc) == 0 {
+		return 0
+	}
+	return loc[0].Start.Line
+}
+
+// Describe prints the parsed Dockerfile as text: one block per stage, one
+// line per instruction with its line number and BuildKit's fields as JSON.
+// It is what the parser tests compare with their golden files.
+func (df *Dockerfile) Describe() string {
+	var b strings.Builder
+	for _, a := range df.MetaArgs {
+		fmt.Fprintf(&b, "meta %d: %s\n", line(a.Location()), a.String())
+	}
+	for i, s := range df.Stages {
+		fmt.Fprintf(&b, "stage %d name=%q base=%q platform=%q line=%d\n", i, s.Name, s.BaseName, s.Platform, line(s.Location))
+		for _, c := range s.Commands {
+			fields, err := json.Marshal(c)
+			if err != nil {
+				fields = []byte(err.Error())
+			}
+			code := ""
+			if s, ok := c.(fmt.Stringer); ok {
+				code = s.String()
+			}
+			fmt.Fprintf(&b, "  %d %s: %s\n    %s\n", line(c.Location()), c.Name(), code, fields)
+		}
+	}
+	for _, w := range df.Warnings {
+		fmt.Fprintf(&b, "warning %s\n", w)
+	}
+	return b.String()
+}

@@ -1,0 +1,274 @@
+package build
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/ocispec"
+	ispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+)
+
+// runSpec is one RUN: a process in a throw-away container whose root is
+// the layers below under a fresh upper directory.
+type runSpec struct {
+	args    []string
+	env     []string
+	workdir string
+	user    string
+	network string // "none" or "host"
+	mounts  []runtime.Mount
+	lowers  []string // layer directories, bottom-first
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+// ExitError is a RUN whose process exited non-zero.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit code %d", e.Code) }
+
+func randomID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// runOnce runs rs with the OCI runtime and leaves the container's changes
+// in upper (which must exist, empty, with work beside it on the same file
+// system). It is berth's "run once and wait": the bundle is a temporary
+// directory under the run root, `runc run` runs in the foreground with the
+// process's output streamed to rs.stdout and rs.stderr, and everything
+// (the runc container, the overlay mount, the bundle) is removed before it
+// returns, whatever happened. Cancelling ctx kills the container.
+func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (err error) {
+	if err := os.MkdirAll(b.RunRoot, 0o700); err != nil {
+		return err
+	}
+	bundle, err := os.MkdirTemp(b.RunRoot, "run-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bundle)
+	rootfs := filepath.Join(bundle, "rootfs")
+	if err := os.Mkdir(rootfs, 0o755); err != nil {
+		return err
+	}
+	lowers := rs.lowers
+	if len(lowers) == 0 {
+		empty := filepath.Join(bundle, "empty")
+		if err := os.Mkdir(empty, 0o755); err != nil {
+			return err
+		}
+		lowers = []string{empty}
+	}
+	if err := mountOverlay(rootfs, lowers, upper, work); err != nil {
+		return err
+	}
+	defer unmount(rootfs)
+
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	id := "berth-build-" + randomID()
+	hosts, err := ocispec.HostsFile(ocispec.Hosts{Hostname: "buildsandbox"})
+	if err != nil {
+		return err
+	}
+	hostsPath := filepath.Join(bundle, "hosts")
+	if err := os.WriteFile(hostsPath, hosts, 0o644); err != nil {
+		return err
+	}
+	opts := ocispec.Options{
+		RootPath:    rootfs,
+		RootFS:      root.FS(),
+		Hostname:    "buildsandbox",
+		HostsPath:   hostsPath,
+		CgroupsPath: "/berth-build/" + id,
+		CgroupV2:    cgroupV2(),
+	}
+	cfg := runtime.Config{
+		Cmd:         rs.args,
+		Entrypoint:  []string{},
+		Env:         rs.env,
+		WorkingDir:  rs.workdir,
+		User:        rs.user,
+		NetworkMode: rs.network,
+		Mounts:      rs.mounts,
+	}
+	if rs.network == "host" {
+		opts.HostsPath = "/etc/hosts"
+		opts.ResolvConfPath = "/etc/resolv.conf"
+		opts.Hostname = ""
+	}
+	spec, err := ocispec.Generate(cfg, ispec.ImageConfig{}, opts)
+	if err != nil {
+		return err
+	}
+	// runc creates mount points the image lacks; they must not end up in
+	// the layer. Note which paths exist now, to remove the others after.
+	var stubs []string
+	for _, m := range spec.Mounts {
+		for p := path.Clean(m.Destination); p != "/"; p = path.Dir(p) {
+			if _, err := root.Lstat(strings.TrimPrefix(p, "/")); err != nil {
+				stubs = append(stubs, p)
+			}
+		}
+	}
+	if rs.workdir != "" {
+		if _, err := root.Lstat(strings.TrimPrefix(path.Clean(rs.workdir), "/")); err != nil {
+			// Docker creates a missing working directory and keeps it.
+			if err := root.MkdirAll(strings.TrimPrefix(path.Clean(rs.workdir), "/"), 0o755); err != nil {
+				return fmt.Errorf("working directory %s: %w", rs.workdir, err)
+			}
+		}
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
+		return err
+	}
+
+	runcRoot := filepath.Join(b.RunRoot, "runc")
+	rt := b.Runtime
+	if rt == "" {
+		rt = "runc"
+	}
+	cmd := exec.CommandContext(ctx, rt, "--root", runcRoot, "run", "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = rs.stdout, rs.stderr
+	cmd.Cancel = func() error {
+		// Signals sent to runc reach the container's PID 1, which ignores
+		// those it has no handler for: kill the container itself.
+		exec.Command(rt, "--root", runcRoot, "kill", id, "KILL").Run()
+		return cmd.Process.Signal(unix.SIGTERM)
+	}
+	cmd.WaitDelay = 10 * time.Second
+	b.runs.Add(1)
+	runErr := cmd.Run()
+	exec.Command(rt, "--root", runcRoot, "delete", "--force", id).Run()
+	if err := unmount(rootfs); err != nil {
+		return err
+	}
+	removeStubs(upper, stubs)
+	if runErr != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var ee *exec.ExitError
+		if errors.As(runErr, &ee) && ee.ExitCode() > 0 {
+			return &ExitError{Code: ee.ExitCode()}
+		}
+		return fmt.Errorf("%s run: %w", rt, runErr)
+	}
+	return nil
+}
+
+// removeStubs deletes, from an upper directory, the empty files and
+// directories runc made as mount points (deepest first), and the parents
+// that were copied up only to hold them.
+func removeStubs(upper string, stubs []string) {
+	for _, p := range stubs { // deepest first: ancestors follow their children
+		host := filepath.Join(upper, p)
+		fi, err := os.Lstat(host)
+		if err != nil {
+			continue
+		}
+		if fi.IsDir() && !isOpaque(host) || fi.Mode().IsRegular() && fi.Size() == 0 {
+			os.Remove(host) // fails, as it should, on a non-empty directory
+		}
+	}
+	for _, p := range stubs {
+		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+			host := filepath.Join(upper, d)
+			if isOpaque(host) || os.Remove(host) != nil {
+				break
+			}
+		}
+	}
+}
+
+// mountOverlay mounts lowers (bottom-first) under upper at target.
+// redirect_dir and metacopy are off: images.WriteDiff cannot represent them.
+func mountOverlay(target string, lowers []string, upper, work string) error {
+	rev := make([]string, len(lowers))
+	for i, l := range lowers {
+		rev[len(lowers)-1-i] = l
+	}
+	data := "lowerdir=" + strings.Join(rev, ":")
+	if upper != "" {
+		data += ",upperdir=" + upper + ",workdir=" + work + ",redirect_dir=off,metacopy=off"
+	}
+	data += ",index=off"
+	if len(data) >= unix.Getpagesize()-1 {
+		return fmt.Errorf("mount %s: %d layers are too many for one overlay mount", target, len(lowers))
+	}
+	var flags uintptr
+	if upper == "" {
+		flags = unix.MS_RDONLY
+	}
+	if err := unix.Mount("overlay", target, "overlay", flags, data); err != nil {
+		return fmt.Errorf("mount overlay at %s: %w", target, err)
+	}
+	return nil
+}
+
+// unmount detaches target; it is idempotent.
+func unmount(target string) error {
+	for {
+		err := unix.Unmount(target, unix.MNT_DETACH)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err == nil || errors.Is(err, unix.EINVAL) || errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("unmount %s: %w", target, err)
+	}
+}
+
+// view makes the layers (bottom-first) readable as one tree: the layer
+// itself when there is one, a read-only overlay mount for more, an empty
+// directory for none. release undoes it.
+func (b *Builder) view(lowers []string) (dir string, release func(), err error) {
+	if len(lowers) == 1 {
+		return lowers[0], func() {}, nil
+	}
+	if err := os.MkdirAll(b.RunRoot, 0o700); err != nil {
+		return "", nil, err
+	}
+	tmp, err := os.MkdirTemp(b.RunRoot, "view-")
+	if err != nil {
+		return "", nil, err
+	}
+	if len(lowers) == 0 {
+		return tmp, func() { os.RemoveAll(tmp) }, nil
+	}
+	if err := mountOverlay(tmp, lowers, "", ""); err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	return tmp, func() { unmount(tmp); os.Remove(tmp) }, nil
+}
+
+// cgroupV2 reports whether the host has the unified cgroup hierarchy only.
+func cgroupV2() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}
