@@ -104,7 +104,10 @@ func runDown(cmd *cobra.Command, env *stackEnv, o *downOptions) error {
 		return err
 	}
 	if !plan.Empty() {
-		if err := reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event}); err != nil {
+		// Stopping is mostly waiting for the grace periods: all at once, as
+		// Compose does, where the dependency order allows.
+		par := max(8, len(plan.Ops))
+		if err := reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event, Parallel: par}); err != nil {
 			return err
 		}
 	}
