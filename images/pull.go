@@ -171,11 +171,15 @@ func (r *Registries) pullFrom(ctx context.Context, st *Store, full string, ref n
 	defer in.Close()
 	mdesc, err := storeImage(ctx, in, img, opts, report)
 	if err != nil {
-		// What this pull stored no image names: collect it now unless
-		// another writer (a concurrent pull) is active; then the next
-		// rmi, prune or GC will.
+		// What this pull stored no image names. After bad content or a
+		// refusal, collect it now (unless another writer is active; then
+		// the next rmi, prune or GC will). After a network failure or a
+		// cancel, keep the layers that completed, verified, for the next
+		// pull to skip: it resumes at layer granularity.
 		in.Close()
-		_, _ = st.collect(context.WithoutCancel(ctx), true)
+		if !resumable(err) {
+			_, _ = st.collect(context.WithoutCancel(ctx), true)
+		}
 		return PullResult{}, err
 	}
 	repo, tag, _ := splitFull(full)
@@ -421,4 +425,16 @@ func (s *Store) hasTemp() bool {
 	defer d.Close()
 	names, _ := d.Readdirnames(1)
 	return len(names) > 0
+}
+
+// resumable reports whether a failed pull's completed layers are worth
+// keeping for the next attempt: the failure was the network's or the
+// user's, not the content's or the registry's answer.
+func resumable(err error) bool {
+	switch {
+	case errdefs.IsInvalidArgument(err), errdefs.IsNotFound(err), errdefs.IsFailedPrecondition(err),
+		errdefs.IsUnauthorized(err), errdefs.IsPermissionDenied(err), errdefs.IsNotImplemented(err):
+		return false
+	}
+	return true
 }

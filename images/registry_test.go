@@ -419,7 +419,12 @@ func TestPullInterrupted(t *testing.T) {
 		if ims, _ := s.List(t.Context()); len(ims) != 0 {
 			t.Errorf("%s: an image is visible after a failed pull", tc.mode)
 		}
-		assertClean(t, s)
+		if got := dirEntries(t, s.tmpDir()); len(got) != 0 {
+			t.Errorf("%s: tmp/ holds %v", tc.mode, got)
+		}
+		if tc.mode == "wrong" { // bad content: nothing of it is kept
+			assertClean(t, s)
+		}
 	}
 	// Ctrl-C while a layer is half downloaded.
 	mode = "stall"
@@ -433,7 +438,9 @@ func TestPullInterrupted(t *testing.T) {
 	if _, err := r.Pull(ctx, s, reg.host+"/cut/app:1", PullOptions{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled pull: %v", err)
 	}
-	assertClean(t, s)
+	if got := dirEntries(t, s.tmpDir()); len(got) != 0 {
+		t.Errorf("cancelled: tmp/ holds %v", got)
+	}
 	// kill -9 leaves temp files and unnamed blobs and layers behind.
 	os.WriteFile(filepath.Join(s.tmpDir(), "blob-123"), []byte("half"), 0o600)
 	os.MkdirAll(filepath.Join(s.tmpDir(), "layer-123", "fs", "etc"), 0o755)
@@ -441,7 +448,7 @@ func TestPullInterrupted(t *testing.T) {
 	if _, err := r.Pull(t.Context(), s, reg.host+"/cut/app:1", PullOptions{}); err != nil {
 		t.Fatalf("clean pull after failures: %v", err)
 	}
-	assertClean(t, s)
+	assertClean(t, s) // what the interrupted pulls kept is the image's now
 }
 
 func TestConcurrentPullsShareLayers(t *testing.T) {
@@ -676,4 +683,33 @@ func TestServerKey(t *testing.T) {
 			t.Errorf("ServerKey(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// A pull cut by the network keeps the layers it completed, verified, and
+// the next pull skips them.
+func TestPullResumesAfterNetworkCut(t *testing.T) {
+	mode, target := "cut", ""
+	reg := newTestRegistry(t, false, sabotage(&mode, &target))
+	img := pushRandom(t, reg.host+"/resume/app:1", 3)
+	layers, _ := img.Layers()
+	d, _ := layers[2].Digest()
+	target = d.String()
+	s, _ := testStore(t)
+	r := testRegistries(t, RegistryConfig{}, nil)
+	if _, err := r.Pull(t.Context(), s, reg.host+"/resume/app:1", PullOptions{Jobs: 1}); err == nil {
+		t.Fatal("pull through a cut connection succeeded")
+	}
+	mode = ""
+	exists := 0
+	if _, err := r.Pull(t.Context(), s, reg.host+"/resume/app:1", PullOptions{Progress: func(p Progress) {
+		if p.Status == StatusExists {
+			exists++
+		}
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if exists != 2 {
+		t.Errorf("%d layers skipped on the second pull, want the 2 completed before the cut", exists)
+	}
+	assertClean(t, s)
 }
