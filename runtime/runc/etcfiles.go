@@ -4,17 +4,18 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/ocispec"
 )
 
 // writeEtcFiles writes the container's /etc/hostname, /etc/hosts and
 // /etc/resolv.conf into its state directory, to be bind-mounted; their
-// content is ocispec's (Docker's rules). The network code will rewrite hosts
-// and resolv.conf when it attaches the container to networks.
+// content is ocispec's (Docker's rules). They are not records but generated
+// content, written in place on purpose: a bind mount pins the inode, so the
+// network code must rewrite them in place too (as Docker does), and a rename
+// would detach the container's view.
 func writeEtcFiles(dir, hostname string, cfg runtime.Config) error {
-	if err := atomicfile.Write(filepath.Join(dir, "hostname"), []byte(hostname+"\n"), 0o644); err != nil {
+	if err := writeFile(filepath.Join(dir, "hostname"), []byte(hostname+"\n"), 0o644); err != nil {
 		return err
 	}
 	host := cfg.NetworkMode == "host"
@@ -27,7 +28,7 @@ func writeEtcFiles(dir, hostname string, cfg runtime.Config) error {
 			return err
 		}
 	}
-	if err := atomicfile.Write(filepath.Join(dir, "hosts"), hosts, 0o644); err != nil {
+	if err := writeFile(filepath.Join(dir, "hosts"), hosts, 0o644); err != nil {
 		return err
 	}
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
@@ -35,5 +36,9 @@ func writeEtcFiles(dir, hostname string, cfg runtime.Config) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(dir, "resolv.conf"), resolv, 0o644)
+	return writeFile(filepath.Join(dir, "resolv.conf"), resolv, 0o644)
+}
+
+func writeFile(path string, data []byte, perm os.FileMode) error {
+	return os.WriteFile(path, data, perm)
 }

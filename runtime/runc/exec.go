@@ -199,6 +199,11 @@ func (r *Runtime) Attach(ctx context.Context, ref string, o AttachOptions) (code
 	for {
 		kind, p, err := monitor.ReadFrame(conn)
 		if err != nil {
+			// The monitor went away without an exit: a start that failed
+			// after the client attached says why in the state.
+			if st, _ := monitor.ReadState(r.containerDir(rec.ID)); st.Status == monitor.Created && st.Error != "" {
+				return 0, false, &StartError{Code: st.ExitCode, Msg: fmt.Sprintf("start %s: %s", rec.Name, st.Error)}
+			}
 			return 0, false, nil
 		}
 		switch kind {

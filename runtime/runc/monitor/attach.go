@@ -71,7 +71,11 @@ type hub struct {
 	stdin     io.WriteCloser // nil when the container has no open stdin
 	resize    func(rows, cols uint16)
 	stdinOnce bool
-	attached  chan struct{} // closed when the first client says hello
+	// Input that arrives before the container's stdin exists (a client
+	// attaches before the runtime makes the pty) waits here.
+	pending      []byte
+	pendingClose bool
+	attached     chan struct{} // closed when the first client says hello
 	once      sync.Once
 }
 
@@ -122,6 +126,9 @@ func (h *hub) handle(conn net.Conn) {
 			}
 			h.mu.Lock()
 			in := h.stdin
+			if in == nil && len(h.pending)+len(p) <= maxFrame {
+				h.pending = append(h.pending, p...)
+			}
 			h.mu.Unlock()
 			if in != nil {
 				_, _ = in.Write(p)
@@ -146,16 +153,32 @@ func (h *hub) handle(conn net.Conn) {
 func (h *hub) closeStdin() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.stdinOnce && h.stdin != nil {
-		h.stdin.Close()
-		h.stdin = nil
+	if !h.stdinOnce {
+		return
 	}
+	if h.stdin == nil {
+		h.pendingClose = true
+		return
+	}
+	h.stdin.Close()
+	h.stdin = nil
 }
 
 func (h *hub) setStdin(w io.WriteCloser, resize func(rows, cols uint16)) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.stdin, h.resize = w, resize
-	h.mu.Unlock()
+	if w == nil {
+		return
+	}
+	if len(h.pending) > 0 {
+		_, _ = w.Write(h.pending)
+		h.pending = nil
+	}
+	if h.pendingClose {
+		w.Close()
+		h.stdin, h.pendingClose = nil, false
+	}
 }
 
 func (h *hub) drop(c *client) {

@@ -206,7 +206,9 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 	}
 	pidPath := filepath.Join(cfg.RunDir, pidFile)
 	_ = os.Remove(pidPath)
-	args := []string{"create", "--bundle", cfg.Bundle, "--pid-file", pidPath}
+	// One `run --detach` instead of create then start: one runtime exec
+	// less per start. The init is reparented to us, the subreaper.
+	args := []string{"run", "--detach", "--bundle", cfg.Bundle, "--pid-file", pidPath}
 
 	var (
 		console *net.UnixListener
@@ -269,6 +271,24 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 	if lp, err := exec.LookPath(cfg.Runtime); err == nil {
 		cmd.Path = lp
 	}
+	if stdinW != nil {
+		// Before the client attaches: what it sends waits in the pipe.
+		m.hub.setStdin(stdinW, nil)
+	}
+	if first && cfg.AttachWait {
+		// The CLI attaches once it hears from us; the process must not run
+		// before, or its first output would be lost.
+		report(m.sync, nil)
+		m.sync = nil
+		select {
+		case <-m.hub.attached:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	if st, _ := ReadState(cfg.StateDir); !first && st.StoppedByUser {
+		toClose()
+		return 0, errors.New("stopped during restart")
+	}
 	err = cmd.Run()
 	toClose()
 	if err != nil {
@@ -319,29 +339,8 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 		pumps.Add(2)
 		go m.pump(&pumps, outR, "stdout", KindStdout)
 		go m.pump(&pumps, errR, "stderr", KindStderr)
-		if stdinW != nil {
-			m.hub.setStdin(stdinW, nil)
-		}
 	}
 
-	if first && cfg.AttachWait {
-		// The CLI attaches only after hearing that the container exists.
-		report(m.sync, nil)
-		m.sync = nil
-		select {
-		case <-m.hub.attached:
-		case <-time.After(10 * time.Second):
-		}
-	}
-	st, _ := ReadState(cfg.StateDir)
-	if !first && st.StoppedByUser {
-		_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
-		return 0, errors.New("stopped during restart")
-	}
-	if _, err := m.runtime(ctx, "start", cfg.ID); err != nil {
-		_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
-		return 0, err
-	}
 	startedAt := time.Now().UTC()
 	self := os.Getpid()
 	selfStart, _ := StartTime(self)
