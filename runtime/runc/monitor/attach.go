@@ -76,7 +76,7 @@ type hub struct {
 	pending      []byte
 	pendingClose bool
 	attached     chan struct{} // closed when the first client says hello
-	once      sync.Once
+	once         sync.Once
 }
 
 type client struct {
