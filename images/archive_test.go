@@ -3,8 +3,11 @@ package images
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -222,4 +225,52 @@ func TestLoadBadArchive(t *testing.T) {
 		t.Errorf("images after bad loads: %d", len(ims))
 	}
 	assertClean(t, s)
+}
+
+// docker save before Docker 25: <id>/layer.tar uncompressed, a duplicate
+// layer as a symlink to the first, config as <hex>.json.
+func TestLoadClassicDockerSave(t *testing.T) {
+	layer := makeTar(t, file("hello", "world"))
+	diff := sha256Hex(layer)
+	cfg := fmt.Sprintf(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s","sha256:%s"]}}`, diff, diff)
+	cfgHex := sha256Hex([]byte(cfg))
+	manifest := fmt.Sprintf(`[{"Config":"%s.json","RepoTags":["classic:1"],"Layers":["aaa/layer.tar","bbb/layer.tar"]}]`, cfgHex)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name string, data []byte) {
+		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data))})
+		tw.Write(data)
+	}
+	tw.WriteHeader(&tar.Header{Name: "aaa/", Typeflag: tar.TypeDir, Mode: 0o755})
+	add("aaa/VERSION", []byte("1.0"))
+	add("aaa/layer.tar", layer)
+	tw.WriteHeader(&tar.Header{Name: "bbb/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "bbb/layer.tar", Typeflag: tar.TypeSymlink, Linkname: "../aaa/layer.tar"})
+	add(cfgHex+".json", []byte(cfg))
+	add("manifest.json", []byte(manifest))
+	add("repositories", []byte(`{"classic":{"1":"bbb"}}`))
+	tw.Close()
+
+	s, _ := testStore(t)
+	loaded, err := s.Load(t.Context(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Loaded{{ID: "sha256:" + cfgHex, Names: []string{"docker.io/library/classic:1"}}}
+	if diff := cmp.Diff(want, loaded); diff != "" {
+		t.Errorf("loaded (-want +got):\n%s", diff)
+	}
+	im, err := s.Image(t.Context(), "classic:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Layers) != 2 || im.Layers[0].MediaType != "application/vnd.oci.image.layer.v1.tar" {
+		t.Errorf("layers: %+v", im.Layers)
+	}
+	assertClean(t, s)
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
