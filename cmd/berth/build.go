@@ -1,6 +1,270 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/images/build"
+	"github.com/containerd/errdefs"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+)
 
 // addBuildCommands adds `berth build` and `berth builder prune`.
-func addBuildCommands(root *cobra.Command, g *globals) {}
+func addBuildCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(newBuildCmd(g))
+	builder := &cobra.Command{Use: "builder", Short: "Manage the build cache"}
+	builder.AddCommand(newBuilderPruneCmd(g))
+	root.AddCommand(builder)
+}
+
+// newBuilder wires the image builder: berth's image store, its registries
+// for base images, the build cache under <root>/build-cache and RUN
+// bundles under <run-root>/build. Stacks (up --build, compose build) use it
+// too.
+func newBuilder(g *globals) (*build.Builder, error) {
+	st, err := openImageStore(g)
+	if err != nil {
+		return nil, err
+	}
+	b := &build.Builder{
+		Store:   st,
+		Cache:   &build.Cache{Dir: filepath.Join(g.root, "build-cache")},
+		RunRoot: filepath.Join(g.runRoot, "build"),
+		TmpDir:  filepath.Join(g.root, "build-cache", "tmp"),
+		Runtime: g.runtime,
+	}
+	b.Pull = func(ctx context.Context, ref, platform string) error {
+		reg, err := openRegistries(g)
+		if err != nil {
+			return err
+		}
+		_, err = reg.Pull(ctx, st, ref, images.PullOptions{Platform: platform})
+		return err
+	}
+	return b, nil
+}
+
+type buildFlags struct {
+	tags     []string
+	file     string
+	args     []string
+	target   string
+	noCache  bool
+	pull     bool
+	labels   []string
+	platform string
+	quiet    bool
+	progress string
+	iidfile  string
+	network  string
+	secrets  []string
+}
+
+func newBuildCmd(g *globals) *cobra.Command {
+	var f buildFlags
+	cmd := &cobra.Command{
+		Use:   "build [OPTIONS] PATH | -",
+		Short: "Build an image from a Dockerfile",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := buildOptions(f, args[0], cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			if !f.quiet {
+				opts.Progress = cmd.ErrOrStderr()
+			}
+			b, err := newBuilder(g)
+			if err != nil {
+				return err
+			}
+			id, err := b.Build(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			if f.iidfile != "" {
+				if err := os.WriteFile(f.iidfile, []byte(id), 0o644); err != nil {
+					return fmt.Errorf("iidfile: %w", err)
+				}
+			}
+			if f.quiet {
+				fmt.Fprintln(cmd.OutOrStdout(), id)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "Name and optionally a tag (format: \"name:tag\")")
+	fl.StringVarP(&f.file, "file", "f", "", "Name of the Dockerfile (default: \"PATH/Dockerfile\")")
+	fl.StringArrayVar(&f.args, "build-arg", nil, "Set build-time variables")
+	fl.StringVar(&f.target, "target", "", "Set the target build stage to build")
+	fl.BoolVar(&f.noCache, "no-cache", false, "Do not use cache when building the image")
+	fl.BoolVar(&f.pull, "pull", false, "Always attempt to pull a newer version of the image")
+	fl.StringArrayVar(&f.labels, "label", nil, "Set metadata for an image")
+	fl.StringVar(&f.platform, "platform", "", "Set platform (only this machine's)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
+	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, tty, plain, json)")
+	fl.StringVar(&f.iidfile, "iidfile", "", "Write the image ID to the file")
+	fl.StringVar(&f.network, "network", "default", "Networking mode for RUN instructions (default, none, host)")
+	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret to expose to the build (format: \"id=mysecret,src=/local/secret\")")
+	return cmd
+}
+
+// buildOptions turns the flags into build.Options; every bad flag is
+// reported before anything is read or built.
+func buildOptions(f buildFlags, contextArg string, stdin io.Reader) (build.Options, error) {
+	opts := build.Options{
+		Target: f.target, NoCache: f.noCache, Pull: f.pull, Tags: f.tags,
+		Platform: f.platform, Network: f.network,
+		Args: map[string]string{}, Labels: map[string]string{}, Secrets: map[string]string{},
+	}
+	switch f.progress {
+	case "auto", "tty", "plain":
+	case "json", "rawjson":
+		opts.ProgressJSON = true
+	default:
+		return opts, fmt.Errorf("--progress %q: must be auto, tty, plain or json: %w", f.progress, errdefs.ErrInvalidArgument)
+	}
+	switch f.network {
+	case "", "default", "none", "host":
+	default:
+		return opts, fmt.Errorf("--network %q: must be default, none or host: %w", f.network, errdefs.ErrInvalidArgument)
+	}
+	for _, a := range f.args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			// Docker takes the value from the environment, and drops the
+			// argument when it is not set there.
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		opts.Args[k] = v
+	}
+	for _, l := range f.labels {
+		k, v, _ := strings.Cut(l, "=")
+		opts.Labels[k] = v
+	}
+	for _, s := range f.secrets {
+		var id, src string
+		for _, field := range strings.Split(s, ",") {
+			k, v, _ := strings.Cut(field, "=")
+			switch k {
+			case "id":
+				id = v
+			case "src", "source":
+				src = v
+			case "env":
+				src = "env:" + v
+			case "type":
+			default:
+				return opts, fmt.Errorf("--secret %q: unknown key %q: %w", s, k, errdefs.ErrInvalidArgument)
+			}
+		}
+		if id == "" || src == "" || strings.HasPrefix(src, "env:") {
+			return opts, fmt.Errorf("--secret %q: need id= and src= (a file): %w", s, errdefs.ErrInvalidArgument)
+		}
+		opts.Secrets[id] = src
+	}
+	for _, t := range f.tags {
+		if _, err := images.NormalizeTag(t); err != nil {
+			return opts, fmt.Errorf("invalid tag %q: %w", t, err)
+		}
+	}
+	if f.platform != "" {
+		if _, err := v1.ParsePlatform(f.platform); err != nil {
+			return opts, fmt.Errorf("--platform %q: %w: %w", f.platform, err, errdefs.ErrInvalidArgument)
+		}
+	}
+	if contextArg == "-" {
+		src, err := io.ReadAll(stdin)
+		if err != nil {
+			return opts, fmt.Errorf("read Dockerfile from stdin: %w", err)
+		}
+		opts.DockerfileInline = src
+		return opts, nil
+	}
+	abs, err := filepath.Abs(contextArg)
+	if err != nil {
+		return opts, err
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return opts, fmt.Errorf("unable to prepare context: path %q not found or not a directory: %w", contextArg, errdefs.ErrInvalidArgument)
+	}
+	opts.ContextDir = abs
+	if f.file == "-" {
+		src, err := io.ReadAll(stdin)
+		if err != nil {
+			return opts, fmt.Errorf("read Dockerfile from stdin: %w", err)
+		}
+		opts.DockerfileInline = src
+	} else if f.file != "" {
+		if opts.Dockerfile, err = filepath.Abs(f.file); err != nil {
+			return opts, err
+		}
+	}
+	return opts, nil
+}
+
+func newBuilderPruneCmd(g *globals) *cobra.Command {
+	var all, force bool
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove build cache",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !force {
+				msg := "WARNING! This will remove all dangling build cache.\nAre you sure you want to continue? [y/N] "
+				if all {
+					msg = "WARNING! This will remove all build cache.\nAre you sure you want to continue? [y/N] "
+				}
+				fmt.Fprint(cmd.OutOrStdout(), msg)
+				var answer string
+				fmt.Fscanln(cmd.InOrStdin(), &answer)
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+					return nil
+				}
+			}
+			st, err := openImageStore(g)
+			if err != nil {
+				return err
+			}
+			c := &build.Cache{Dir: filepath.Join(g.root, "build-cache")}
+			res, err := c.Prune(all, func(chains []string) bool {
+				for _, ch := range chains {
+					h, err := v1.NewHash(ch)
+					if err != nil || !st.HasLayer(h) {
+						return false
+					}
+				}
+				return true
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Deleted build cache objects: %d records, %d cache mounts\nTotal reclaimed space: %s\n", res.Records, res.Mounts, buildCacheSize(res.Bytes))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused build cache, not just dangling ones")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	return cmd
+}
+
+func buildCacheSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2fGB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2fMB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.2fkB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}

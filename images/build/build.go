@@ -298,15 +298,15 @@ func (bd *build) deps(i int) []int {
 // stage builds stage i: its dependencies first, in parallel, then its
 // instructions in order.
 func (bd *build) stage(ctx context.Context, i int) (*state, error) {
-	g, gctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	for _, d := range bd.deps(i) {
 		g.Go(func() error { _, err := bd.stages[d](); return err })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if gctx.Err() != nil {
-		return nil, gctx.Err()
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return bd.runStage(ctx, i)
 }

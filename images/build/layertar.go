@@ -189,7 +189,7 @@ func (t *layerTar) extract(tr *tar.Reader, first *tar.Header, dest string) error
 				if hasDotDot(h.Linkname) {
 					return fmt.Errorf("archive entry %q: %w", hdr.Name, errdefs.ErrInvalidArgument)
 				}
-				h.Linkname = path.Join(dest, path.Clean("/" + h.Linkname))[1:]
+				h.Linkname = path.Join(dest, path.Clean("/"+h.Linkname))[1:]
 			}
 			if err := t.tw.WriteHeader(&h); err != nil {
 				return err

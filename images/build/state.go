@@ -21,7 +21,7 @@ import (
 // state is an image being built: its layers and its config. It is what a
 // cache record holds and what each step turns into the next.
 type state struct {
-	Layers []layerRef     `json:"layers"`
+	Layers []layerRef    `json:"layers"`
 	Config v1.ConfigFile `json:"config"`
 }
 

@@ -1,0 +1,3 @@
+FROM busybox
+
+COPY --bogus=1 a b
