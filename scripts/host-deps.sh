@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the host packages berth's real runtime and tests need, from the
 # distribution, only when something is missing: runc, the CNI plugins,
-# iptables and a static busybox (the offline test image). Debian/Ubuntu, root.
+# iptables, a static busybox (the offline test image) and the distribution
+# registry with htpasswd (registry tests). Debian/Ubuntu, root.
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,9 @@ if ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
 	missing+=(busybox-static)
 fi
 command -v file >/dev/null 2>&1 || missing+=(file)
+# The distribution registry (htpasswd auth behind TLS) for the registry tests.
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
