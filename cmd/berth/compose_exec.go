@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -198,5 +199,61 @@ func newComposePortCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&index, "index", 1, "the replica, when the service has several")
 	cmd.Flags().StringVar(&proto, "protocol", "tcp", "tcp or udp")
+	return cmd
+}
+
+func newComposePullCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
+	var quiet, ignoreFailures, includeDeps bool
+	var policy string
+	cmd := &cobra.Command{
+		Use:   "pull [OPTIONS] [SERVICE...]",
+		Short: "Pull the images of the stack's services",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if policy != "always" && policy != "missing" {
+				return fmt.Errorf("--policy %q: want always or missing: %w", policy, errdefs.ErrInvalidArgument)
+			}
+			p, err := loadProject(ctx, sf)
+			if err != nil {
+				return err
+			}
+			if err := checkServices(p, args); err != nil {
+				return err
+			}
+			w, err := env.open(env.g)
+			if err != nil {
+				return err
+			}
+			if w.Puller == nil {
+				return errUnsupported("pull")
+			}
+			mode := "auto"
+			if quiet {
+				mode = "quiet"
+			}
+			prog, err := newProgress(mode, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			services := args
+			if len(services) == 0 || includeDeps {
+				services = targetedServices(p, args, false)
+			}
+			var errs []error
+			for _, svc := range services {
+				if err := pullImages(ctx, w, p, []string{svc}, policy, prog); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			if len(errs) > 0 && !ignoreFailures {
+				return errors.Join(errs...)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "pull without printing progress")
+	cmd.Flags().BoolVar(&ignoreFailures, "ignore-pull-failures", false, "pull what it can and ignore images that fail")
+	cmd.Flags().BoolVar(&includeDeps, "include-deps", false, "also pull the images of the dependencies")
+	cmd.Flags().StringVar(&policy, "policy", "always", "always or missing")
 	return cmd
 }

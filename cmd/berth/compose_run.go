@@ -86,16 +86,23 @@ func runComposeRun(cmd *cobra.Command, env *stackEnv, sf *stackFlags, o *compose
 	if w.Runner == nil {
 		return errUnsupported("run")
 	}
+	pull := o.pull
+	if !cmd.Flags().Changed("pull") {
+		pull = ""
+	}
+	if err := pullImages(ctx, w, p, []string{service}, pull, prog); err != nil {
+		return err
+	}
 	s := p.Services[service]
 	ref := spec.ImageName(p, s)
 	if _, err := w.Images.Resolve(ctx, ref); errdefs.IsNotFound(err) {
-		return fmt.Errorf("image %s of service %s is not present locally (berth cannot pull images yet): %w", ref, service, errdefs.ErrNotFound)
+		return fmt.Errorf("image %s of service %s is not present locally: %w", ref, service, errdefs.ErrNotFound)
 	} else if err != nil {
 		return err
 	}
 	// The dependencies, and the networks and volumes the service uses.
 	opts := reconcile.Options{Services: []string{service}, NoDeps: o.noDeps, OnlyDependencies: true}
-	lock, err := converge(ctx, cmd, env, w, p, opts, o.pull, &progress{mode: "quiet"})
+	lock, err := converge(ctx, cmd, env, w, p, opts, pull, &progress{mode: "quiet"})
 	if err != nil {
 		return err
 	}

@@ -441,8 +441,53 @@ func TestUpMissingImage(t *testing.T) {
 	if len(nets) != 0 {
 		t.Errorf("a failed up created networks %v", nets)
 	}
-	if _, _, err := s.run(t, "up", "-d", "--pull", "always", "-f", s.file()); !errdefs.IsNotImplemented(err) {
-		t.Errorf("--pull always: err = %v, want not implemented", err)
+}
+
+// fakePuller "pulls" by giving the image an ID in the fake store.
+type fakePuller struct {
+	im     fake.Images
+	mu     sync.Mutex
+	pulled []string
+}
+
+func (f *fakePuller) Pull(_ context.Context, ref string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ref == "nope:1" {
+		return "", fmt.Errorf("pull %s: manifest unknown: %w", ref, errdefs.ErrNotFound)
+	}
+	f.pulled = append(f.pulled, ref)
+	f.im[ref] = "sha256:9999999999999999999999999999999999999999999999999999999999999999"
+	return f.im[ref], nil
+}
+
+func TestUpPulls(t *testing.T) {
+	s := newTestStack(t, strings.Replace(demoStack, "nginx:1.27", "nginx:9", 1))
+	puller := &fakePuller{im: s.im}
+	s.world.Puller = puller
+	if _, _, err := s.run(t, "up", "-d", "-f", s.file(), "--pull", "never"); !errdefs.IsNotFound(err) {
+		t.Errorf("--pull never: err = %v", err)
+	}
+	_, errOut, err := s.run(t, "up", "-d", "-f", s.file(), "--progress", "plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"nginx:9"}, puller.pulled); diff != "" {
+		t.Errorf("pulled (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(errOut, "Image nginx:9  Pulled") || s.container(t, "demo-web-1").ImageID != s.im["nginx:9"] {
+		t.Errorf("up did not run the pulled image:\n%s", errOut)
+	}
+	puller.pulled = nil
+	if _, _, err := s.run(t, "compose", "-f", s.file(), "pull"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"nginx:9", "postgres:16"}, slices.Sorted(slices.Values(puller.pulled))); diff != "" {
+		t.Errorf("compose pull (-want +got):\n%s", diff)
+	}
+	s.write(t, "name: demo\nservices:\n  web:\n    image: nope:1\n")
+	if _, _, err := s.run(t, "up", "-d", "-f", s.file()); err == nil || !strings.Contains(err.Error(), "manifest unknown") {
+		t.Errorf("failed pull: err = %v", err)
 	}
 }
 

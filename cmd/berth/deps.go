@@ -28,6 +28,7 @@ type stackWorld struct {
 	Procs   containerProcs
 	Runner  containerRunner
 	Rmi     imageRemover
+	Puller  imagePuller
 }
 
 // logSource reads a container's log, as `docker logs` does.
@@ -83,6 +84,31 @@ func (r runcRunner) RunAttached(ctx context.Context, id string, tty, interactive
 	return code, err
 }
 
+// imagePuller fetches an image into the local store and returns its ID
+// (images.Puller).
+type imagePuller interface {
+	Pull(ctx context.Context, ref string) (string, error)
+}
+
+// registryPuller is the image store's puller, with the registry settings
+// read on the first pull only: a no-op up never needs them.
+type registryPuller struct {
+	g     *globals
+	store *images.Store
+}
+
+func (p registryPuller) Pull(ctx context.Context, ref string) (string, error) {
+	full, err := images.Normalize(ref)
+	if err != nil {
+		return "", err
+	}
+	reg, err := openRegistries(p.g)
+	if err != nil {
+		return "", err
+	}
+	return images.StorePuller{Registries: reg, Store: p.store}.Pull(ctx, full)
+}
+
 // imageRemover removes local images (down --rmi).
 type imageRemover interface {
 	Remove(ctx context.Context, ref string, force bool) ([]images.Removal, error)
@@ -134,6 +160,7 @@ func stackDeps(g *globals) (*stackWorld, error) {
 		Procs:   rt,
 		Runner:  runcRunner{rt},
 		Rmi:     store,
+		Puller:  registryPuller{g: g, store: store},
 	}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/berth-dev/berth/internal/flock"
 	"github.com/berth-dev/berth/reconcile"
@@ -144,6 +145,9 @@ func (o *upOptions) options(cmd *cobra.Command, services []string) (reconcile.Op
 		o.detach = true
 	}
 	opts.NoStart = o.noStart
+	if f := cmd.Flags().Lookup("pull"); f == nil || !f.Changed {
+		o.pull = "" // each service's pull_policy, missing by default
+	}
 	if f := cmd.Flags().Lookup("timeout"); f != nil && f.Changed {
 		if o.timeout < 0 {
 			return inval("--timeout %d: want seconds >= 0", o.timeout)
@@ -218,6 +222,9 @@ func converge(ctx context.Context, cmd *cobra.Command, env *stackEnv, w *stackWo
 		return nil, err
 	}
 	err = func() error {
+		if err := pullImages(ctx, w, p, targetedServices(p, opts.Services, opts.NoDeps), pull, prog); err != nil {
+			return err
+		}
 		obs, err := reconcile.Observe(ctx, p.Name, reconcile.ImageRefs(p), w.Deps)
 		if err != nil {
 			return err
@@ -271,12 +278,66 @@ func showPlan(w io.Writer, mode string, plan *reconcile.Plan) error {
 	return plan.WriteText(w)
 }
 
-// checkImages fails before anything changes when a container is to be
-// made from an image that is not present locally: berth cannot pull yet.
-func checkImages(plan *reconcile.Plan, obs reconcile.Observed, pull string) error {
-	if pull == "always" {
-		return fmt.Errorf("--pull always: pulling images is not supported yet; import or build them, then use --pull missing: %w", errdefs.ErrNotImplemented)
+// pullPolicy is a service's effective pull policy: the --pull flag when
+// given, else its pull_policy ("missing" by default). "build" is "never":
+// berth up does not build yet.
+func pullPolicy(flag string, s types.ServiceConfig) string {
+	if flag != "" {
+		return flag
 	}
+	switch s.PullPolicy {
+	case types.PullPolicyAlways, types.PullPolicyNever:
+		return s.PullPolicy
+	case types.PullPolicyBuild:
+		return types.PullPolicyNever
+	}
+	return types.PullPolicyMissing
+}
+
+// pullImages pulls the images of the services as their policies say:
+// always, or when missing locally. A service with no image: is built, not
+// pulled. Pulls run in parallel, one per image.
+func pullImages(ctx context.Context, w *stackWorld, p *types.Project, services []string, flag string, prog *progress) error {
+	if w.Puller == nil {
+		return nil
+	}
+	refs := map[string]bool{}
+	for _, name := range services {
+		s := p.Services[name]
+		if s.Image == "" {
+			continue
+		}
+		switch pullPolicy(flag, s) {
+		case types.PullPolicyAlways:
+			refs[s.Image] = true
+		case types.PullPolicyMissing:
+			if _, err := w.Images.Resolve(ctx, s.Image); errdefs.IsNotFound(err) {
+				refs[s.Image] = true
+			} else if err != nil {
+				return fmt.Errorf("resolve image %s: %w", s.Image, err)
+			}
+		}
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, ref := range slices.Sorted(maps.Keys(refs)) {
+		g.Go(func() error {
+			prog.show("Image "+ref, "", "Pulling", nil)
+			if _, err := w.Puller.Pull(ctx, ref); err != nil {
+				prog.show("Image "+ref, "", "Error", err)
+				return fmt.Errorf("pull %s: %w", ref, err)
+			}
+			prog.show("Image "+ref, "", "Pulled", nil)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// checkImages fails before anything changes when a container is to be
+// made from an image that is not present locally (after the pulls): one
+// whose policy is never, one the stack builds, or with no way to pull.
+func checkImages(plan *reconcile.Plan, obs reconcile.Observed, pull string) error {
 	missing := map[string][]string{}
 	for _, op := range plan.Ops {
 		if op.Resource != reconcile.ResourceContainer || (op.Kind != reconcile.KindCreate && op.Kind != reconcile.KindRecreate) {
@@ -293,13 +354,19 @@ func checkImages(plan *reconcile.Plan, obs reconcile.Observed, pull string) erro
 	}
 	var lines []string
 	for _, ref := range slices.Sorted(maps.Keys(missing)) {
-		lines = append(lines, fmt.Sprintf("image %s of service %s is not present locally", ref, strings.Join(missing[ref], ", ")))
+		svc := missing[ref][0]
+		why := "and it cannot be pulled here"
+		switch s := plan.Project.Services[svc]; {
+		case s.Image == "":
+			why = "the stack builds it: build it first (berth build -t " + ref + ")"
+		case pullPolicy(pull, s) == types.PullPolicyNever && pull == "never":
+			why = "--pull never"
+		case pullPolicy(pull, s) == types.PullPolicyNever:
+			why = "pull_policy " + s.PullPolicy
+		}
+		lines = append(lines, fmt.Sprintf("image %s of service %s is not present locally (%s)", ref, strings.Join(missing[ref], ", "), why))
 	}
-	hint := "berth cannot pull images yet: import or build them first"
-	if pull == "never" {
-		hint = "--pull never"
-	}
-	return fmt.Errorf("%s (%s): %w", strings.Join(lines, "; "), hint, errdefs.ErrNotFound)
+	return fmt.Errorf("%s: %w", strings.Join(lines, "; "), errdefs.ErrNotFound)
 }
 
 // targetedServices are the services up acts on: the named ones and their
