@@ -93,6 +93,9 @@ func runComposeRun(cmd *cobra.Command, env *stackEnv, sf *stackFlags, o *compose
 	if err := pullImages(ctx, w, p, []string{service}, pull, prog); err != nil {
 		return err
 	}
+	if err := buildImages(ctx, w, p, []string{service}, "missing", cmd.ErrOrStderr(), prog); err != nil {
+		return err
+	}
 	s := p.Services[service]
 	ref := spec.ImageName(p, s)
 	if _, err := w.Images.Resolve(ctx, ref); errdefs.IsNotFound(err) {
@@ -102,7 +105,7 @@ func runComposeRun(cmd *cobra.Command, env *stackEnv, sf *stackFlags, o *compose
 	}
 	// The dependencies, and the networks and volumes the service uses.
 	opts := reconcile.Options{Services: []string{service}, NoDeps: o.noDeps, OnlyDependencies: true}
-	lock, err := converge(ctx, cmd, env, w, p, opts, pull, &progress{mode: "quiet"})
+	lock, err := converge(ctx, cmd, env, w, p, opts, imagePolicy{pull: pull, build: "missing", out: cmd.ErrOrStderr()}, &progress{mode: "quiet"})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/images/build"
 	netfake "github.com/berth-dev/berth/network/fake"
 	"github.com/berth-dev/berth/reconcile"
 	"github.com/berth-dev/berth/runtime"
@@ -942,5 +943,49 @@ func TestComposeRun(t *testing.T) {
 	}
 	if _, _, err := s.run(t, "compose", "-f", s.file(), "run", "nope"); !errdefs.IsNotFound(err) {
 		t.Errorf("run of an unknown service: %v", err)
+	}
+}
+
+// fakeBuilder "builds" by giving the first tag an ID in the fake store.
+type fakeBuilder struct {
+	im    fake.Images
+	built []build.Options
+}
+
+func (f *fakeBuilder) Build(_ context.Context, o build.Options) (string, error) {
+	f.built = append(f.built, o)
+	id := fmt.Sprintf("sha256:%064d", len(f.built))
+	f.im[o.Tags[0]] = id
+	return id, nil
+}
+
+func TestUpBuilds(t *testing.T) {
+	s := newTestStack(t, "name: demo\nservices:\n  app:\n    build:\n      context: .\n      args: {V: \"1\"}\n")
+	b := &fakeBuilder{im: s.im}
+	s.world.Builder = b
+	if _, _, err := s.run(t, "up", "-d", "--no-build", "-f", s.file()); !errdefs.IsNotFound(err) || !strings.Contains(err.Error(), "image demo-app of service app") {
+		t.Errorf("--no-build of a missing image: %v", err)
+	}
+	if _, _, err := s.run(t, "up", "-d", "-f", s.file()); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.built) != 1 || b.built[0].ContextDir != s.dir || b.built[0].Args["V"] != "1" || b.built[0].Tags[0] != "demo-app" {
+		t.Fatalf("built %+v", b.built)
+	}
+	if s.container(t, "demo-app-1").ImageID != s.im["demo-app"] {
+		t.Error("the container does not run the built image")
+	}
+	// Present now: no build, no change; --build builds again and the new
+	// image recreates the container.
+	out, _, err := s.run(t, "up", "-d", "-f", s.file())
+	if err != nil || len(b.built) != 1 || !strings.Contains(out, "No changes") {
+		t.Errorf("second up: %v, %d builds\n%s", err, len(b.built), out)
+	}
+	out, _, err = s.run(t, "up", "-d", "--build", "-f", s.file())
+	if err != nil || len(b.built) != 2 || !strings.Contains(out, "~ app-1 (recreate): image_id") {
+		t.Errorf("up --build: %v, %d builds\n%s", err, len(b.built), out)
+	}
+	if _, _, err := s.run(t, "compose", "-f", s.file(), "build", "--build-arg", "V=2"); err != nil || len(b.built) != 3 || b.built[2].Args["V"] != "2" {
+		t.Errorf("compose build: %v %+v", err, b.built)
 	}
 }

@@ -116,7 +116,7 @@ func watchStack(cmd *cobra.Command, env *stackEnv, w *stackWorld, o *upOptions, 
 		if err := checkServices(st.Project, services); err != nil {
 			return err
 		}
-		lock, err := converge(ctx, cmd, env, w, st.Project, opts, o.pull, prog)
+		lock, err := converge(ctx, cmd, env, w, st.Project, opts, o.images(cmd), prog)
 		if err != nil {
 			return err
 		}

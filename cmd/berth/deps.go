@@ -29,6 +29,7 @@ type stackWorld struct {
 	Runner  containerRunner
 	Rmi     imageRemover
 	Puller  imagePuller
+	Builder imageBuilder
 }
 
 // logSource reads a container's log, as `docker logs` does.
@@ -161,6 +162,7 @@ func stackDeps(g *globals) (*stackWorld, error) {
 		Runner:  runcRunner{rt},
 		Rmi:     store,
 		Puller:  registryPuller{g: g, store: store},
+		Builder: lazyBuilder{g},
 	}, nil
 }
 

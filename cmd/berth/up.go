@@ -42,6 +42,7 @@ type upOptions struct {
 	createOnly       bool // `compose create`: --no-start, no logs
 	attachDependents bool
 	watch            bool
+	build, noBuild   bool
 }
 
 // newUpCmd is `berth up`; sf is the compose group's stack flags, or nil to
@@ -84,6 +85,8 @@ gracefully, a second Ctrl-C kills it.`,
 	fs.BoolVar(&o.noColor, "no-color", false, "monochrome log prefixes")
 	fs.IntVarP(&o.timeout, "timeout", "t", 0, "seconds to wait for a container to stop before killing it")
 	fs.StringVar(&o.progress, "progress", "auto", "progress output: auto, tty, plain, json or quiet")
+	fs.BoolVar(&o.build, "build", false, "build the images of services with a build: section before starting")
+	fs.BoolVar(&o.noBuild, "no-build", false, "do not build images, even missing ones")
 	fs.BoolVar(&o.watch, "watch", false, "stay and re-apply the stack whenever a file that shaped it changes")
 	return cmd
 }
@@ -138,6 +141,8 @@ func (o *upOptions) options(cmd *cobra.Command, services []string) (reconcile.Op
 		return inval("--wait and --no-start are incompatible")
 	case o.waitTimeout < 0:
 		return inval("--wait-timeout %d: want seconds >= 0", o.waitTimeout)
+	case o.build && o.noBuild:
+		return inval("--build and --no-build are incompatible")
 	case o.watch && (o.wait || o.noStart || o.abortOnExit || o.abortOnFailure):
 		return inval("--watch is incompatible with --wait, --no-start and the abort flags")
 	}
@@ -182,7 +187,7 @@ func runUp(cmd *cobra.Command, env *stackEnv, o *upOptions, services []string) e
 	if o.watch {
 		return watchStack(cmd, env, w, o, services, opts, prog)
 	}
-	lock, err := converge(ctx, cmd, env, w, p, opts, o.pull, prog)
+	lock, err := converge(ctx, cmd, env, w, p, opts, o.images(cmd), prog)
 	if err != nil {
 		return err
 	}
@@ -216,13 +221,35 @@ func runUp(cmd *cobra.Command, env *stackEnv, o *upOptions, services []string) e
 // converge is the heart of up: under the stack's lock, observe, plan,
 // check the images, print the plan and apply it. It returns the lock still
 // held, for --wait to keep it.
-func converge(ctx context.Context, cmd *cobra.Command, env *stackEnv, w *stackWorld, p *types.Project, opts reconcile.Options, pull string, prog *progress) (*flock.Lock, error) {
+// imagePolicy is how up gets the images: --pull, and --build/--no-build.
+type imagePolicy struct {
+	pull  string // always, missing, never, or "" for each service's pull_policy
+	build string // always, missing or never
+	out   io.Writer
+}
+
+func (o *upOptions) images(cmd *cobra.Command) imagePolicy {
+	ip := imagePolicy{pull: o.pull, build: "missing", out: cmd.ErrOrStderr()}
+	switch {
+	case o.build:
+		ip.build = "always"
+	case o.noBuild:
+		ip.build = "never"
+	}
+	return ip
+}
+
+func converge(ctx context.Context, cmd *cobra.Command, env *stackEnv, w *stackWorld, p *types.Project, opts reconcile.Options, ip imagePolicy, prog *progress) (*flock.Lock, error) {
 	lock, err := lockStack(ctx, env.g, p.Name)
 	if err != nil {
 		return nil, err
 	}
 	err = func() error {
-		if err := pullImages(ctx, w, p, targetedServices(p, opts.Services, opts.NoDeps), pull, prog); err != nil {
+		targets := targetedServices(p, opts.Services, opts.NoDeps)
+		if err := pullImages(ctx, w, p, targets, ip.pull, prog); err != nil {
+			return err
+		}
+		if err := buildImages(ctx, w, p, targets, ip.build, ip.out, prog); err != nil {
 			return err
 		}
 		obs, err := reconcile.Observe(ctx, p.Name, reconcile.ImageRefs(p), w.Deps)
@@ -233,7 +260,7 @@ func converge(ctx context.Context, cmd *cobra.Command, env *stackEnv, w *stackWo
 		if err != nil {
 			return err
 		}
-		if err := checkImages(plan, obs, pull); err != nil {
+		if err := checkImages(plan, obs, ip.pull); err != nil {
 			return err
 		}
 		if err := showPlan(cmd.OutOrStdout(), prog.mode, plan); err != nil {
@@ -304,8 +331,8 @@ func pullImages(ctx context.Context, w *stackWorld, p *types.Project, services [
 	refs := map[string]bool{}
 	for _, name := range services {
 		s := p.Services[name]
-		if s.Image == "" {
-			continue
+		if s.Image == "" || (s.Build != nil && pullPolicy(flag, s) != types.PullPolicyAlways) {
+			continue // built, not pulled
 		}
 		switch pullPolicy(flag, s) {
 		case types.PullPolicyAlways:
@@ -357,8 +384,8 @@ func checkImages(plan *reconcile.Plan, obs reconcile.Observed, pull string) erro
 		svc := missing[ref][0]
 		why := "and it cannot be pulled here"
 		switch s := plan.Project.Services[svc]; {
-		case s.Image == "":
-			why = "the stack builds it: build it first (berth build -t " + ref + ")"
+		case s.Build != nil:
+			why = "it is built, and --no-build was given"
 		case pullPolicy(pull, s) == types.PullPolicyNever && pull == "never":
 			why = "--pull never"
 		case pullPolicy(pull, s) == types.PullPolicyNever:
