@@ -37,7 +37,9 @@ func newComposeCmd(env *stackEnv) *cobra.Command {
 		newComposeControlCmd(env, sf, "kill"), newComposeControlCmd(env, sf, "pause"), newComposeControlCmd(env, sf, "unpause"),
 		newComposePsCmd(env, sf), newComposeLsCmd(env), newComposeScaleCmd(env, sf), newComposeImagesCmd(env, sf),
 		newComposeLogsCmd(env, sf), newComposeExecCmd(env, sf), newComposeTopCmd(env, sf), newComposeWaitCmd(env, sf),
-		newComposePortCmd(env, sf), newComposeRunCmd(env, sf), newComposePullCmd(env, sf), newComposeBuildCmd(env, sf), newComposeVersionCmd(),
+		newComposePortCmd(env, sf), newComposeRunCmd(env, sf), newComposePullCmd(env, sf), newComposeBuildCmd(env, sf), newComposePushCmd(env, sf),
+		newComposeCpCmd(env, sf), newComposeExportCmd(env, sf), newComposeCommitCmd(env, sf), newComposeAttachCmd(env, sf),
+		newComposeStatsCmd(env, sf), newComposeVersionCmd(),
 	)
 	return cmd
 }

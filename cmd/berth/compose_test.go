@@ -989,3 +989,33 @@ func TestUpBuilds(t *testing.T) {
 		t.Errorf("compose build: %v %+v", err, b.built)
 	}
 }
+
+func TestCpArgs(t *testing.T) {
+	names := func(svc string) (string, error) {
+		if svc == "web" {
+			return "demo-web-1", nil
+		}
+		return "", fmt.Errorf("no such service: %s: %w", svc, errdefs.ErrNotFound)
+	}
+	tests := []struct {
+		src, dst string
+		want     []string
+		wantErr  bool
+	}{
+		{src: "web:/etc/hosts", dst: "./hosts", want: []string{"demo-web-1:/etc/hosts", "./hosts"}},
+		{src: "-", dst: "web:/tmp", want: []string{"-", "demo-web-1:/tmp"}},
+		{src: "./a", dst: "./b", wantErr: true},
+		{src: "web:/a", dst: "web:/b", wantErr: true},
+		{src: "db:/a", dst: ".", wantErr: true},
+	}
+	for _, tc := range tests {
+		got, err := cpArgs(tc.src, tc.dst, names)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("cpArgs(%s, %s): err = %v", tc.src, tc.dst, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("cpArgs(%s, %s) (-want +got):\n%s", tc.src, tc.dst, diff)
+		}
+	}
+}
