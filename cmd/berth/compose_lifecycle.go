@@ -209,7 +209,7 @@ func newComposeStopCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, name, w, cs, err := l.targets(cmd.Context(), args, false)
+			p, _, w, cs, err := l.targets(cmd.Context(), args, false)
 			if err != nil {
 				return err
 			}
@@ -218,7 +218,6 @@ func newComposeStopCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_ = name
 			return eachLayer(cmd.Context(), layers, prog, "Stopping", "Stopped", func(ctx context.Context, c runtime.Container) error {
 				return ignoreGone(w.Runtime.Stop(ctx, c.ID, timeout))
 			})
@@ -248,7 +247,6 @@ func newComposeRestartCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_ = noDeps // restart acts on the named services only, as Compose's does
 			up := slices.DeleteFunc(slices.Clone(cs), func(c runtime.Container) bool { return !isUp(c) })
 			stopLayers, err := serviceLayers(p, up, true)
 			if err != nil {
@@ -269,7 +267,9 @@ func newComposeRestartCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVarP(&seconds, "timeout", "t", 0, "seconds to wait before killing")
-	cmd.Flags().BoolVar(&noDeps, "no-deps", false, "do not restart dependent services")
+	// berth restarts only the named services' containers, never their
+	// dependents, so --no-deps is what it always does.
+	cmd.Flags().BoolVar(&noDeps, "no-deps", false, "do not restart dependent services (berth never does)")
 	return cmd
 }
 

@@ -165,14 +165,13 @@ func foreground(cmd *cobra.Command, env *stackEnv, w *stackWorld, p *types.Proje
 	defer tick.Stop()
 	for {
 		select {
-		case s := <-sigs:
+		case <-sigs:
 			if !stopping {
 				fmt.Fprintln(errOut, "Gracefully stopping... (press Ctrl+C again to force)")
 				interrupted = true
 				stop(timeout)
 				continue
 			}
-			_ = s
 			zero := time.Duration(0)
 			fmt.Fprintln(errOut, "Killing...")
 			return finish(stopErr(stopStack(context.WithoutCancel(ctx), w.Runtime, p, nil, &zero, prog), 130))
