@@ -178,18 +178,29 @@ func newComposeStartCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, _, w, cs, err := l.targets(cmd.Context(), args, false)
+			ctx := cmd.Context()
+			p, name, w, cs, err := l.targets(ctx, args, false)
 			if err != nil {
 				return err
 			}
-			cs = slices.DeleteFunc(cs, isUp)
-			layers, err := serviceLayers(p, cs, false)
+			if p == nil {
+				// No stack file: no depends_on to honour but the labels'.
+				cs = slices.DeleteFunc(cs, isUp)
+				return eachLayer(ctx, [][]runtime.Container{cs}, prog, "Starting", "Started", func(ctx context.Context, c runtime.Container) error {
+					return w.Runtime.Start(ctx, c.ID)
+				})
+			}
+			// Started in depends_on order, waiting on health and
+			// completion as up does.
+			obs, err := reconcile.Observe(ctx, name, nil, w.Deps)
 			if err != nil {
 				return err
 			}
-			return eachLayer(cmd.Context(), layers, prog, "Starting", "Started", func(ctx context.Context, c runtime.Container) error {
-				return w.Runtime.Start(ctx, c.ID)
-			})
+			plan, err := reconcile.MakeStartPlan(p, obs, args)
+			if err != nil {
+				return err
+			}
+			return reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event, PollInterval: env.pollInterval()})
 		},
 	}
 }

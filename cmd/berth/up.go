@@ -269,7 +269,7 @@ func converge(ctx context.Context, cmd *cobra.Command, env *stackEnv, w *stackWo
 		if plan.Empty() {
 			return nil
 		}
-		return reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event})
+		return reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event, PollInterval: env.pollInterval()})
 	}()
 	if err != nil {
 		lock.Unlock()
