@@ -271,15 +271,15 @@ func (bd *build) execCopy(ctx context.Context, st *state, cp *copyPlan) (*state,
 		}
 	}
 	now := bd.b.now()
-	contentDest := ""
+	contentDest, contentFile := "", ""
 	if len(cp.sd.SourceContents) > 0 {
 		d, isDir, err := destination(st, lower, cp.sd.DestPath, len(cp.sd.SourceContents)+len(cp.sd.SourcePaths), cp.name)
 		if err != nil {
 			return nil, err
 		}
 		contentDest = d
-		if !isDir && len(cp.sd.SourceContents) > 0 {
-			contentDest = path.Dir(d)
+		if !isDir { // one heredoc copied as the destination file
+			contentFile = d
 		}
 	}
 	l, err := bd.layerFrom(ctx, st, func(w io.Writer) error {
@@ -309,7 +309,11 @@ func (bd *build) execCopy(ctx context.Context, st *state, cp *copyPlan) (*state,
 			if mode != nil {
 				m = int64(*mode)
 			}
-			if err := t.writeFile(path.Join(contentDest, path.Base(sc.Path)), strings.NewReader(sc.Data), int64(len(sc.Data)), m, now, own); err != nil {
+			name := contentFile
+			if name == "" {
+				name = path.Join(contentDest, path.Base(sc.Path))
+			}
+			if err := t.writeFile(name, strings.NewReader(sc.Data), int64(len(sc.Data)), m, now, own); err != nil {
 				return err
 			}
 		}

@@ -411,3 +411,45 @@ func TestBuildFailingRun(t *testing.T) {
 		t.Errorf("unknown instruction: %v", err)
 	}
 }
+
+func TestBuildMountsHeredocsOnbuild(t *testing.T) {
+	e := newRootEnv(t)
+	base := e.baseImage()
+	secret := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(secret, []byte("s3cret"), 0o600)
+	e.mustBuild(Options{DockerfileInline: []byte("FROM " + base + "\nONBUILD RUN echo triggered > /onbuild\n"), Tags: []string{"test/onbuild"}})
+	df := "FROM test/onbuild\n" + `RUN --mount=type=cache,target=/cache sh -c 'echo x >> /cache/count; wc -l < /cache/count > /cache-count'
+RUN --mount=type=tmpfs,target=/scratch touch /scratch/gone && test ! -e /scratch/x
+RUN --mount=type=secret,id=token cat /run/secrets/token > /secret-copy
+RUN --mount=type=bind,source=ctxfile,target=/mnt/ctxfile cat /mnt/ctxfile > /from-bind
+RUN <<SCRIPT
+#!/bin/sh
+echo "script $0" > /script-out
+SCRIPT
+COPY <<EOT /etc/motd
+hello
+EOT
+`
+	dir := e.context(df, map[string]string{"ctxfile": "bound"})
+	opts := Options{ContextDir: dir, Secrets: map[string]string{"token": secret}}
+	e.mustBuild(opts)
+	opts.NoCache = true
+	id := e.mustBuild(opts)
+	out, _ := e.runIn(id, "cat /onbuild /cache-count /secret-copy; echo; cat /from-bind; echo; cat /script-out /etc/motd; for p in /scratch /run /mnt; do test -e $p && echo left $p; done; echo end")
+	want := "triggered\n2\ns3cret\nbound\nscript /dev/pipes/SCRIPT\nhello\nend\n"
+	if out != want {
+		t.Errorf("(-want +got):\n%s", cmp.Diff(want, out))
+	}
+	im, err := e.store.Image(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Config.Config.OnBuild) != 0 {
+		t.Errorf("ONBUILD triggers inherited: %v", im.Config.Config.OnBuild)
+	}
+	// A secret the build was not given fails a RUN that requires it.
+	_, _, err = e.build(Options{DockerfileInline: []byte("FROM " + base + "\nRUN --mount=type=secret,id=missing,required=true true\n")})
+	if err == nil || !strings.Contains(err.Error(), "Dockerfile:2:") {
+		t.Errorf("missing secret: %v", err)
+	}
+}
