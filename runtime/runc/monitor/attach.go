@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -80,7 +80,7 @@ type hub struct {
 }
 
 type client struct {
-	conn net.Conn
+	conn *os.File
 	want byte
 	wmu  sync.Mutex
 }
@@ -89,9 +89,9 @@ func newHub(stdinOnce bool) *hub {
 	return &hub{clients: map[*client]struct{}{}, attached: make(chan struct{}), stdinOnce: stdinOnce}
 }
 
-func (h *hub) serve(ln net.Listener) {
+func (h *hub) serve(ln *os.File) {
 	for {
-		conn, err := ln.Accept()
+		conn, err := accept(ln)
 		if err != nil {
 			return
 		}
@@ -99,7 +99,7 @@ func (h *hub) serve(ln net.Listener) {
 	}
 }
 
-func (h *hub) handle(conn net.Conn) {
+func (h *hub) handle(conn *os.File) {
 	kind, p, err := ReadFrame(conn)
 	if err != nil || kind != KindHello || len(p) != 1 {
 		conn.Close()

@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"fmt"
-	"net"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -10,15 +9,15 @@ import (
 
 // receiveConsole accepts one connection on ln and receives the pty master
 // the OCI runtime sends with SCM_RIGHTS (the --console-socket protocol).
-func receiveConsole(ln *net.UnixListener) (*os.File, error) {
-	conn, err := ln.AcceptUnix()
+func receiveConsole(ln *os.File) (*os.File, error) {
+	conn, err := accept(ln)
 	if err != nil {
 		return nil, fmt.Errorf("console socket: %w", err)
 	}
 	defer conn.Close()
 	name := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := conn.ReadMsgUnix(name, oob)
+	n, oobn, err := recvmsg(conn, name, oob)
 	if err != nil {
 		return nil, fmt.Errorf("console socket: %w", err)
 	}

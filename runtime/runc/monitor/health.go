@@ -42,6 +42,7 @@ func (m *monitor) health(ctx context.Context, stop <-chan struct{}, started time
 			}
 			st.Health = ApplyProbe(st.Health, p, p.Start.Sub(started) < h.StartPeriod, h.Retries)
 		})
+
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -23,6 +22,11 @@ import (
 // sync pipe as fd 3, or `berth-shim init -- CMD...` as a container's init.
 // It returns the process exit status.
 func Main(args []string) int {
+	// As --init, the binary is bind-mounted at /sbin/berth-init and run as
+	// `berth-init -- CMD...`.
+	if filepath.Base(args[0]) == "berth-init" {
+		return initMain(args[1:])
+	}
 	if len(args) >= 2 && args[1] == "init" {
 		return initMain(args[2:])
 	}
@@ -90,7 +94,7 @@ func (m *monitor) run() error {
 	defer lw.Close()
 	sock := filepath.Join(m.cfg.RunDir, AttachSocket)
 	_ = os.Remove(sock)
-	ln, err := net.Listen("unix", sock)
+	ln, err := listenUnix(sock)
 	if err != nil {
 		m.fail(ctx, err)
 		return err
@@ -211,7 +215,7 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 	args := []string{"run", "--detach", "--bundle", cfg.Bundle, "--pid-file", pidPath}
 
 	var (
-		console *net.UnixListener
+		console *os.File
 		ptyc    = make(chan *os.File, 1)
 		outR    *os.File
 		errR    *os.File
@@ -235,7 +239,7 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 	if cfg.Tty {
 		sock := filepath.Join(cfg.RunDir, consoleSocket)
 		_ = os.Remove(sock)
-		console, err = net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+		console, err = listenUnix(sock)
 		if err != nil {
 			return 0, err
 		}
@@ -355,6 +359,7 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 		report(m.sync, nil)
 		m.sync = nil
 	}
+
 	stopHealth := make(chan struct{})
 	var health sync.WaitGroup
 	if cfg.Health != nil {
