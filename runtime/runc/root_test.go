@@ -381,3 +381,18 @@ func TestRootMonitorKilledIsRepaired(t *testing.T) {
 		t.Fatalf("start after repair: %v", err)
 	}
 }
+
+func TestRootInit(t *testing.T) {
+	r := rootRuntime(t)
+	id := create(t, r, runtime.Config{Init: true, Cmd: sh("tr '\\0' ' ' </proc/1/cmdline; exit 6")})
+	if err := r.Start(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	code, err := r.Wait(t.Context(), id)
+	if err != nil || code != 6 {
+		t.Fatalf("wait = %d, %v; want 6 through the init", code, err)
+	}
+	if out, _ := logs(t, r, id); !strings.HasPrefix(out, "/sbin/berth-init -- sh") {
+		t.Errorf("PID 1 is %q; want berth-init", out)
+	}
+}
