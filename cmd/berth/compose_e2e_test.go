@@ -1,0 +1,173 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStackEndToEnd runs the built binary as root on real containers
+// (runc, the berth-shim monitor, overlayfs): up, a no-op up, a change that
+// recreates exactly one service, compose ps/ls/logs/exec, and down -v
+// leaving nothing behind. Its containers use network_mode: none, so it
+// needs no CNI.
+func TestStackEndToEnd(t *testing.T) {
+	if os.Getenv("BERTH_TEST_ROOT") != "1" {
+		t.Skip("needs root, runc and overlayfs: set BERTH_TEST_ROOT=1")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("runc not installed")
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox not installed")
+	}
+	dir := t.TempDir()
+	for _, pkg := range []string{"berth", "berth-shim"} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "github.com/berth-dev/berth/cmd/"+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	// The run root holds unix sockets: keep its path short.
+	short, err := os.MkdirTemp("", "brt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(short) })
+	root, run, stackDir := filepath.Join(dir, "root"), filepath.Join(short, "run"), filepath.Join(dir, "stack")
+	if err := os.MkdirAll(stackDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stack := fmt.Sprintf("e2e%d", time.Now().UnixNano()%1_000_000)
+	berth := func(args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(dir, "berth"), append([]string{"--root", root, "--run-root", run}, args...)...)
+		cmd.Dir = stackDir
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	t.Cleanup(func() {
+		if out, err := berth("down", "-v", "-t", "0", "-p", stack, "--progress", "quiet"); err != nil {
+			t.Errorf("cleanup: %v\n%s", err, out)
+		}
+	})
+
+	image := filepath.Join(dir, "busybox.tar")
+	if err := busyboxTar(busybox, image); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := berth("import", "-c", `CMD ["sh"]`, image, "e2e-busybox:1"); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	write := func(level string) {
+		t.Helper()
+		content := fmt.Sprintf(`name: %s
+services:
+  web:
+    image: e2e-busybox:1
+    network_mode: none
+    environment: {LEVEL: %s}
+    command: ["sh", "-c", "echo web $$LEVEL; trap 'exit 0' TERM; while true; do sleep 1; done"]
+    depends_on: [db]
+  db:
+    image: e2e-busybox:1
+    network_mode: none
+    command: ["sh", "-c", "echo db ready; trap 'exit 0' TERM; while true; do sleep 1; done"]
+`, stack, level)
+		if err := os.WriteFile(filepath.Join(stackDir, "compose.yaml"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("info")
+	out, err := berth("up", "-d", "--progress", "plain")
+	if err != nil || !strings.Contains(out, "Container "+stack+"-web-1  Started") {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	ids := func() string {
+		out, err := berth("compose", "ps", "-a", "--format", "{{.Name}}={{.ID}}")
+		if err != nil {
+			t.Fatalf("ps: %v\n%s", err, out)
+		}
+		return out
+	}
+	before := ids()
+	if out, err := berth("up", "-d"); err != nil || !strings.Contains(out, "No changes") {
+		t.Fatalf("no-op up: %v\n%s", err, out)
+	}
+	write("debug")
+	if out, err := berth("up", "-d", "-t", "2"); err != nil || !strings.Contains(out, `environment.LEVEL "info" => "debug"`) {
+		t.Fatalf("up after a change: %v\n%s", err, out)
+	}
+	after := ids()
+	line := func(s, name string) string {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, name+"=") {
+				return l
+			}
+		}
+		return ""
+	}
+	if line(before, stack+"-web-1") == line(after, stack+"-web-1") || line(before, stack+"-db-1") != line(after, stack+"-db-1") {
+		t.Errorf("want exactly web recreated:\nbefore %s\nafter %s", before, after)
+	}
+	if out, err := berth("compose", "exec", "-T", "web", "sh", "-c", "echo $LEVEL"); err != nil || strings.TrimSpace(out) != "debug" {
+		t.Errorf("exec: %v %q", err, out)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, _ := berth("compose", "logs", "web")
+		if strings.Contains(out, "web-1 | web debug") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logs: %s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out, err := berth("compose", "ls"); err != nil || !strings.Contains(out, stack) || !strings.Contains(out, "running(2)") {
+		t.Errorf("ls: %v\n%s", err, out)
+	}
+	if out, err := berth("down", "-v", "--progress", "plain"); err != nil || !strings.Contains(out, "Container "+stack+"-db-1  Removed") {
+		t.Fatalf("down: %v\n%s", err, out)
+	}
+	if out, _ := berth("compose", "ls", "-a"); strings.Contains(out, stack) {
+		t.Errorf("stack left after down:\n%s", out)
+	}
+}
+
+// busyboxTar writes a root filesystem of busybox and its sh as a tar.
+func busyboxTar(busybox, path string) error {
+	bin, err := os.ReadFile(busybox)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))},
+		{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "bin/sleep", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "bin/echo", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := tw.Write(bin); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
