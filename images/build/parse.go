@@ -71,10 +71,16 @@ func checkCommand(c instructions.Command) error {
 				return fmt.Errorf("ADD from a Git repository is not supported: %w", errdefs.ErrNotImplemented)
 			}
 		}
+		if len(c.ExcludePatterns) > 0 {
+			return fmt.Errorf("ADD --exclude is not supported: %w", errdefs.ErrNotImplemented)
+		}
 		if c.Checksum != "" {
 			return fmt.Errorf("ADD --checksum is not supported: %w", errdefs.ErrNotImplemented)
 		}
 	case *instructions.CopyCommand:
+		if len(c.ExcludePatterns) > 0 {
+			return fmt.Errorf("COPY --exclude is not supported: %w", errdefs.ErrNotImplemented)
+		}
 		if c.Parents {
 			return fmt.Errorf("COPY --parents is not supported: %w", errdefs.ErrNotImplemented)
 		}
