@@ -83,3 +83,14 @@ func containerImageConfig(rec *runc.Record) *ggcr.Config {
 	}
 	return out
 }
+
+// containersUseImage is the image store's in-use hook (images.Options.InUse)
+// backed by the container records: an image some container was created
+// from, in any state, is in use. It must not open the image store itself.
+func containersUseImage(g *globals) func(imageID string) bool {
+	rt := runc.New(runc.Options{Root: g.root, RunRoot: g.runRoot, Runtime: g.runtime})
+	return func(imageID string) bool {
+		used, err := rt.ImagesInUse()
+		return err != nil || used[imageID] // unsure: keep the image
+	}
+}

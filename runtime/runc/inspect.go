@@ -282,3 +282,20 @@ func nonNilMap(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// ImagesInUse returns the IDs of the images some container (in any state)
+// was created from. It reads records only, so it is cheap and runs no
+// runtime binary.
+func (r *Runtime) ImagesInUse() (map[string]bool, error) {
+	ids, err := r.ids()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, id := range ids {
+		if rec, err := r.readRecord(id); err == nil {
+			used[rec.ImageID] = true
+		}
+	}
+	return used, nil
+}
