@@ -167,6 +167,12 @@ func (b *Builder) Build(ctx context.Context, opts Options) (string, error) {
 			return "", err
 		}
 		defer bd.ctxSrc.Close()
+		if b.Cache != nil {
+			if abs, err := filepath.Abs(opts.ContextDir); err == nil {
+				bd.ctxSrc.sums = b.Cache.statCache(abs)
+				defer bd.ctxSrc.sums.save()
+			}
+		}
 	}
 	if bd.in, err = b.Store.Ingest(ctx); err != nil {
 		return "", err

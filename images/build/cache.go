@@ -127,6 +127,7 @@ func (c *Cache) Prune(all bool, valid func(chains []string) bool) (PruneResult, 
 		res.Records++
 	}
 	if all {
+		os.RemoveAll(filepath.Join(c.Dir, "stat")) // an accelerator only
 		mounts, err := os.ReadDir(filepath.Join(c.Dir, "mounts"))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return res, fmt.Errorf("build cache: %w", err)

@@ -217,7 +217,7 @@ func mountOverlay(target string, lowers []string, upper, work string) error {
 	}
 	data += ",index=off"
 	if len(data) >= unix.Getpagesize()-1 {
-		return fmt.Errorf("mount %s: %d layers are too many for one overlay mount", target, len(lowers))
+		return mountOverlayFsconfig(target, rev, upper, work)
 	}
 	var flags uintptr
 	if upper == "" {
@@ -225,6 +225,47 @@ func mountOverlay(target string, lowers []string, upper, work string) error {
 	}
 	if err := unix.Mount("overlay", target, "overlay", flags, data); err != nil {
 		return fmt.Errorf("mount overlay at %s: %w", target, err)
+	}
+	return nil
+}
+
+// mountOverlayFsconfig mounts an overlay whose options exceed mount(2)'s
+// one page: the new mount API adds lower dirs one by one ("lowerdir+",
+// Linux 6.8).
+func mountOverlayFsconfig(target string, topFirst []string, upper, work string) error {
+	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("mount %s: too many layers for mount(2) and no fsopen: %w", target, err)
+	}
+	defer unix.Close(fsfd)
+	for _, l := range topFirst {
+		if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
+			return fmt.Errorf("mount %s: lower dir %s: %w", target, l, err)
+		}
+	}
+	opts := [][2]string{{"index", "off"}}
+	if upper != "" {
+		opts = append(opts, [2]string{"upperdir", upper}, [2]string{"workdir", work}, [2]string{"redirect_dir", "off"}, [2]string{"metacopy", "off"})
+	}
+	for _, kv := range opts {
+		if err := unix.FsconfigSetString(fsfd, kv[0], kv[1]); err != nil {
+			return fmt.Errorf("mount %s: %s: %w", target, kv[0], err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return fmt.Errorf("mount %s: %w", target, err)
+	}
+	var attr int
+	if upper == "" {
+		attr = unix.MOUNT_ATTR_RDONLY
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attr)
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", target, err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("mount %s: %w", target, err)
 	}
 	return nil
 }

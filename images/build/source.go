@@ -28,6 +28,8 @@ type source struct {
 
 	mu sync.Mutex                     // PatternMatcher is not safe concurrently
 	pm *patternmatcher.PatternMatcher // nil: nothing excluded
+
+	sums *statCache // nil: always read files to digest them
 }
 
 // openContext opens the build context dir and reads its .dockerignore.
@@ -196,20 +198,31 @@ func (s *source) walk(rel, dest string) ([]entry, error) {
 // (as BuildKit's content checksums).
 func (s *source) digest(entries []entry) (string, error) {
 	h := sha256.New()
+	buf := make([]byte, 64<<10)
 	for _, e := range entries {
 		fmt.Fprintf(h, "%s\x00%o\x00%s\x00", e.dest, uint32(e.info.Mode()), e.link)
 		if e.info.Mode().IsRegular() {
-			f, err := s.root.Open(e.rel)
-			if err != nil {
-				return "", err
+			sum, ok := s.sums.get(e.rel, e.info)
+			if !ok {
+				f, err := s.root.Open(e.rel)
+				if err != nil {
+					return "", err
+				}
+				fh := sha256.New()
+				_, err = io.CopyBuffer(fh, onlyReader{f}, buf)
+				f.Close()
+				if err != nil {
+					return "", err
+				}
+				sum = hex.EncodeToString(fh.Sum(nil))
+				s.sums.put(e.rel, e.info, sum)
 			}
-			_, err = io.Copy(h, f)
-			f.Close()
-			if err != nil {
-				return "", err
-			}
+			io.WriteString(h, sum)
 		}
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// onlyReader hides a file's WriteTo, so that io.CopyBuffer uses the buffer.
+type onlyReader struct{ io.Reader }
