@@ -39,7 +39,7 @@ func newComposeCmd(env *stackEnv) *cobra.Command {
 		newComposeLogsCmd(env, sf), newComposeExecCmd(env, sf), newComposeTopCmd(env, sf), newComposeWaitCmd(env, sf),
 		newComposePortCmd(env, sf), newComposeRunCmd(env, sf), newComposePullCmd(env, sf), newComposeBuildCmd(env, sf), newComposePushCmd(env, sf),
 		newComposeCpCmd(env, sf), newComposeExportCmd(env, sf), newComposeCommitCmd(env, sf), newComposeAttachCmd(env, sf),
-		newComposeStatsCmd(env, sf), newComposeVersionCmd(),
+		newComposeStatsCmd(env, sf), newComposeEventsCmd(env, sf), newComposeVersionCmd(),
 	)
 	return cmd
 }

@@ -1019,3 +1019,33 @@ func TestCpArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestContainerEvents(t *testing.T) {
+	labels := map[string]string{"io.berth.service": "web"}
+	c := func(id string, st runtime.Status, health string) runtime.Container {
+		return runtime.Container{ID: id, Name: "demo-web-" + id, Image: "nginx", Labels: labels, Status: st, Health: health, ExitCode: 3}
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	before := byID([]runtime.Container{c("1", runtime.StatusRunning, ""), c("2", runtime.StatusRunning, "starting"), c("3", runtime.StatusPaused, "")})
+	after := byID([]runtime.Container{c("2", runtime.StatusRunning, "healthy"), c("3", runtime.StatusRunning, ""), c("4", runtime.StatusExited, "")})
+	var buf bytes.Buffer
+	for _, e := range containerEvents(before, after, now) {
+		if err := writeEvent(&buf, e, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := `2026-01-02T03:04:05.000000Z container health_status: healthy 2 (image=nginx, name=demo-web-2)
+2026-01-02T03:04:05.000000Z container unpause 3 (image=nginx, name=demo-web-3)
+2026-01-02T03:04:05.000000Z container create 4 (image=nginx, name=demo-web-4)
+2026-01-02T03:04:05.000000Z container die 4 (exitCode=3, image=nginx, name=demo-web-4)
+2026-01-02T03:04:05.000000Z container destroy 1 (image=nginx, name=demo-web-1)
+`
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	buf.Reset()
+	writeEvent(&buf, containerEvents(nil, byID([]runtime.Container{c("5", runtime.StatusCreated, "")}), now)[0], true)
+	if want := `{"time":"2026-01-02T03:04:05Z","type":"container","action":"create","id":"5","service":"web","attributes":{"image":"nginx","name":"demo-web-5"}}` + "\n"; buf.String() != want {
+		t.Errorf("json: %s", buf.String())
+	}
+}
