@@ -13,7 +13,7 @@ func addContainerCommands(root *cobra.Command, g *globals) {
 		newContainerInspectCmd(g, "inspect"), newWaitCmd(g), newPauseCmd(g, true), newPauseCmd(g, false),
 		newRenameCmd(g), newTopCmd(g), newPortCmd(g), newAttachCmd(g),
 		newCpCmd(g), newExportCmd(g), newDiffCmd(g), newCommitCmd(g), newStatsCmd(g), newUpdateCmd(g),
-		newInfoCmd(g), newVersionCmd(g),
+		newInfoCmd(g), newVersionCmd(g), newEventsCmd(g),
 	} {
 		root.AddCommand(c)
 	}

@@ -172,3 +172,34 @@ func TestEnvList(t *testing.T) {
 		t.Errorf("envList (-want +got):\n%s", diff)
 	}
 }
+
+func TestEventFilterAndLine(t *testing.T) {
+	e := monitor.NewEvent("abc123", "health_status: healthy", map[string]string{"image": "busybox:latest", "name": "web", "app": "x"})
+	e.TimeNano = time.Date(2026, 1, 2, 3, 4, 5, 6, time.Local).UnixNano()
+	tests := []struct {
+		filters []string
+		want    bool
+	}{
+		{nil, true},
+		{[]string{"event=health_status"}, true},
+		{[]string{"event=die"}, false},
+		{[]string{"container=web"}, true},
+		{[]string{"container=abc"}, true},
+		{[]string{"image=busybox"}, true},
+		{[]string{"label=app=x", "type=container"}, true},
+		{[]string{"label=app=y"}, false},
+	}
+	for _, tc := range tests {
+		match, err := eventFilter(tc.filters)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := match(e); got != tc.want {
+			t.Errorf("filters %v: %v; want %v", tc.filters, got, tc.want)
+		}
+	}
+	want := time.Unix(0, e.TimeNano).Format("2006-01-02T15:04:05.000000000Z07:00") + " container health_status: healthy abc123 (app=x, image=busybox:latest, name=web)"
+	if got := eventLine(e); got != want {
+		t.Errorf("eventLine = %q; want %q", got, want)
+	}
+}

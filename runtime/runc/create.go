@@ -161,6 +161,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	}); err != nil {
 		return "", fmt.Errorf("create: %w", err)
 	}
+	r.event(rec, "create")
 	return id, nil
 }
 

@@ -145,6 +145,7 @@ func (r *Runtime) monitorConfig(rec *Record, o StartOptions) monitor.Config {
 	if hc := rec.Healthcheck; hc != nil {
 		c.Health = healthWithDefaults(*hc)
 	}
+	c.EventLog, c.EventAttrs = r.EventLog(), eventAttrs(rec)
 	if rec.AutoRemove && r.opts.AutoRemove != nil {
 		c.OnExit = r.opts.AutoRemove(rec.ID)
 	}
@@ -273,7 +274,11 @@ func (r *Runtime) Stop(ctx context.Context, ref string, timeout *time.Duration) 
 		return err
 	}
 	defer unlock()
-	return r.stop(ctx, rec, timeout)
+	if err := r.stop(ctx, rec, timeout); err != nil {
+		return err
+	}
+	r.event(rec, "stop")
+	return nil
 }
 
 func (r *Runtime) stop(ctx context.Context, rec *Record, timeout *time.Duration) error {
@@ -362,6 +367,7 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 	if err := os.RemoveAll(r.containerDir(rec.ID)); err != nil {
 		return fmt.Errorf("remove %s: %w", rec.Name, err)
 	}
+	r.event(rec, "destroy")
 	return nil
 }
 

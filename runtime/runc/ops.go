@@ -58,6 +58,7 @@ func (r *Runtime) Kill(ctx context.Context, ref, sig string) error {
 	if _, err := r.runtime(ctx, killArgs(r.opts.RuntimeRoot, rec.ID, sig, false)...); err != nil {
 		return fmt.Errorf("kill %s: %w", rec.Name, err)
 	}
+	r.event(rec, "kill", "signal", sig)
 	return nil
 }
 
@@ -102,6 +103,9 @@ func (r *Runtime) freeze(ctx context.Context, ref string, pause bool) error {
 		}
 		return nil
 	})
+	if err == nil {
+		r.event(rec, map[bool]string{true: "pause", false: "unpause"}[pause])
+	}
 	return err
 }
 
@@ -115,7 +119,11 @@ func (r *Runtime) Restart(ctx context.Context, ref string, timeout *time.Duratio
 	if err := r.stop(ctx, rec, timeout); err != nil {
 		return err
 	}
-	return r.start(ctx, rec, StartOptions{})
+	if err := r.start(ctx, rec, StartOptions{}); err != nil {
+		return err
+	}
+	r.event(rec, "restart")
+	return nil
 }
 
 // Wait blocks until the container is not running (nor restarting) and
@@ -166,6 +174,7 @@ func (r *Runtime) Rename(ctx context.Context, ref, name string) error {
 		return err
 	}
 	r.releaseName(old, rec.ID)
+	r.event(rec, "rename", "oldName", "/"+old)
 	return nil
 }
 

@@ -20,24 +20,26 @@ const (
 // Config is what the CLI tells the monitor, written to RunDir/monitor.json
 // before the monitor starts.
 type Config struct {
-	ID          string        `json:"id"`
-	Runtime     string        `json:"runtime"`               // OCI runtime binary
-	RuntimeRoot string        `json:"runtimeRoot,omitempty"` // its --root
-	Bundle      string        `json:"bundle"`
-	StateDir    string        `json:"stateDir"` // holds state.json
-	RunDir      string        `json:"runDir"`
-	Rootfs      string        `json:"rootfs"` // overlay mount point, unmounted at the final exit
-	LogPath     string        `json:"logPath"`
-	LogMaxSize  int64         `json:"logMaxSize"`
-	LogMaxFiles int           `json:"logMaxFiles"`
-	Tty         bool          `json:"tty,omitempty"`
-	OpenStdin   bool          `json:"openStdin,omitempty"`
-	StdinOnce   bool          `json:"stdinOnce,omitempty"`
-	AttachWait  bool          `json:"attachWait,omitempty"` // hold start until the first client attaches
-	Restart     RestartPolicy `json:"restart"`
-	Health      *Health       `json:"health,omitempty"`
-	OOMFiles    []string      `json:"oomFiles,omitempty"` // cgroup files with an oom_kill counter
-	OnExit      []string      `json:"onExit,omitempty"`   // run detached after the final exit (--rm)
+	ID          string            `json:"id"`
+	Runtime     string            `json:"runtime"`               // OCI runtime binary
+	RuntimeRoot string            `json:"runtimeRoot,omitempty"` // its --root
+	Bundle      string            `json:"bundle"`
+	StateDir    string            `json:"stateDir"` // holds state.json
+	RunDir      string            `json:"runDir"`
+	Rootfs      string            `json:"rootfs"` // overlay mount point, unmounted at the final exit
+	LogPath     string            `json:"logPath"`
+	LogMaxSize  int64             `json:"logMaxSize"`
+	LogMaxFiles int               `json:"logMaxFiles"`
+	Tty         bool              `json:"tty,omitempty"`
+	OpenStdin   bool              `json:"openStdin,omitempty"`
+	StdinOnce   bool              `json:"stdinOnce,omitempty"`
+	AttachWait  bool              `json:"attachWait,omitempty"` // hold start until the first client attaches
+	Restart     RestartPolicy     `json:"restart"`
+	Health      *Health           `json:"health,omitempty"`
+	OOMFiles    []string          `json:"oomFiles,omitempty"`   // cgroup files with an oom_kill counter
+	OnExit      []string          `json:"onExit,omitempty"`     // run detached after the final exit (--rm)
+	EventLog    string            `json:"eventLog,omitempty"`   // where start, die and health events go
+	EventAttrs  map[string]string `json:"eventAttrs,omitempty"` // image, name and labels of the events
 }
 
 // Health is a healthcheck with Docker's defaults already applied.

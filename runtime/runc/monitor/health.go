@@ -36,12 +36,23 @@ func (m *monitor) health(ctx context.Context, stop <-chan struct{}, started time
 			return // the container exited during the probe: not a verdict
 		default:
 		}
+		var status string
 		m.record(ctx, func(st *State) {
 			if st.Status != Running && st.Status != Paused {
 				return
 			}
+			old := ""
+			if st.Health != nil {
+				old = st.Health.Status
+			}
 			st.Health = ApplyProbe(st.Health, p, p.Start.Sub(started) < h.StartPeriod, h.Retries)
+			if st.Health.Status != old {
+				status = st.Health.Status // Docker logs changes only
+			}
 		})
+		if status != "" {
+			_ = AppendEvent(m.cfg.EventLog, NewEvent(m.cfg.ID, "health_status: "+status, m.cfg.EventAttrs))
+		}
 
 	}
 }

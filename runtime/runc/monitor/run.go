@@ -130,6 +130,10 @@ func (m *monitor) run() error {
 			}
 			return nil
 		})
+		_ = AppendEvent(m.cfg.EventLog, NewEvent(m.cfg.ID, "die", m.cfg.EventAttrs, "exitCode", strconv.Itoa(code)))
+		if oom {
+			_ = AppendEvent(m.cfg.EventLog, NewEvent(m.cfg.ID, "oom", m.cfg.EventAttrs))
+		}
 		m.hub.sendExit(code)
 		if !restart {
 			return nil
@@ -355,6 +359,7 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 			st.Health = &HealthState{Status: "starting", Log: st.HealthLog()}
 		}
 	})
+	_ = AppendEvent(cfg.EventLog, NewEvent(cfg.ID, "start", cfg.EventAttrs))
 	if first {
 		report(m.sync, nil)
 		m.sync = nil
