@@ -822,7 +822,7 @@ func TestUpSerialises(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Unlock()
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	if _, _, err := s.runContext(ctx, "up", "-d", "-f", s.file()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("up while the stack is locked: err = %v, want it to wait", err)
