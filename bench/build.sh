@@ -75,6 +75,8 @@ else
   echo "podman: not installed or not working; skipped" >&2
 fi
 
+# For scale: the same binary doing nothing (process start and package init).
+CMDS+=(-n "berth help (start-up only)" "$W/berth help")
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$W/unchanged.json" "${CMDS[@]}" >&2
 hyperfine --warmup 1 --runs "$RUNS" --export-json "$W/changed.json" "${CHANGED[@]}" >&2
 
@@ -84,7 +86,7 @@ import json, sys
 res = json.load(open(sys.argv[1]))["results"]
 base = res[0]["median"]
 for r in res:
-    print(f'{r["command"]:24s} median {r["median"]*1000:8.1f} ms   x{r["median"]/base:5.2f} of berth')
+    print(f'{r["command"]:28s} median {r["median"]*1000:8.1f} ms   x{r["median"]/base:5.2f} of berth')
 PY
 }
 echo "== unchanged rebuild (all cache hits)"; report "$W/unchanged.json"

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -350,25 +351,24 @@ func (bd *build) commit(ctx context.Context, st *state) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cfgDigest, _, err := bd.in.WriteBlob(ctx, strings.NewReader(string(cfg)), v1.Hash{})
-	if err != nil {
-		return "", fmt.Errorf("write image config: %w", err)
-	}
 	m := st.manifest(cfg)
-	if m.Config.Digest != cfgDigest {
-		return "", fmt.Errorf("image config digest mismatch: %s != %s", m.Config.Digest, cfgDigest)
-	}
-	mb, err := json.Marshal(m)
-	if err != nil {
-		return "", err
-	}
-	md, size, err := bd.in.WriteBlob(ctx, strings.NewReader(string(mb)), v1.Hash{})
-	if err != nil {
-		return "", fmt.Errorf("write image manifest: %w", err)
-	}
-	id, err := bd.in.AddImage(ctx, v1.Descriptor{MediaType: m.MediaType, Size: size, Digest: md}, names...)
-	if err != nil {
-		return "", fmt.Errorf("store image: %w", err)
+	id := m.Config.Digest.String()
+	if !bd.named(ctx, id, names) {
+		// An unchanged rebuild skips this: no blob write, no index update.
+		if _, _, err := bd.in.WriteBlob(ctx, strings.NewReader(string(cfg)), m.Config.Digest); err != nil {
+			return "", fmt.Errorf("write image config: %w", err)
+		}
+		mb, err := json.Marshal(m)
+		if err != nil {
+			return "", err
+		}
+		md, size, err := bd.in.WriteBlob(ctx, strings.NewReader(string(mb)), v1.Hash{})
+		if err != nil {
+			return "", fmt.Errorf("write image manifest: %w", err)
+		}
+		if id, err = bd.in.AddImage(ctx, v1.Descriptor{MediaType: m.MediaType, Size: size, Digest: md}, names...); err != nil {
+			return "", fmt.Errorf("store image: %w", err)
+		}
 	}
 	v.emit(event{Status: "output", Output: "writing image " + id}, fmt.Sprintf("#%d writing image %s done\n", v.id, id))
 	for _, n := range names {
@@ -376,6 +376,21 @@ func (bd *build) commit(ctx context.Context, st *state) (string, error) {
 	}
 	v.done()
 	return id, nil
+}
+
+// named reports whether the store already has the image id under every
+// one of names (with no names: at all).
+func (bd *build) named(ctx context.Context, id string, names []string) bool {
+	im, err := bd.b.Store.Image(ctx, id)
+	if err != nil || im.ID != id {
+		return false
+	}
+	for _, n := range names {
+		if !slices.Contains(im.Names, n) {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *Builder) now() time.Time {
