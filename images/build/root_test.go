@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/internal/testimage"
@@ -452,4 +454,51 @@ EOT
 	if err == nil || !strings.Contains(err.Error(), "Dockerfile:2:") {
 		t.Errorf("missing secret: %v", err)
 	}
+}
+
+func TestBuildCancelAndWorkdirOwner(t *testing.T) {
+	e := newRootEnv(t)
+	base := e.baseImage()
+	id := e.mustBuild(Options{DockerfileInline: []byte("FROM " + base + "\nUSER app\nWORKDIR /home/app/new/dir\nRUN touch mine\n")})
+	if out, _ := e.runIn(id, "stat -c '%u %n' /home/app/new /home/app/new/dir /home/app/new/dir/mine"); out != "1000 /home/app/new\n1000 /home/app/new/dir\n1000 /home/app/new/dir/mine\n" {
+		t.Errorf("workdir owner: %q", out)
+	}
+	// Cancelling a build kills its RUN and cleans up (checked by cleanup).
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.b.Build(ctx, Options{DockerfileInline: []byte("FROM " + base + "\nRUN echo started && sleep 60\n"), Progress: out})
+		done <- err
+	}()
+	for i := 0; i < 100 && !strings.Contains(out.String(), "started"); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled build: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("cancelled build did not return")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a build writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

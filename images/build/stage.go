@@ -76,6 +76,15 @@ func (bd *build) base(ctx context.Context, i int) (*state, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%s:%d: FROM: base name %q is empty after expansion: %w", bd.df.Name, line(s.Location), s.BaseName, errdefs.ErrInvalidArgument)
 	}
+	if s.Platform != "" {
+		p, err := bd.expand(s.Platform, mapEnv(bd.global))
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: FROM --platform=%s: %w: %w", bd.df.Name, line(s.Location), s.Platform, err, errdefs.ErrInvalidArgument)
+		}
+		if _, err := buildPlatform(p); err != nil {
+			return nil, fmt.Errorf("%s:%d: FROM --platform: %w", bd.df.Name, line(s.Location), err)
+		}
+	}
 	if j := bd.stageRef(name, i); j >= 0 {
 		st, err := bd.stages[j]()
 		if err != nil {
@@ -342,9 +351,16 @@ func (bd *build) execWorkdir(ctx context.Context, st *state, c *instructions.Wor
 	if err != nil {
 		return nil, err
 	}
+	// BuildKit creates it (and missing parents) owned by the USER.
+	var own *owner
+	if u := st.Config.Config.User; u != "" {
+		if own, err = parseChown(u, lower); err != nil {
+			return nil, err
+		}
+	}
 	l, err := bd.layerFrom(ctx, st, func(w io.Writer) error {
 		t := newLayerTar(w, lower, now)
-		if err := t.mkdir(resolved, nil); err != nil {
+		if err := t.mkdir(resolved, own); err != nil {
 			return err
 		}
 		return t.Close()
