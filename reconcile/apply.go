@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -33,6 +34,12 @@ type ApplyOptions struct {
 	// (default: the real clock, every 500ms).
 	Clock        Clock
 	PollInterval time.Duration
+	// FilesDir, if set, is where each container's secrets and configs are
+	// written (FilesDir/<container>/), with the uid, gid and mode the
+	// service asks for, and bind-mounted from; removing the container
+	// removes them. Unset, those backed by host files are bound straight
+	// from them and the others are not mounted.
+	FilesDir string
 }
 
 // Event reports the progress of one operation.
@@ -162,6 +169,9 @@ func (a *applier) run(ctx context.Context, op Op) error {
 		if err := a.remove(ctx, op.ContainerID, false); err != nil {
 			return err
 		}
+		if err := a.removeFiles(op.Name); err != nil {
+			return err
+		}
 		return a.create(ctx, op)
 	case KindStart:
 		return rt.Start(ctx, op.ContainerID)
@@ -171,18 +181,32 @@ func (a *applier) run(ctx context.Context, op Op) error {
 		}
 		return rt.Start(ctx, op.ContainerID)
 	case KindRemove:
-		return a.remove(ctx, op.ContainerID, !op.KeepVolumes)
+		if err := a.remove(ctx, op.ContainerID, !op.KeepVolumes); err != nil {
+			return err
+		}
+		return a.removeFiles(op.Name)
 	}
 	return fmt.Errorf("unknown operation %q: %w", op.Kind, errdefs.ErrInvalidArgument)
 }
 
 func (a *applier) create(ctx context.Context, op Op) error {
-	cfg, err := containerConfig(a.plan.Project, op.Service, op.Number, op.Hash)
+	cfg, err := containerConfigIn(a.plan.Project, op.Service, op.Number, op.Hash, a.o.FilesDir)
 	if err != nil {
 		return err
 	}
+	dir := filesDirOf(a.o.FilesDir, cfg.Name)
+	if dir != "" {
+		files, _ := containerFiles(a.plan.Project, a.plan.Project.Services[op.Service]) // checked by containerConfigIn
+		if err := writeFiles(a.plan.Project, files, dir); err != nil {
+			os.RemoveAll(dir)
+			return err
+		}
+	}
 	id, err := a.d.Runtime.Create(ctx, cfg)
 	if err != nil {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 		return err
 	}
 	if !op.Start {
@@ -205,6 +229,14 @@ func (a *applier) remove(ctx context.Context, id string, anonVolumes bool) error
 // Docker reports it and goes on.
 func inUseElsewhere(op Op, err error) bool {
 	return err != nil && op.Kind == KindRemove && op.Resource != ResourceContainer && errdefs.IsFailedPrecondition(err)
+}
+
+// removeFiles removes a removed container's secrets and configs.
+func (a *applier) removeFiles(container string) error {
+	if dir := filesDirOf(a.o.FilesDir, container); dir != "" {
+		return os.RemoveAll(dir)
+	}
+	return nil
 }
 
 func ignoreNotFound(err error) error {

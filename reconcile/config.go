@@ -3,7 +3,6 @@ package reconcile
 import (
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,9 +21,20 @@ import (
 // the config hash and the record of the service it was made from. It is
 // pure: Apply calls it, the tests table-test it.
 func containerConfig(p *types.Project, service string, number int, hash string) (runtime.Config, error) {
+	return containerConfigIn(p, service, number, hash, "")
+}
+
+// containerConfigIn is containerConfig with the directory under which each
+// container's secrets and configs are written (filesDir/<name>/), or ""
+// to bind those backed by host files straight from them.
+func containerConfigIn(p *types.Project, service string, number int, hash, filesDir string) (runtime.Config, error) {
 	s, ok := p.Services[service]
 	if !ok {
 		return runtime.Config{}, fmt.Errorf("container config: no such service: %s", service)
+	}
+	files, err := containerFiles(p, s)
+	if err != nil {
+		return runtime.Config{}, fmt.Errorf("service %s: %w", service, err)
 	}
 	record, err := serviceRecord(s)
 	if err != nil {
@@ -43,7 +53,7 @@ func containerConfig(p *types.Project, service string, number int, hash string) 
 		Domainname:  s.DomainName,
 		Tty:         s.Tty,
 		OpenStdin:   s.StdinOpen,
-		Mounts:      mounts(p, s),
+		Mounts:      append(mounts(p, s), fileMounts(files, filesDirOf(filesDir, containerName(p.Name, service, number, s)))...),
 		ExtraHosts:  sortedList(s.ExtraHosts.AsList(":")),
 		DNS:         slices.Clone([]string(s.DNS)),
 		DNSSearch:   slices.Clone([]string(s.DNSSearch)),
@@ -130,10 +140,9 @@ func sortedList(l []string) []string {
 	return l
 }
 
-// mounts turns volumes, secrets and configs into mounts, in the order
-// they are declared. Named volumes get their runtime name; secrets and
-// configs backed by files are read-only bind mounts at /run/secrets/NAME
-// and /NAME (or their target).
+// mounts turns volumes into mounts, in the order they are declared. Named
+// volumes get their runtime name. Secrets and configs follow (fileMounts):
+// read-only bind mounts at /run/secrets/NAME and /NAME (or their target).
 func mounts(p *types.Project, s types.ServiceConfig) []runtime.Mount {
 	var out []runtime.Mount
 	for _, v := range s.Volumes {
@@ -157,27 +166,6 @@ func mounts(p *types.Project, s types.ServiceConfig) []runtime.Mount {
 			}
 		}
 		out = append(out, m)
-	}
-	for _, ref := range s.Secrets {
-		if sc, ok := p.Secrets[ref.Source]; ok && sc.File != "" {
-			target := ref.Target
-			if target == "" {
-				target = ref.Source
-			}
-			if !path.IsAbs(target) {
-				target = "/run/secrets/" + target
-			}
-			out = append(out, runtime.Mount{Type: types.VolumeTypeBind, Source: sc.File, Target: target, ReadOnly: true})
-		}
-	}
-	for _, ref := range s.Configs {
-		if cc, ok := p.Configs[ref.Source]; ok && cc.File != "" {
-			target := ref.Target
-			if target == "" {
-				target = "/" + ref.Source
-			}
-			out = append(out, runtime.Mount{Type: types.VolumeTypeBind, Source: cc.File, Target: target, ReadOnly: true})
-		}
 	}
 	return out
 }

@@ -50,6 +50,7 @@ func TestStackEndToEnd(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(dir, "berth"), append([]string{"--root", root, "--run-root", run}, args...)...)
 		cmd.Dir = stackDir
+		cmd.Env = append(os.Environ(), "E2E_TOKEN=t0k3n")
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -80,6 +81,10 @@ services:
     image: e2e-busybox:1
     network_mode: none
     command: ["sh", "-c", "echo db ready; trap 'exit 0' TERM; while true; do sleep 1; done"]
+    secrets:
+      - {source: token, uid: "1000", gid: "1000", mode: 0400}
+secrets:
+  token: {environment: E2E_TOKEN}
 `, stack, level)
 		if err := os.WriteFile(filepath.Join(stackDir, "compose.yaml"), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -131,6 +136,9 @@ services:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if out, err := berth("compose", "exec", "-T", "db", "sh", "-c", "cat /run/secrets/token; stat -c ' %u %g %a' /run/secrets/token"); err != nil || out != "t0k3n 1000 1000 400\n" {
+		t.Errorf("secret with uid, gid and mode: %v %q", err, out)
+	}
 	if out, err := berth("compose", "ls"); err != nil || !strings.Contains(out, stack) || !strings.Contains(out, "running(2)") {
 		t.Errorf("ls: %v\n%s", err, out)
 	}
@@ -156,6 +164,8 @@ func busyboxTar(busybox, path string) error {
 		{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
 		{Name: "bin/sleep", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
 		{Name: "bin/echo", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "bin/cat", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "bin/stat", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
 	} {
 		if err := tw.WriteHeader(h); err != nil {
 			return err

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -72,6 +74,12 @@ func runDown(cmd *cobra.Command, env *stackEnv, o *downOptions) error {
 		return err
 	}
 	p, name, err := projectOrName(ctx, o.stack)
+	if err != nil && o.stack.project != "" {
+		// A broken stack file must not keep a stack up: with -p, down
+		// finds what to remove by its labels.
+		fmt.Fprintf(cmd.ErrOrStderr(), "berth: %v\nberth: taking stack %s down by its labels\n", err, o.stack.project)
+		p, name, err = nil, o.stack.project, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -107,8 +115,16 @@ func runDown(cmd *cobra.Command, env *stackEnv, o *downOptions) error {
 		// Stopping is mostly waiting for the grace periods: all at once, as
 		// Compose does, where the dependency order allows.
 		par := max(8, len(plan.Ops))
-		if err := reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event, Parallel: par}); err != nil {
+		files, err := stackFilesDir(env.g, name)
+		if err != nil {
 			return err
+		}
+		if err := reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event, Parallel: par, FilesDir: files}); err != nil {
+			return err
+		}
+		// Gone when the stack is: the directories are removed once empty.
+		if os.Remove(files) == nil {
+			os.Remove(filepath.Dir(files))
 		}
 	}
 	return removeImages(ctx, w.Rmi, rmi, prog)

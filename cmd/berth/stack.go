@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -68,6 +69,17 @@ func projectOrName(ctx context.Context, sf *stackFlags) (*types.Project, string,
 // processes: <run-root>/stacks/<name>.lock.
 func lockStack(ctx context.Context, g *globals, name string) (*flock.Lock, error) {
 	return flock.Acquire(ctx, filepath.Join(g.runRoot, "stacks", name+".lock"))
+}
+
+// stackFilesDir is where the stack's containers' secrets and configs are
+// written (reconcile.ApplyOptions.FilesDir): <root>/stacks/<name>/files,
+// readable by root only.
+func stackFilesDir(g *globals, name string) (string, error) {
+	dir := filepath.Join(g.root, "stacks", name, "files")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("stack files: %w", err)
+	}
+	return dir, nil
 }
 
 // stackContainers returns the stack's containers (one-off ones with

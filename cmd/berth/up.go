@@ -269,7 +269,11 @@ func converge(ctx context.Context, cmd *cobra.Command, env *stackEnv, w *stackWo
 		if plan.Empty() {
 			return nil
 		}
-		return reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event, PollInterval: env.pollInterval()})
+		files, err := stackFilesDir(env.g, p.Name)
+		if err != nil {
+			return err
+		}
+		return reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event, PollInterval: env.pollInterval(), FilesDir: files})
 	}()
 	if err != nil {
 		lock.Unlock()
