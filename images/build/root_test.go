@@ -358,7 +358,7 @@ func (e *rootEnv) runIn(id, script string) (string, int) {
 func TestBuildMultiStage(t *testing.T) {
 	e := newRootEnv(t)
 	base := e.baseImage()
-	df := "FROM " + base + ` AS builder
+	df := "ARG SRC=other\nFROM " + base + ` AS builder
 RUN echo compiled > /artifact
 FROM localhost/does-not-exist:never AS unused
 RUN echo never
@@ -366,7 +366,7 @@ FROM ` + base + ` AS other
 RUN echo other > /other
 FROM ` + base + `
 COPY --from=builder /artifact /app/
-COPY --from=other /other /app/other
+COPY --from=${SRC} /other /app/other
 RUN --mount=type=bind,from=builder,source=/artifact,target=/mnt/a cat /mnt/a > /app/mounted
 `
 	dir := e.context(df, map[string]string{})

@@ -270,7 +270,15 @@ func (bd *build) step(ctx context.Context, st *state, c instructions.Command, en
 		parts = append(parts, r.key)
 		exec = func(ctx context.Context, v *vertex) (*state, error) { return bd.execRun(ctx, st, r, v) }
 	case *instructions.CopyCommand:
-		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, from: c.From, chown: c.Chown, chmod: c.Chmod, name: "COPY"}, stageIdx)
+		from := c.From
+		if from != "" { // expanded with the global ARGs, as BuildKit does
+			f, err := bd.expand(from, mapEnv(bd.global))
+			if err != nil {
+				return nil, fmt.Errorf("--from=%s: %w: %w", from, err, errdefs.ErrInvalidArgument)
+			}
+			from = f
+		}
+		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, from: from, chown: c.Chown, chmod: c.Chmod, name: "COPY"}, stageIdx)
 		if err != nil {
 			return nil, err
 		}
