@@ -113,16 +113,18 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			streams.tty, streams.keys, streams.sigProxy = f.tty, keys, sigProxy
 			code, detached, err := attachSession(ctx, rt, id, streams)
-			if err != nil {
-				return engineError(err)
-			}
 			if detached {
 				return nil
 			}
 			if f.rm {
-				if err := rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
-					return engineError(err)
+				// Attached, the CLI removes the container itself (the monitor
+				// does it only for -d): also when its process failed to start.
+				if rerr := rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true}); rerr != nil && !errdefs.IsNotFound(rerr) && err == nil {
+					err = rerr
 				}
+			}
+			if err != nil {
+				return engineError(err)
 			}
 			if code != 0 {
 				return &exitError{code: code}

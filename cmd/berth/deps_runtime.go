@@ -18,10 +18,6 @@ import (
 // berth-shim monitor next to this executable (or in PATH), and the local
 // image store.
 func newRuntime(g *globals) (*runc.Runtime, error) {
-	store, err := openImageStore(g)
-	if err != nil {
-		return nil, err
-	}
 	exe, _ := os.Executable()
 	shim := ""
 	if exe != "" {
@@ -29,7 +25,7 @@ func newRuntime(g *globals) (*runc.Runtime, error) {
 	}
 	return runc.New(runc.Options{
 		Root: g.root, RunRoot: g.runRoot, Runtime: g.runtime, Monitor: shim,
-		Images: storeImages{store},
+		Images: &storeImages{g: g},
 		// --rm -d: the monitor removes the container after its final exit
 		// by running this very binary, detached.
 		AutoRemove: func(id string) []string {
@@ -38,10 +34,21 @@ func newRuntime(g *globals) (*runc.Runtime, error) {
 	}), nil
 }
 
-// storeImages adapts the image store to the runtime's narrow Images.
-type storeImages struct{ s *images.Store }
+// storeImages adapts the image store to the runtime's narrow Images. It
+// opens the store on first use: most container commands never need it.
+type storeImages struct {
+	g *globals
+	s *images.Store
+}
 
-func (a storeImages) Image(ctx context.Context, ref string) (runc.Image, error) {
+func (a *storeImages) Image(ctx context.Context, ref string) (runc.Image, error) {
+	if a.s == nil {
+		s, err := openImageStore(a.g)
+		if err != nil {
+			return runc.Image{}, err
+		}
+		a.s = s
+	}
 	im, err := a.s.Image(ctx, ref)
 	if err != nil {
 		return runc.Image{}, err

@@ -34,7 +34,7 @@ func TarFrom(root *os.Root, src string, w io.Writer) error {
 	src = clean(src)
 	if _, err := root.Lstat(src); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("could not find the file /%s in container: %w", src, errdefs.ErrNotFound)
+			return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("could not find the file /%s in container", src))
 		}
 		return fmt.Errorf("refusing /%s: %w: %w", src, err, errdefs.ErrInvalidArgument)
 	}
@@ -115,7 +115,7 @@ func tarTree(root *os.Root, name, as string, tw *tar.Writer) error {
 func UntarTo(root *os.Root, dst string, r io.Reader) error {
 	dst = clean(dst)
 	if fi, err := root.Stat(dst); err != nil || !fi.IsDir() {
-		return fmt.Errorf("destination %s must be a directory in the container: %w", dst, errdefs.ErrInvalidArgument)
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("destination %s must be a directory in the container", dst))
 	}
 	tr := tar.NewReader(r)
 	for {
@@ -128,7 +128,7 @@ func UntarTo(root *os.Root, dst string, r io.Reader) error {
 		}
 		name := path.Clean(hdr.Name)
 		if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
-			return fmt.Errorf("refusing %q: it leads out of the destination: %w", hdr.Name, errdefs.ErrInvalidArgument)
+			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("refusing %q: it leads out of the destination", hdr.Name))
 		}
 		if name == "." {
 			continue

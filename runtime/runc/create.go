@@ -47,15 +47,15 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	switch cfg.NetworkMode {
 	case "", "none", "host", "default", "bridge":
 	default:
-		return "", fmt.Errorf("network mode %q is not supported yet, only none and host: %w", cfg.NetworkMode, errdefs.ErrNotImplemented)
+		return "", errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("network mode %q is not supported yet, only none and host", cfg.NetworkMode))
 	}
 	if r.opts.Images == nil {
-		return "", fmt.Errorf("create: no image store: %w", errdefs.ErrFailedPrecondition)
+		return "", errdefs.ErrFailedPrecondition.WithMessage("create: no image store")
 	}
 	img, err := r.opts.Images.Image(ctx, cfg.Image)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
-			return "", fmt.Errorf("No such image: %s: %w", cfg.Image, errdefs.ErrNotFound)
+			return "", errdefs.ErrNotFound.WithMessage(fmt.Sprintf("No such image: %s", cfg.Image))
 		}
 		return "", fmt.Errorf("create: image %s: %w", cfg.Image, err)
 	}

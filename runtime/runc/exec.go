@@ -44,12 +44,12 @@ func (r *Runtime) Exec(ctx context.Context, ref string, o ExecOptions) (int, err
 	switch st.Status {
 	case monitor.Running:
 	case monitor.Paused:
-		return 0, fmt.Errorf("container %s is paused, unpause the container before exec: %w", rec.ID, errdefs.ErrFailedPrecondition)
+		return 0, errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is paused, unpause the container before exec", rec.ID))
 	default:
 		return 0, notRunning(rec)
 	}
 	if len(o.Cmd) == 0 {
-		return 0, fmt.Errorf("no command specified: %w", errdefs.ErrInvalidArgument)
+		return 0, errdefs.ErrInvalidArgument.WithMessage("no command specified")
 	}
 	e := execSpec{ID: rec.ID, Args: o.Cmd, Env: o.Env, Cwd: o.WorkingDir, Tty: o.Tty, Detach: o.Detach}
 	if o.User != "" {
@@ -146,7 +146,7 @@ func (r *Runtime) Attach(ctx context.Context, ref string, o AttachOptions) (code
 		return 0, false, err
 	}
 	if !isActive(st.Status) && st.Status != monitor.Created {
-		return 0, false, fmt.Errorf("you cannot attach to a stopped container, start it first: %w", errdefs.ErrFailedPrecondition)
+		return 0, false, errdefs.ErrFailedPrecondition.WithMessage("you cannot attach to a stopped container, start it first")
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", filepath.Join(r.runDir(rec.ID), monitor.AttachSocket))

@@ -38,7 +38,7 @@ func fitHost(s *specs.Spec) error {
 			continue
 		}
 		if rl.Hard > cur.Max {
-			return fmt.Errorf("ulimit %s: hard limit %d is above this host's %d: %w", strings.ToLower(strings.TrimPrefix(rl.Type, "RLIMIT_")), rl.Hard, cur.Max, errdefs.ErrInvalidArgument)
+			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("ulimit %s: hard limit %d is above this host's %d", strings.ToLower(strings.TrimPrefix(rl.Type, "RLIMIT_")), rl.Hard, cur.Max))
 		}
 	}
 	return nil

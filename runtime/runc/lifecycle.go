@@ -146,7 +146,9 @@ func (r *Runtime) monitorConfig(rec *Record, o StartOptions) monitor.Config {
 		c.Health = healthWithDefaults(*hc)
 	}
 	c.EventLog, c.EventAttrs = r.EventLog(), eventAttrs(rec)
-	if rec.AutoRemove && r.opts.AutoRemove != nil {
+	// --rm: an attached client removes the container itself once it has its
+	// exit code; a detached one leaves it to the monitor.
+	if rec.AutoRemove && r.opts.AutoRemove != nil && !o.Attach {
 		c.OnExit = r.opts.AutoRemove(rec.ID)
 	}
 	return c
@@ -342,7 +344,7 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 			if st.Status == monitor.Paused {
 				verb = "paused"
 			}
-			return fmt.Errorf("cannot remove container \"/%s\": container is %s: stop the container before removing or force remove: %w", rec.Name, verb, errdefs.ErrFailedPrecondition)
+			return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("cannot remove container \"/%s\": container is %s: stop the container before removing or force remove", rec.Name, verb))
 		}
 		zero := time.Duration(0)
 		if err := r.stop(ctx, rec, &zero); err != nil {

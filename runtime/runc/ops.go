@@ -23,7 +23,7 @@ import (
 // notRunning is Docker's error for an operation that needs a running
 // container.
 func notRunning(rec *Record) error {
-	return fmt.Errorf("container %s is not running: %w", rec.ID, errdefs.ErrFailedPrecondition)
+	return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is not running", rec.ID))
 }
 
 // Kill sends sig (a name like "KILL", "SIGHUP" or a number) to the
@@ -84,9 +84,9 @@ func (r *Runtime) freeze(ctx context.Context, ref string, pause bool) error {
 	}
 	switch {
 	case pause && st.Status == monitor.Paused:
-		return fmt.Errorf("container %s is already paused: %w", rec.ID, errdefs.ErrFailedPrecondition)
+		return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is already paused", rec.ID))
 	case !pause && st.Status != monitor.Paused:
-		return fmt.Errorf("container %s is not paused: %w", rec.ID, errdefs.ErrFailedPrecondition)
+		return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is not paused", rec.ID))
 	case pause && st.Status != monitor.Running:
 		return notRunning(rec)
 	}
@@ -162,7 +162,7 @@ func (r *Runtime) Rename(ctx context.Context, ref, name string) error {
 	}
 	defer unlock()
 	if rec.Name == name {
-		return fmt.Errorf("renaming a container with the same name as its current name: %w", errdefs.ErrInvalidArgument)
+		return errdefs.ErrInvalidArgument.WithMessage("renaming a container with the same name as its current name")
 	}
 	if err := r.reserveName(name, rec.ID); err != nil {
 		return err
@@ -252,7 +252,7 @@ func (r *Runtime) Update(ctx context.Context, ref string, u UpdateOptions) error
 	}
 	if u.Restart != nil {
 		if rec.AutoRemove && u.Restart.Name != "" && u.Restart.Name != "no" {
-			return fmt.Errorf("restart policy cannot be updated because AutoRemove is enabled for the container: %w", errdefs.ErrInvalidArgument)
+			return errdefs.ErrInvalidArgument.WithMessage("restart policy cannot be updated because AutoRemove is enabled for the container")
 		}
 		rec.Config.Restart = *u.Restart
 	}

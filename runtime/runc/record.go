@@ -57,7 +57,7 @@ func (r *Runtime) LogPath(id string) string {
 func (r *Runtime) readRecord(id string) (*Record, error) {
 	data, err := os.ReadFile(filepath.Join(r.containerDir(id), recordFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no such container: %s: %w", id, errdefs.ErrNotFound)
+		return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such container: %s", id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read container %s: %w", id, err)
@@ -125,7 +125,7 @@ func validName(n string) bool {
 // unique across concurrent berth processes without a global lock.
 func (r *Runtime) reserveName(name, id string) error {
 	if !validName(name) {
-		return fmt.Errorf("invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", name, errdefs.ErrInvalidArgument)
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name))
 	}
 	if err := os.MkdirAll(r.namesDir(), 0o700); err != nil {
 		return fmt.Errorf("reserve name: %w", err)
@@ -139,7 +139,7 @@ func (r *Runtime) reserveName(name, id string) error {
 			_ = os.Remove(filepath.Join(r.namesDir(), name))
 			return r.reserveName(name, id)
 		}
-		return fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name: %w", name, string(owner), errdefs.ErrAlreadyExists)
+		return errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf("Conflict. The container name \"/%s\" is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name", name, string(owner)))
 	}
 	if err != nil {
 		return fmt.Errorf("reserve name: %w", err)
@@ -174,7 +174,7 @@ func (r *Runtime) exists(id string) bool {
 func (r *Runtime) Resolve(ctx context.Context, ref string) (string, error) {
 	ref = strings.TrimPrefix(ref, "/")
 	if ref == "" {
-		return "", fmt.Errorf("no container given: %w", errdefs.ErrInvalidArgument)
+		return "", errdefs.ErrInvalidArgument.WithMessage("no container given")
 	}
 	if isID(ref) && r.exists(ref) {
 		return ref, nil
@@ -196,11 +196,11 @@ func (r *Runtime) Resolve(ctx context.Context, ref string) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("No such container: %s: %w", ref, errdefs.ErrNotFound)
+		return "", errdefs.ErrNotFound.WithMessage(fmt.Sprintf("No such container: %s", ref))
 	case 1:
 		return found[0], nil
 	}
-	return "", fmt.Errorf("multiple IDs found with provided prefix: %s: %w", ref, errdefs.ErrInvalidArgument)
+	return "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("multiple IDs found with provided prefix: %s", ref))
 }
 
 // ids lists the IDs of every container with a record.

@@ -101,7 +101,7 @@ func (r *Runtime) rootfs(id string) string       { return filepath.Join(r.runDir
 func (r *Runtime) CheckRuntime() (string, error) {
 	p, err := exec.LookPath(r.opts.Runtime)
 	if err != nil {
-		return "", fmt.Errorf("OCI runtime %q not found: install it (apt-get install runc) or pass --runtime: %w", r.opts.Runtime, errdefs.ErrFailedPrecondition)
+		return "", errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("OCI runtime %q not found: install it (apt-get install runc) or pass --runtime", r.opts.Runtime))
 	}
 	return p, nil
 }
@@ -115,5 +115,5 @@ func (r *Runtime) monitorPath() (string, error) {
 	if p, err := exec.LookPath("berth-shim"); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("monitor binary berth-shim not found next to berth or in PATH: %w", errdefs.ErrFailedPrecondition)
+	return "", errdefs.ErrFailedPrecondition.WithMessage("monitor binary berth-shim not found next to berth or in PATH")
 }
