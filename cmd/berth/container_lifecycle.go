@@ -239,6 +239,8 @@ func newContainerPruneCmd(g *globals) *cobra.Command {
 				deleted = append(deleted, o.Record.ID)
 				space += size
 			}
+			// Leftovers of a create killed midway: no record, nothing to list.
+			_, _ = rt.RemoveOrphans(time.Minute)
 			out := cmd.OutOrStdout()
 			if len(deleted) > 0 {
 				fmt.Fprintln(out, "Deleted Containers:")

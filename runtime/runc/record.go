@@ -228,3 +228,33 @@ func ShortID(id string) string {
 	}
 	return id
 }
+
+// RemoveOrphans removes what a create killed midway left: container
+// directories without a record, older than minAge (so that a create in
+// progress is never touched). It returns how many it removed.
+func (r *Runtime) RemoveOrphans(minAge time.Duration) (int, error) {
+	ents, err := os.ReadDir(r.containersDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("list containers: %w", err)
+	}
+	n := 0
+	for _, e := range ents {
+		if !e.IsDir() || !isID(e.Name()) || r.exists(e.Name()) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || time.Since(fi.ModTime()) < minAge {
+			continue
+		}
+		_ = unmount(r.rootfs(e.Name()))
+		_ = os.RemoveAll(r.runDir(e.Name()))
+		if err := os.RemoveAll(r.containerDir(e.Name())); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

@@ -3,6 +3,7 @@ package runc
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -133,5 +134,31 @@ func TestNewIDAndShortID(t *testing.T) {
 	}
 	if ShortID(id) != id[:12] {
 		t.Errorf("ShortID = %q", ShortID(id))
+	}
+}
+
+func TestRemoveOrphans(t *testing.T) {
+	r := New(Options{Root: t.TempDir(), RunRoot: t.TempDir()})
+	kept := strings.Repeat("a", 64)
+	addRecord(t, r, kept, "kept")
+	old := strings.Repeat("b", 64)
+	young := strings.Repeat("c", 64)
+	for _, id := range []string{old, young} {
+		if err := os.MkdirAll(filepath.Join(r.containerDir(id), "upper"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(r.containerDir(old), past, past); err != nil {
+		t.Fatal(err)
+	}
+	n, err := r.RemoveOrphans(time.Minute)
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveOrphans = %d, %v; want 1", n, err)
+	}
+	for id, want := range map[string]bool{kept: true, old: false, young: true} {
+		if _, err := os.Stat(r.containerDir(id)); (err == nil) != want {
+			t.Errorf("%s exists = %v; want %v", id[:1], err == nil, want)
+		}
 	}
 }
