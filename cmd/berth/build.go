@@ -111,7 +111,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, tty, plain, json)")
 	fl.StringVar(&f.iidfile, "iidfile", "", "Write the image ID to the file")
-	fl.StringVar(&f.network, "network", "default", "Networking mode for RUN instructions (default, none, host)")
+	fl.StringVar(&f.network, "network", "none", "Networking mode for RUN instructions (none, host; default, a bridge, is not supported yet)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret to expose to the build (format: \"id=mysecret,src=/local/secret\")")
 	return cmd
 }

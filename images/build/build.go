@@ -90,7 +90,8 @@ type Options struct {
 	// NoCache runs every step; Pull fetches every base image again.
 	NoCache bool
 	Pull    bool
-	// Network of RUN steps: "none" (also "" and "default") or "host".
+	// Network of RUN steps: "none" (also "") or "host". "default"
+	// (Docker's bridge) is refused with errdefs.ErrNotImplemented.
 	Network string
 	// Platform is os/arch[/variant]; only this machine's can be built.
 	Platform string

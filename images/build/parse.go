@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -55,6 +56,10 @@ func Parse(name string, src []byte) (*Dockerfile, error) {
 		for _, c := range df.Stages[i].Commands {
 			if err := checkCommand(c); err != nil {
 				return nil, fmt.Errorf("%s:%d: %w", name, line(c.Location()), err)
+			}
+			if r, ok := c.(*instructions.RunCommand); ok {
+				// BuildKit lists them in map order; cache keys need one order.
+				sort.Strings(r.FlagsUsed)
 			}
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/internal/testimage"
+	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
@@ -411,6 +412,11 @@ func TestBuildFailingRun(t *testing.T) {
 	_, _, err = e.build(Options{ContextDir: dir, DockerfileInline: []byte("FROM " + base + "\nRUN true\nBOGUS x\n")})
 	if err == nil || !strings.Contains(err.Error(), "Dockerfile:3: unknown instruction: BOGUS") || e.b.runs.Load() != runs {
 		t.Errorf("unknown instruction: %v", err)
+	}
+	// No bridge network for builds yet: refused, not silently replaced.
+	_, _, err = e.build(Options{DockerfileInline: []byte("FROM " + base + "\nRUN true\n"), Network: "default"})
+	if !errdefs.IsNotImplemented(err) || !strings.Contains(err.Error(), "Dockerfile:2:") || e.b.runs.Load() != runs {
+		t.Errorf("--network default: %v", err)
 	}
 }
 

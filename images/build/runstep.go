@@ -71,9 +71,11 @@ func (bd *build) planRun(st *state, c *instructions.RunCommand, env stageEnv, st
 		r.network = n
 	}
 	switch r.network {
-	case "", "default", "none":
+	case "", "none":
 		r.network = "none"
 	case "host":
+	case "default":
+		return nil, fmt.Errorf("network default: builds have no bridge network yet, use --network host: %w", errdefs.ErrNotImplemented)
 	default:
 		return nil, fmt.Errorf("network %q: only none and host are supported: %w", r.network, errdefs.ErrNotImplemented)
 	}
