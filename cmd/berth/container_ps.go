@@ -86,22 +86,23 @@ func newPsCmd(g *globals, use string) *cobra.Command {
 
 // psRow is one line of `ps`, with Docker's field names for --format.
 type psRow struct {
-	ID         string `json:"ID"`
-	Image      string `json:"Image"`
-	Command    string `json:"Command"`
-	CreatedAt  string `json:"CreatedAt"`
-	RunningFor string `json:"RunningFor"`
-	Ports      string `json:"Ports"`
-	State      string `json:"State"`
-	Status     string `json:"Status"`
-	Size       string `json:"Size"`
-	Names      string `json:"Names"`
-	Labels     string `json:"Labels"`
-	Mounts     string `json:"Mounts"`
-	Networks   string `json:"Networks"`
+	ID           string `json:"ID"`
+	Image        string `json:"Image"`
+	Command      string `json:"Command"`
+	CreatedAt    string `json:"CreatedAt"`
+	RunningFor   string `json:"RunningFor"`
+	Ports        string `json:"Ports"`
+	State        string `json:"State"`
+	Status       string `json:"Status"`
+	Size         string `json:"Size"`
+	Names        string `json:"Names"`
+	Labels       string `json:"Labels"`
+	Mounts       string `json:"Mounts"`
+	Networks     string `json:"Networks"`
+	LocalVolumes string `json:"LocalVolumes"`
 }
 
-var psHeader = psRow{ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT", RunningFor: "CREATED", Ports: "PORTS", State: "STATE", Status: "STATUS", Size: "SIZE", Names: "NAMES", Labels: "LABELS", Mounts: "MOUNTS", Networks: "NETWORKS"}
+var psHeader = psRow{ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT", RunningFor: "CREATED", Ports: "PORTS", State: "STATE", Status: "STATUS", Size: "SIZE", Names: "NAMES", Labels: "LABELS", Mounts: "MOUNTS", Networks: "NETWORKS", LocalVolumes: "LOCAL VOLUMES"}
 
 func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psRow {
 	rec := c.Record
@@ -128,7 +129,7 @@ func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psR
 		RunningFor: units.HumanDuration(now.Sub(rec.Created)) + " ago",
 		State:      c.State.Status, Status: statusText(c, now), Names: rec.Name,
 		Labels: strings.Join(labels, ","), Mounts: strings.Join(mounts, ","),
-		Networks: rec.Config.NetworkMode,
+		Networks: rec.Config.NetworkMode, LocalVolumes: "0",
 	}
 	if r.Networks == "" {
 		r.Networks = "none"

@@ -396,3 +396,41 @@ func TestRootInit(t *testing.T) {
 		t.Errorf("PID 1 is %q; want berth-init", out)
 	}
 }
+
+func TestRootStopDuringRestartBackoff(t *testing.T) {
+	r := rootRuntime(t)
+	id := create(t, r, runtime.Config{Cmd: sh("exit 1"), Restart: runtime.RestartPolicy{Name: "on-failure"}})
+	if err := r.Start(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	// Restarts double their back-off; wait until it has restarted a few times.
+	waitFor(t, "restarts", 10*time.Second, func() bool { return status(t, r, id).RestartCount >= 3 })
+	timeout := time.Second
+	if err := r.Stop(t.Context(), id, &timeout); err != nil {
+		t.Fatal(err)
+	}
+	st := status(t, r, id)
+	if st.Status != monitor.Exited || monitor.Alive(st.MonitorPid, st.MonitorStart) {
+		t.Fatalf("after stop: %s, monitor alive %v", st.Status, monitor.Alive(st.MonitorPid, st.MonitorStart))
+	}
+	n := st.RestartCount
+	time.Sleep(500 * time.Millisecond)
+	if st := status(t, r, id); st.RestartCount != n || st.Status != monitor.Exited {
+		t.Errorf("restarted after stop: %d -> %d restarts, %s", n, st.RestartCount, st.Status)
+	}
+}
+
+func TestRootOnFailureMaxRetries(t *testing.T) {
+	r := rootRuntime(t)
+	id := create(t, r, runtime.Config{Cmd: sh("exit 2"), Restart: runtime.RestartPolicy{Name: "on-failure", MaximumRetryCount: 2}})
+	if err := r.Start(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	code, err := r.Wait(t.Context(), id)
+	if err != nil || code != 2 {
+		t.Fatalf("wait = %d, %v", code, err)
+	}
+	if st := status(t, r, id); st.RestartCount != 2 {
+		t.Errorf("restart count = %d; want 2", st.RestartCount)
+	}
+}
