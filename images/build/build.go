@@ -176,6 +176,7 @@ func (b *Builder) Build(ctx context.Context, opts Options) (string, error) {
 			}
 		}
 	}
+	b.reap()
 	if bd.in, err = b.Store.Ingest(ctx); err != nil {
 		return "", err
 	}

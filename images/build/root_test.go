@@ -469,6 +469,18 @@ func TestBuildCancelAndWorkdirOwner(t *testing.T) {
 	if out, _ := e.runIn(id, "stat -c '%u %n' /home/app/new /home/app/new/dir /home/app/new/dir/mine"); out != "1000 /home/app/new\n1000 /home/app/new/dir\n1000 /home/app/new/dir/mine\n" {
 		t.Errorf("workdir owner: %q", out)
 	}
+	// A dead build's leftovers (here a view mount) are reaped by the next.
+	stale := filepath.Join(e.b.RunRoot, "view-dead")
+	os.MkdirAll(filepath.Join(stale, "rootfs"), 0o755)
+	if err := unix.Mount("tmpfs", filepath.Join(stale, "rootfs"), "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * staleAge)
+	os.Chtimes(stale, old, old)
+	e.mustBuild(Options{DockerfileInline: []byte("FROM " + base + "\nENV REAP=1\n")})
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("stale %s not reaped", stale)
+	}
 	// Cancelling a build kills its RUN and cleans up (checked by cleanup).
 	ctx, cancel := context.WithCancel(t.Context())
 	out := &lockedBuffer{}

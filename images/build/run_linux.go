@@ -63,6 +63,11 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 		return err
 	}
 	defer os.RemoveAll(bundle)
+	unlock, err := lockDir(bundle)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	rootfs := filepath.Join(bundle, "rootfs")
 	if err := os.Mkdir(rootfs, 0o755); err != nil {
 		return err
@@ -86,6 +91,9 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 	}
 	defer root.Close()
 	id := "berth-build-" + randomID()
+	if err := os.WriteFile(filepath.Join(bundle, "id"), []byte(id), 0o600); err != nil {
+		return err
+	}
 	hosts, err := ocispec.HostsFile(ocispec.Hosts{Hostname: "buildsandbox"})
 	if err != nil {
 		return err
@@ -160,6 +168,8 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 		return cmd.Process.Signal(unix.SIGTERM)
 	}
 	cmd.WaitDelay = 10 * time.Second
+	// If berth dies, runc dies with it; the next build reaps the container.
+	cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
 	b.runs.Add(1)
 	runErr := cmd.Run()
 	exec.Command(rt, "--root", runcRoot, "delete", "--force", id).Run()
@@ -298,14 +308,26 @@ func (b *Builder) view(lowers []string) (dir string, release func(), err error) 
 	if err != nil {
 		return "", nil, err
 	}
-	if len(lowers) == 0 {
-		return tmp, func() { os.RemoveAll(tmp) }, nil
-	}
-	if err := mountOverlay(tmp, lowers, "", ""); err != nil {
+	unlock, err := lockDir(tmp)
+	if err != nil {
 		os.RemoveAll(tmp)
 		return "", nil, err
 	}
-	return tmp, func() { unmount(tmp); os.Remove(tmp) }, nil
+	mnt := filepath.Join(tmp, "rootfs")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		unlock()
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	release = func() { unmount(mnt); unlock(); os.RemoveAll(tmp) }
+	if len(lowers) == 0 {
+		return mnt, release, nil
+	}
+	if err := mountOverlay(mnt, lowers, "", ""); err != nil {
+		release()
+		return "", nil, err
+	}
+	return mnt, release, nil
 }
 
 // cgroupV2 reports whether the host has the unified cgroup hierarchy only.

@@ -145,6 +145,11 @@ func (bd *build) execRun(ctx context.Context, st *state, r *runPlan, v *vertex) 
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	unlock, err := lockDir(tmp)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	upper, work := filepath.Join(tmp, "upper"), filepath.Join(tmp, "work")
 	for _, d := range []string{upper, work} {
 		if err := os.Mkdir(d, 0o755); err != nil {
