@@ -1049,3 +1049,53 @@ func TestContainerEvents(t *testing.T) {
 		t.Errorf("json: %s", buf.String())
 	}
 }
+
+func TestBoot(t *testing.T) {
+	s := newTestStack(t, "name: demo\nservices:\n  web:\n    image: nginx:1.27\n    depends_on: {db: {condition: service_healthy}}\n  db:\n    image: postgres:16\n    healthcheck: {test: [\"CMD\", \"true\"]}\n")
+	stopAll := func() {
+		cs, _ := s.rt.List(t.Context())
+		for _, c := range cs {
+			s.rt.Stop(t.Context(), c.ID, nil)
+		}
+	}
+	if _, _, err := s.run(t, "up", "-d", "-f", s.file()); err != nil {
+		t.Fatal(err)
+	}
+	// The reboot: every container stopped (the init one exited 0).
+	stopAll()
+	var mu sync.Mutex
+	var started []string
+	s.rt.SetHook(func(call fake.Call, key string) error {
+		if call == fake.CallStart {
+			mu.Lock()
+			started = append(started, key)
+			mu.Unlock()
+		}
+		return nil
+	})
+	_, errOut, err := s.run(t, "boot")
+	if err != nil {
+		t.Fatalf("boot: %v\n%s", err, errOut)
+	}
+	for _, n := range []string{"demo-web-1", "demo-db-1"} {
+		if c := s.container(t, n); c.Status != runtime.StatusRunning {
+			t.Errorf("%s is %s after boot", n, c.Status)
+		}
+	}
+	// db before web: web waits for db healthy.
+	if i, j := slices.Index(started, s.container(t, "demo-db-1").ID), slices.Index(started, s.container(t, "demo-web-1").ID); i < 0 || j < i {
+		t.Errorf("start order %v", started)
+	}
+	// Down forgets the stack: nothing to boot.
+	if _, _, err := s.run(t, "down", "-f", s.file()); err != nil {
+		t.Fatal(err)
+	}
+	started = nil
+	if _, _, err := s.run(t, "boot"); err != nil || len(started) != 0 {
+		t.Errorf("boot after down: %v, started %v", err, started)
+	}
+	out, _, err := s.run(t, "systemd", "install", "--dry-run")
+	if err != nil || !strings.Contains(out, " boot --progress plain") || !strings.Contains(out, "WantedBy=multi-user.target") {
+		t.Errorf("systemd unit: %v\n%s", err, out)
+	}
+}

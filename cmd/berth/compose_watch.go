@@ -130,6 +130,9 @@ func watchStack(cmd *cobra.Command, env *stackEnv, w *stackWorld, o *upOptions, 
 	if err := apply(st); err != nil {
 		return err
 	}
+	if err := saveStackRecord(env.g, o.stack, st.Project); err != nil {
+		return err
+	}
 	fmt.Fprintf(errOut, "Watching %d files of stack %s for changes (Ctrl-C to stop)\n", len(files), st.Project.Name)
 
 	var settle <-chan time.Time

@@ -122,11 +122,13 @@ func runDown(cmd *cobra.Command, env *stackEnv, o *downOptions) error {
 		if err := reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event, Parallel: par, FilesDir: files}); err != nil {
 			return err
 		}
-		// Gone when the stack is: the directories are removed once empty.
-		if os.Remove(files) == nil {
-			os.Remove(filepath.Dir(files))
-		}
+		// Gone when the stack is: the directory is removed once empty.
+		os.Remove(files)
 	}
+	if err := removeStackRecord(env.g, name); err != nil {
+		return err
+	}
+	os.Remove(filepath.Join(env.g.root, "stacks", name)) // once empty
 	return removeImages(ctx, w.Rmi, rmi, prog)
 }
 

@@ -33,7 +33,8 @@ func addStackCommands(root *cobra.Command, g *globals) {
 // rm --force) and -p (run --publish).
 func addStackCommandsWith(root *cobra.Command, env *stackEnv) {
 	root.TraverseChildren = true
-	root.AddCommand(newConfigCmd(env.g), newPlanCmd(env, nil), newUpCmd(env, nil), newDownCmd(env, nil), newWatchCmd(env, nil), newComposeCmd(env))
+	root.AddCommand(newConfigCmd(env.g), newPlanCmd(env, nil), newUpCmd(env, nil), newDownCmd(env, nil), newWatchCmd(env, nil), newComposeCmd(env),
+		newBootCmd(env), newSystemdCmd(env))
 }
 
 // loadProject loads the stack the flags name; problems with the input

@@ -192,6 +192,12 @@ func runUp(cmd *cobra.Command, env *stackEnv, o *upOptions, services []string) e
 		return err
 	}
 	defer lock.Unlock()
+	if !o.noStart {
+		// For berth boot: the stack is up, and this is how it was loaded.
+		if err := saveStackRecord(env.g, o.stack, p); err != nil {
+			return err
+		}
+	}
 	targets := targetedServices(p, services, opts.NoDeps)
 	if o.wait {
 		wctx := ctx
