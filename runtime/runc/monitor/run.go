@@ -217,71 +217,15 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 	// One `run --detach` instead of create then start: one runtime exec
 	// less per start. The init is reparented to us, the subreaper.
 	args := []string{"run", "--detach", "--bundle", cfg.Bundle, "--pid-file", pidPath}
-
-	var (
-		console *os.File
-		ptyc    = make(chan *os.File, 1)
-		outR    *os.File
-		errR    *os.File
-		stdinW  *os.File
-		closeMe []*os.File
-		runcErr bytes.Buffer
-		devNull *os.File
-		toClose = func() {
-			for _, f := range closeMe {
-				f.Close()
-			}
-			closeMe = nil
-		}
-	)
-	devNull, err := os.Open(os.DevNull)
+	cmd := exec.CommandContext(ctx, cfg.Runtime)
+	io, extra, err := m.openIO(cmd)
 	if err != nil {
 		return 0, err
 	}
-	defer devNull.Close()
-	cmd := exec.CommandContext(ctx, cfg.Runtime, nil...)
-	if cfg.Tty {
-		sock := filepath.Join(cfg.RunDir, consoleSocket)
-		_ = os.Remove(sock)
-		console, err = listenUnix(sock)
-		if err != nil {
-			return 0, err
-		}
-		defer func() { console.Close(); os.Remove(sock) }()
-		go func() {
-			f, err := receiveConsole(console)
-			if err != nil {
-				f = nil
-			}
-			ptyc <- f
-		}()
-		args = append(args, "--console-socket", sock)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, &runcErr, &runcErr
-	} else {
-		var outW, errW, stdinR *os.File
-		if outR, outW, err = os.Pipe(); err != nil {
-			return 0, err
-		}
-		if errR, errW, err = os.Pipe(); err != nil {
-			return 0, err
-		}
-		closeMe = append(closeMe, outW, errW)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, outW, errW
-		if cfg.OpenStdin {
-			if stdinR, stdinW, err = os.Pipe(); err != nil {
-				return 0, err
-			}
-			closeMe = append(closeMe, stdinR)
-			cmd.Stdin = stdinR
-		}
-	}
-	cmd.Path, cmd.Args = cfg.Runtime, append([]string{cfg.Runtime}, cfg.runtimeArgs(append(args, cfg.ID)...)...)
-	if lp, err := exec.LookPath(cfg.Runtime); err == nil {
-		cmd.Path = lp
-	}
-	if stdinW != nil {
+	cmd.Args = append([]string{cfg.Runtime}, cfg.runtimeArgs(append(append(args, extra...), cfg.ID)...)...)
+	if io.stdinW != nil {
 		// Before the client attaches: what it sends waits in the pipe.
-		m.hub.setStdin(stdinW, nil)
+		m.hub.setStdin(io.stdinW, nil)
 	}
 	if first && cfg.AttachWait {
 		// The CLI attaches once it hears from us; the process must not run
@@ -294,61 +238,38 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 		}
 	}
 	if st, _ := ReadState(cfg.StateDir); !first && st.StoppedByUser {
-		toClose()
+		m.hub.setStdin(nil, nil)
+		io.close()
 		return 0, errors.New("stopped during restart")
 	}
 	err = cmd.Run()
-	toClose()
+	io.closeChild()
 	if err != nil {
-		msg := runcErr.String()
-		if errR != nil {
-			// Nothing of the container has run yet: what is on its stderr is
-			// the runtime's own message.
-			b := make([]byte, 8192)
-			n, _ := errR.Read(b)
-			msg += string(b[:n])
-			outR.Close()
-			errR.Close()
-		}
-		if stdinW != nil {
-			stdinW.Close()
-		}
-		return 0, errors.New(cleanRuntimeError(msg, err))
+		m.hub.setStdin(nil, nil)
+		return 0, io.failure(err)
 	}
+	defer io.close()
 	pid, err := readPid(pidPath)
-	if err != nil {
-		return 0, err
-	}
-	pidStart, _ := StartTime(pid)
-
-	var pty *os.File
-	if cfg.Tty {
-		select {
-		case pty = <-ptyc:
-		case <-time.After(10 * time.Second):
-		}
-		if pty == nil {
+	if err == nil {
+		var pumps sync.WaitGroup
+		if err = m.connect(io, &pumps); err == nil {
+			code := m.supervise(ctx, pid, first)
+			drain(&pumps)
+			m.hub.setStdin(nil, nil)
+			m.oom = m.oomKilled() // read before delete removes the cgroup
 			_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
-			return 0, errors.New("no console received from the runtime")
+			return code, nil
 		}
 	}
+	_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
+	return 0, err
+}
 
-	var pumps sync.WaitGroup
-	if pty != nil {
-		pumps.Add(1)
-		go m.pump(&pumps, pty, "stdout", KindStdout)
-		resize := func(r, c uint16) { resizePty(pty, r, c) }
-		if cfg.OpenStdin {
-			m.hub.setStdin(nopCloser{pty}, resize)
-		} else {
-			m.hub.setStdin(nil, resize)
-		}
-	} else {
-		pumps.Add(2)
-		go m.pump(&pumps, outR, "stdout", KindStdout)
-		go m.pump(&pumps, errR, "stderr", KindStderr)
-	}
-
+// supervise records the running container, runs its healthcheck and waits
+// for its init to exit, returning the exit code.
+func (m *monitor) supervise(ctx context.Context, pid int, first bool) int {
+	cfg := &m.cfg
+	pidStart, _ := StartTime(pid)
 	startedAt := time.Now().UTC()
 	self := os.Getpid()
 	selfStart, _ := StartTime(self)
@@ -364,35 +285,16 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 		report(m.sync, nil)
 		m.sync = nil
 	}
-
 	stopHealth := make(chan struct{})
 	var health sync.WaitGroup
 	if cfg.Health != nil {
 		health.Add(1)
 		go func() { defer health.Done(); m.health(ctx, stopHealth, startedAt) }()
 	}
-
 	code := waitPid(pid)
 	close(stopHealth)
-	// Output written just before the exit is still in the pipes: drain it,
-	// but do not wait for a background process that kept them open.
-	done := make(chan struct{})
-	go func() { pumps.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-	}
-	m.hub.setStdin(nil, nil)
-	if stdinW != nil {
-		stdinW.Close()
-	}
-	if pty != nil {
-		pty.Close()
-	}
 	health.Wait()
-	m.oom = m.oomKilled() // read before delete removes the cgroup
-	_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
-	return code, nil
+	return code
 }
 
 type nopCloser struct{ f *os.File }
