@@ -98,11 +98,35 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	if err := writeEtcFiles(dir, hostname, cfg); err != nil {
 		return "", fmt.Errorf("create: %w", err)
 	}
+	if err := r.writeSpec(id, dir, hostname, mon, cfg, img); err != nil {
+		return "", err
+	}
+	rec, err := newRecord(id, name, cfg, merged, argv, img, o)
+	if err != nil {
+		return "", err
+	}
+	if err := r.writeRecord(rec); err != nil {
+		return "", fmt.Errorf("create: %w", err)
+	}
+	if _, err := monitor.Update(ctx, dir, func(st *monitor.State) error {
+		*st = monitor.State{Status: monitor.Created}
+		return nil
+	}); err != nil {
+		return "", fmt.Errorf("create: %w", err)
+	}
+	r.event(rec, "create")
+	return id, nil
+}
+
+// writeSpec generates the container's OCI spec (ocispec, Docker's defaults)
+// fitted to this host, into its directory.
+func (r *Runtime) writeSpec(id, dir, hostname, initBinary string, cfg runtime.Config, img Image) error {
 	caps, _ := ocispec.HostCapabilities()
 	var devices []specs.LinuxDevice
 	if cfg.Privileged {
+		var err error
 		if devices, err = ocispec.HostDevices(); err != nil {
-			return "", fmt.Errorf("create: %w", err)
+			return fmt.Errorf("create: %w", err)
 		}
 	}
 	spec, err := ocispec.Generate(cfg, img.Config, ocispec.Options{
@@ -112,7 +136,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 		HostnamePath:   filepath.Join(dir, "hostname"),
 		HostsPath:      filepath.Join(dir, "hosts"),
 		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
-		InitBinary:     mon,
+		InitBinary:     initBinary,
 		CgroupsPath:    cgroupsPath(id),
 		CgroupV2:       cgroupV2(),
 		Capabilities:   caps,
@@ -120,14 +144,20 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 		ReadFile:       os.ReadFile,
 	})
 	if err != nil {
-		return "", err
+		return err
 	}
 	if err := fitHost(spec); err != nil {
-		return "", err
+		return err
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(dir, "config.json"), spec, 0o600); err != nil {
-		return "", fmt.Errorf("create: %w", err)
+		return fmt.Errorf("create: %w", err)
 	}
+	return nil
+}
+
+// newRecord is the record of a new container: what it was asked for and
+// what its image adds (healthcheck, stop signal), resolved once.
+func newRecord(id, name string, cfg, merged runtime.Config, argv []string, img Image, o CreateOptions) (*Record, error) {
 	hc := cfg.Healthcheck
 	if hc == nil {
 		hc = img.Healthcheck
@@ -141,28 +171,16 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	}
 	sig, err := ocispec.StopSignal(cfg, img.Config)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	stopSignal := strconv.Itoa(int(sig))
-	rec := &Record{
+	return &Record{
 		ID: id, Name: name, Created: time.Now().UTC(),
 		Image: cfg.Image, ImageID: img.ID,
 		Config: merged, ImageConfig: img.Config,
 		Path: argv[0], Args: argv[1:], Layers: img.Layers,
-		Healthcheck: hc, StopSignal: stopSignal, StopTimeout: stopTimeout,
+		Healthcheck: hc, StopSignal: strconv.Itoa(int(sig)), StopTimeout: stopTimeout,
 		AutoRemove: o.AutoRemove, StdinOnce: o.StdinOnce,
-	}
-	if err := r.writeRecord(rec); err != nil {
-		return "", fmt.Errorf("create: %w", err)
-	}
-	if _, err := monitor.Update(ctx, dir, func(st *monitor.State) error {
-		*st = monitor.State{Status: monitor.Created}
-		return nil
-	}); err != nil {
-		return "", fmt.Errorf("create: %w", err)
-	}
-	r.event(rec, "create")
-	return id, nil
+	}, nil
 }
 
 func cgroupsPath(id string) string { return "/berth/" + id }
