@@ -2,6 +2,9 @@ package reconcile
 
 import (
 	"bytes"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -186,5 +189,87 @@ func TestDownNetworkInUse(t *testing.T) {
 	}
 	if len(skipped) != 1 || skipped[0].Op.Name != "demo_default" || !errdefs.IsFailedPrecondition(skipped[0].Err) {
 		t.Errorf("skipped = %+v, want the in-use network demo_default", skipped)
+	}
+}
+
+// TestPropertyDown: for random stacks and worlds, with or without the stack
+// file, a down plan removes every container of the stack it should (all of
+// them with RemoveOrphans or without a file), its networks, and its volumes
+// exactly with Volumes; dependents go before what they depend on; and it
+// never touches an object of another stack.
+func TestPropertyDown(t *testing.T) {
+	const iterations = 100
+	for i := range iterations {
+		r := rand.New(rand.NewPCG(20261128, uint64(i)))
+		e := newEnv()
+		before := randomProject(r)
+		e.up(t, before, Options{})
+		perturb(t, r, e)
+		var desired *types.Project
+		switch r.IntN(3) {
+		case 0: // the stack file is gone
+		case 1:
+			desired = randomProject(r) // edited since
+		default:
+			desired = before
+		}
+		opts := DownOptions{RemoveOrphans: r.IntN(2) == 0, Volumes: r.IntN(2) == 0}
+		obs, err := Observe(t.Context(), "demo", nil, e.deps())
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := MakeDownPlan("demo", desired, obs, opts)
+		if err != nil {
+			t.Fatalf("iteration %d: %v", i, err)
+		}
+		checkLabels(t, i, plan, obs)
+		checkGraph(t, plan)
+		foreignBefore := foreignState(t, e)
+		if err := Apply(t.Context(), plan, e.deps(), ApplyOptions{Clock: instant{}}); err != nil {
+			t.Fatalf("iteration %d: apply: %v\n%s", i, err, text(plan))
+		}
+		if got := foreignState(t, e); got != foreignBefore {
+			t.Fatalf("iteration %d: foreign objects changed:\n%s\n=>\n%s", i, foreignBefore, got)
+		}
+		for _, left := range e.stackObjects(t, "demo") {
+			kind, _, _ := strings.Cut(left, " ")
+			switch {
+			case kind == "volume" && !opts.Volumes:
+			case desired != nil && !opts.RemoveOrphans && kind != "volume":
+				// Orphan containers and undeclared networks are kept
+				// without RemoveOrphans (with a note).
+				if !strings.Contains(text(plan), "--remove-orphans removes it") {
+					t.Fatalf("iteration %d: %s left without a note:\n%s", i, left, text(plan))
+				}
+			case desired != nil && !opts.RemoveOrphans && kind == "volume":
+				if !strings.Contains(text(plan), "no longer declared") {
+					t.Fatalf("iteration %d: %s left without a note:\n%s", i, left, text(plan))
+				}
+			default:
+				t.Fatalf("iteration %d (file %v, %+v): %s left after down:\n%s", i, desired != nil, opts, left, text(plan))
+			}
+		}
+		// Dependents first: the remove of a container of a dependency
+		// waits (After) for the removes of its dependents.
+		if desired == nil {
+			continue
+		}
+		for _, op := range plan.Ops {
+			if op.Resource != ResourceContainer {
+				continue
+			}
+			s, ok := desired.Services[op.Service]
+			if !ok {
+				continue
+			}
+			for _, other := range plan.Ops {
+				if other.Resource != ResourceContainer {
+					continue
+				}
+				if _, dependsOnOther := s.DependsOn[other.Service]; dependsOnOther && other.Service != op.Service && !slices.Contains(other.After, op.ID) {
+					t.Fatalf("iteration %d: %s is removed before or with its dependent %s", i, other.Name, op.Name)
+				}
+			}
+		}
 	}
 }
