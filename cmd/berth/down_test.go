@@ -126,3 +126,21 @@ func TestDownWithoutStackFile(t *testing.T) {
 		t.Errorf("down without a file or -p: err = %v", err)
 	}
 }
+
+func TestDownNetworkInUse(t *testing.T) {
+	s := newTestStack(t, demoStack)
+	if _, _, err := s.run(t, "up", "-d", "-f", s.file()); err != nil {
+		t.Fatal(err)
+	}
+	s.nets.InUse = func(name string) bool { return name == "demo_default" }
+	_, errOut, err := s.run(t, "down", "-f", s.file(), "--progress", "plain")
+	if err != nil {
+		t.Fatalf("down with a network in use elsewhere: %v", err)
+	}
+	if !strings.Contains(errOut, "Network demo_default  Resource is still in use") {
+		t.Errorf("not reported:\n%s", errOut)
+	}
+	if len(s.ids(t)) != 0 {
+		t.Errorf("containers left: %v", s.ids(t))
+	}
+}
