@@ -311,6 +311,16 @@ func TestUpForeground(t *testing.T) {
 			t.Errorf("db is %s after the abort, want exited", c.Status)
 		}
 	})
+	t.Run("abort on failure", func(t *testing.T) {
+		s := newTestStack(t, demoStack)
+		ctx, stop := context.WithCancel(t.Context())
+		defer stop()
+		go exitWhenStarted(ctx, s, map[string]int{"demo-db-1": 0, "demo-web-1": 2})
+		_, errOut, err := s.runContext(ctx, "up", "-f", s.file(), "--abort-on-container-failure", "--progress", "quiet")
+		if exitCode(err) != 2 || !strings.Contains(errOut, "demo-web-1 exited with code 2") {
+			t.Errorf("exit status %d (%v), want web's 2\n%s", exitCode(err), err, errOut)
+		}
+	})
 	t.Run("ctrl-c", func(t *testing.T) {
 		s := newTestStack(t, demoStack)
 		go func() {
