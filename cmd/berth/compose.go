@@ -103,8 +103,8 @@ func newComposePsRow(c runtime.Container, now time.Time) composePsRow {
 	}
 }
 
-// composeStatus is the STATUS column: "Up (healthy)", "Exited (0)", ...
-// (berth's runtime.Container carries no start time, so no duration).
+// composeStatus is the STATUS column without times: "Up (healthy)",
+// "Exited (0)"; stackWorld.Status gives the runtime's, with them.
 func composeStatus(c runtime.Container) string {
 	switch c.Status {
 	case runtime.StatusRunning:
@@ -200,9 +200,15 @@ func newComposePsCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 		Short: "List the stack's containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l := &lifecycleCmd{env: env, sf: sf}
-			_, _, _, cs, err := l.targets(cmd.Context(), args, false)
+			_, _, w, cs, err := l.targets(cmd.Context(), args, false)
 			if err != nil {
 				return err
+			}
+			var status map[string]string
+			if w.Status != nil {
+				if status, err = w.Status(cmd.Context()); err != nil {
+					return err
+				}
 			}
 			valid := []string{"paused", "restarting", "removing", "running", "dead", "created", "exited"}
 			for _, s := range o.status {
@@ -220,7 +226,11 @@ func newComposePsCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 					c.Status != runtime.StatusPaused && c.Status != runtime.StatusRestarting:
 					continue
 				}
-				rows = append(rows, newComposePsRow(c, now))
+				row := newComposePsRow(c, now)
+				if st, ok := status[c.ID]; ok {
+					row.Status = st
+				}
+				rows = append(rows, row)
 			}
 			out := cmd.OutOrStdout()
 			switch {

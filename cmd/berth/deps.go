@@ -30,6 +30,9 @@ type stackWorld struct {
 	Rmi     imageRemover
 	Puller  imagePuller
 	Builder imageBuilder
+	// Status, if set, is Docker's STATUS column for each container by ID
+	// ("Up 3 minutes (healthy)"), with the times only the runtime knows.
+	Status func(ctx context.Context) (map[string]string, error)
 }
 
 // logSource reads a container's log, as `docker logs` does.
@@ -163,6 +166,18 @@ func stackDeps(g *globals) (*stackWorld, error) {
 		Rmi:     store,
 		Puller:  registryPuller{g: g, store: store},
 		Builder: lazyBuilder{g},
+		Status: func(ctx context.Context) (map[string]string, error) {
+			obs, err := rt.ListObserved(ctx)
+			if err != nil {
+				return nil, err
+			}
+			now := time.Now()
+			out := make(map[string]string, len(obs))
+			for _, o := range obs {
+				out[o.Record.ID] = statusText(o, now)
+			}
+			return out, nil
+		},
 	}, nil
 }
 
