@@ -414,6 +414,10 @@ type RunOptions struct {
 	Publish      []runtime.PortBinding // published instead (--publish)
 	Tty          bool
 	Interactive  bool
+	// FilesDir is where the container's secrets and configs are written
+	// (FilesDir/<name>/, by WriteFiles), as ApplyOptions.FilesDir; "" binds
+	// those backed by host files straight from them.
+	FilesDir string
 }
 
 // RunConfig is the configuration of a one-off container of a service
@@ -428,6 +432,10 @@ func RunConfig(p *types.Project, service string, o RunOptions) (runtime.Config, 
 	cfg.Name = o.Name
 	if cfg.Name == "" {
 		cfg.Name = p.Name + "-" + service + "-run-" + o.Suffix
+	}
+	if o.FilesDir != "" {
+		files, _ := containerFiles(p, p.Services[service]) // checked by containerConfig
+		cfg.Mounts = append(mounts(p, p.Services[service]), fileMounts(files, filesDirOf(o.FilesDir, cfg.Name))...)
 	}
 	cfg.Labels[spec.LabelOneoff], cfg.Labels[spec.ComposeOneoff] = "True", "True"
 	delete(cfg.Labels, spec.LabelConfigHash)

@@ -154,6 +154,25 @@ func writeFiles(p *types.Project, files []containerFile, dir string) error {
 	return nil
 }
 
+// WriteFiles writes the secrets and configs of a one-off container of a
+// service (RunConfig with RunOptions.FilesDir) under filesDir/<container>,
+// as Apply does for the containers it creates. RemoveFiles removes them.
+func WriteFiles(p *types.Project, service, filesDir, container string) error {
+	files, err := containerFiles(p, p.Services[service])
+	if err != nil {
+		return err
+	}
+	return writeFiles(p, files, filesDirOf(filesDir, container))
+}
+
+// RemoveFiles removes what WriteFiles wrote.
+func RemoveFiles(filesDir, container string) error {
+	if dir := filesDirOf(filesDir, container); dir != "" {
+		return os.RemoveAll(dir)
+	}
+	return nil
+}
+
 // filesDirOf is a container's own directory of files under dir, "" if dir is.
 func filesDirOf(dir, container string) string {
 	if dir == "" {

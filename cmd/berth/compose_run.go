@@ -125,12 +125,19 @@ func runComposeRun(cmd *cobra.Command, env *stackEnv, sf *stackFlags, o *compose
 	if o.entrypoint != "" {
 		ro.Entrypoint = strings.Fields(o.entrypoint)
 	}
+	if ro.FilesDir, err = stackFilesDir(env.g, p.Name); err != nil {
+		return err
+	}
 	cfg, err := reconcile.RunConfig(p, service, ro)
 	if err != nil {
 		return err
 	}
+	if err := reconcile.WriteFiles(p, service, ro.FilesDir, cfg.Name); err != nil {
+		return err
+	}
 	id, err := w.Runner.CreateOneoff(ctx, cfg, o.rm && o.detach)
 	if err != nil {
+		reconcile.RemoveFiles(ro.FilesDir, cfg.Name)
 		return err
 	}
 	if o.detach {
@@ -144,6 +151,9 @@ func runComposeRun(cmd *cobra.Command, env *stackEnv, sf *stackFlags, o *compose
 	code, err := w.Runner.RunAttached(ctx, id, tty, ro.Interactive)
 	if o.rm {
 		if rerr := w.Runtime.Remove(context.WithoutCancel(ctx), id, runtime.RemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil && !errdefs.IsNotFound(rerr) && err == nil {
+			err = rerr
+		}
+		if rerr := reconcile.RemoveFiles(ro.FilesDir, cfg.Name); rerr != nil && err == nil {
 			err = rerr
 		}
 	}

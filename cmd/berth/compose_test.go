@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -493,5 +494,27 @@ func TestContainerEvents(t *testing.T) {
 	writeEvent(&buf, containerEvents(nil, byID([]runtime.Container{c("5", runtime.StatusCreated, "")}), now)[0], true)
 	if want := `{"time":"2026-01-02T03:04:05Z","type":"container","action":"create","id":"5","service":"web","attributes":{"image":"nginx","name":"demo-web-5"}}` + "\n"; buf.String() != want {
 		t.Errorf("json: %s", buf.String())
+	}
+}
+
+func TestComposeRunSecrets(t *testing.T) {
+	t.Setenv("RUN_TOKEN", "t0k3n")
+	s := newTestStack(t, "name: demo\nservices:\n  job:\n    image: busybox\n    secrets: [token]\nsecrets:\n  token: {environment: RUN_TOKEN}\n")
+	if _, _, err := s.run(t, "compose", "-f", s.file(), "run", "-d", "--name", "job1", "job"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(s.g.root, "stacks", "demo", "files", "job1", "secrets", "token")
+	if data, err := os.ReadFile(path); err != nil || string(data) != "t0k3n" {
+		t.Errorf("secret file: %q, %v", data, err)
+	}
+	want := runtime.Mount{Type: "bind", Source: path, Target: "/run/secrets/token", ReadOnly: true}
+	if c := s.container(t, "job1"); !slices.Contains(c.Config.Mounts, want) {
+		t.Errorf("mounts %+v lack %+v", c.Config.Mounts, want)
+	}
+	if _, _, err := s.run(t, "compose", "-f", s.file(), "run", "--rm", "--name", "job2", "job"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.g.root, "stacks", "demo", "files", "job2")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("run --rm left its files: %v", err)
 	}
 }
