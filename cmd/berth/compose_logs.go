@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -135,6 +136,11 @@ func foreground(cmd *cobra.Command, env *stackEnv, w *stackWorld, p *types.Proje
 	if f, ok := out.(*os.File); !ok || !isTerminal(f) {
 		color = false
 	}
+	var names []string
+	for _, c := range cs {
+		names = append(names, displayName(p.Name, c))
+	}
+	fmt.Fprintf(errOut, "Attaching to %s\n", strings.Join(names, ", "))
 	logCtx, stopLogs := context.WithCancel(ctx)
 	defer stopLogs()
 	logsDone := make(chan error, 1)
