@@ -12,6 +12,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/pflag"
 
+	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
 )
@@ -21,8 +22,10 @@ type containerFlags struct {
 	name, entrypoint, workdir, user, hostname, domainname, network string
 	env, envFile, volumes, tmpfs, capAdd, capDrop, securityOpt     []string
 	ulimits, sysctls, labels, labelFiles, dns, dnsSearch, dnsOpt   []string
-	addHost, groupAdd, publish                                     []string
+	addHost, groupAdd, publish, mounts, aliases                    []string
+	ip, ip6                                                        string
 	readOnly, privileged, init, tty, interactive, rm, noHealth     bool
+	publishAll                                                     bool
 	memory, memoryReservation, memorySwap, shmSize                 string
 	cpus                                                           float64
 	cpuShares, pidsLimit                                           int64
@@ -46,10 +49,15 @@ func (f *containerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	fs.StringVarP(&f.hostname, "hostname", "h", "", "Container host name")
 	fs.StringVar(&f.domainname, "domainname", "", "Container NIS domain name")
-	fs.StringVar(&f.network, "network", "", "Connect a container to a network (none, host)")
+	fs.StringVar(&f.network, "network", "", "Connect a container to a network (NAME, bridge, none, host, container:NAME)")
+	fs.StringArrayVar(&f.aliases, "network-alias", nil, "Add network-scoped alias for the container")
+	fs.StringVar(&f.ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	fs.StringVar(&f.ip6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
+	fs.BoolVarP(&f.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+	fs.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
 	fs.StringVar(&f.network, "net", "", "Connect a container to a network")
 	_ = fs.MarkHidden("net")
-	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume (SRC:DST[:ro])")
+	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume (SRC|NAME:DST[:ro], or DST alone for an anonymous volume)")
 	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
 	fs.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	fs.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities")
@@ -99,9 +107,13 @@ func (f *containerFlags) config(fs *pflag.FlagSet, image string, cmd []string) (
 		StopSignal: f.stopSignal, Tty: f.tty, OpenStdin: f.interactive, DNS: f.dns, DNSSearch: f.dnsSearch,
 		DNSOptions: f.dnsOpt, ExtraHosts: f.addHost, GroupAdd: f.groupAdd,
 	}
-	opts := runc.CreateOptions{AutoRemove: f.rm}
-	if len(f.publish) > 0 {
-		return c, opts, fmt.Errorf("publishing ports needs a network, which berth does not have yet: use --network host")
+	opts := runc.CreateOptions{AutoRemove: f.rm, PublishAll: f.publishAll}
+	var err error
+	if c.Ports, err = cni.ParsePorts(f.publish); err != nil {
+		return c, opts, err
+	}
+	if c.Networks, err = f.attachments(); err != nil {
+		return c, opts, err
 	}
 	if len(cmd) > 0 {
 		c.Cmd = cmd
@@ -112,7 +124,6 @@ func (f *containerFlags) config(fs *pflag.FlagSet, image string, cmd []string) (
 			c.Entrypoint = []string{f.entrypoint}
 		}
 	}
-	var err error
 	if c.Env, err = envList(f.envFile, f.env); err != nil {
 		return c, opts, err
 	}
@@ -121,6 +132,13 @@ func (f *containerFlags) config(fs *pflag.FlagSet, image string, cmd []string) (
 	}
 	for _, v := range f.volumes {
 		m, err := parseVolume(v)
+		if err != nil {
+			return c, opts, err
+		}
+		c.Mounts = append(c.Mounts, m)
+	}
+	for _, v := range f.mounts {
+		m, err := parseMount(v)
 		if err != nil {
 			return c, opts, err
 		}
@@ -218,24 +236,31 @@ func parseRestart(s string) (runtime.RestartPolicy, error) {
 	return p, nil
 }
 
-// parseVolume parses -v SRC:DST[:OPTS] for bind mounts. Named and
-// anonymous volumes belong to the volumes issue.
+// parseVolume parses -v as Docker does: SRC:DST[:OPTS] binds a host path
+// (absolute, or relative starting with "."), NAME:DST[:OPTS] mounts a named
+// volume (created on first use), and DST alone an anonymous volume.
 func parseVolume(v string) (runtime.Mount, error) {
 	parts := strings.Split(v, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return runtime.Mount{}, fmt.Errorf("invalid volume specification %q: anonymous volumes are not supported yet, use SRC:DST", v)
+	if len(parts) == 1 {
+		if !filepath.IsAbs(v) {
+			return runtime.Mount{}, fmt.Errorf("invalid volume specification %q: the destination must be an absolute path", v)
+		}
+		return runtime.Mount{Type: "volume", Target: v}, nil
+	}
+	if len(parts) > 3 {
+		return runtime.Mount{}, fmt.Errorf("invalid volume specification %q", v)
 	}
 	m := runtime.Mount{Type: "bind", Source: parts[0], Target: parts[1]}
-	if !filepath.IsAbs(m.Source) {
-		if strings.HasPrefix(m.Source, ".") {
-			abs, err := filepath.Abs(m.Source)
-			if err != nil {
-				return m, err
-			}
-			m.Source = abs
-		} else {
-			return m, fmt.Errorf("invalid volume specification %q: named volumes are not supported yet", v)
+	switch {
+	case filepath.IsAbs(m.Source):
+	case strings.HasPrefix(m.Source, "."):
+		abs, err := filepath.Abs(m.Source)
+		if err != nil {
+			return m, err
 		}
+		m.Source = abs
+	default:
+		m.Type = "volume"
 	}
 	if !filepath.IsAbs(m.Target) {
 		return m, fmt.Errorf("invalid volume specification %q: the destination must be an absolute path", v)
@@ -245,6 +270,8 @@ func parseVolume(v string) (runtime.Mount, error) {
 			switch o {
 			case "ro":
 				m.ReadOnly = true
+			case "nocopy":
+				m.NoCopy = true
 			case "rw", "z", "Z", "":
 			case "private", "rprivate", "shared", "rshared", "slave", "rslave":
 				m.Propagation = o
@@ -320,4 +347,102 @@ func readLines(path string) ([]string, error) {
 		out = append(out, l)
 	}
 	return out, sc.Err()
+}
+
+// attachments are --network-alias, --ip and --ip6, which Docker applies to
+// the network of --network (a user network; not none, host or container:).
+func (f *containerFlags) attachments() ([]runtime.NetworkAttachment, error) {
+	if len(f.aliases) == 0 && f.ip == "" && f.ip6 == "" {
+		return nil, nil
+	}
+	switch n := f.network; {
+	case n == "" || n == "bridge" || n == "default":
+		if len(f.aliases) > 0 {
+			return nil, fmt.Errorf("network-scoped aliases are only supported for user-defined networks")
+		}
+		return nil, fmt.Errorf("user specified IP address is supported on user defined networks only")
+	case n == "none" || n == "host" || strings.HasPrefix(n, "container:"):
+		return nil, fmt.Errorf("conflicting options: --network-alias, --ip and --ip6 need a user-defined network, not %s", n)
+	}
+	return []runtime.NetworkAttachment{{Network: f.network, Aliases: f.aliases, IPv4: f.ip, IPv6: f.ip6}}, nil
+}
+
+// parseMount parses --mount, Docker's comma-separated key=value list:
+// type=bind|volume|tmpfs, source|src, target|destination|dst, readonly|ro,
+// bind-propagation, volume-nocopy, tmpfs-size, tmpfs-mode.
+func parseMount(v string) (runtime.Mount, error) {
+	m := runtime.Mount{Type: "volume"}
+	bad := func(format string, a ...any) (runtime.Mount, error) {
+		return runtime.Mount{}, fmt.Errorf("invalid argument %q for \"--mount\" flag: %s", v, fmt.Sprintf(format, a...))
+	}
+	for _, field := range strings.Split(v, ",") {
+		key, val, hasVal := strings.Cut(field, "=")
+		key = strings.ToLower(strings.TrimSpace(key))
+		boolVal := func() (bool, error) {
+			if !hasVal {
+				return true, nil
+			}
+			return strconv.ParseBool(val)
+		}
+		switch key {
+		case "type":
+			m.Type = val
+		case "source", "src":
+			m.Source = val
+		case "target", "destination", "dst":
+			m.Target = val
+		case "readonly", "ro":
+			b, err := boolVal()
+			if err != nil {
+				return bad("invalid value for %s: %s", key, val)
+			}
+			m.ReadOnly = b
+		case "bind-propagation":
+			m.Propagation = val
+		case "volume-nocopy":
+			b, err := boolVal()
+			if err != nil {
+				return bad("invalid value for volume-nocopy: %s", val)
+			}
+			m.NoCopy = b
+		case "tmpfs-size":
+			n, err := units.RAMInBytes(val)
+			if err != nil {
+				return bad("invalid value for tmpfs-size: %s", val)
+			}
+			m.TmpfsSize = n
+		case "tmpfs-mode":
+			n, err := strconv.ParseUint(val, 8, 32)
+			if err != nil {
+				return bad("invalid value for tmpfs-mode: %s", val)
+			}
+			m.TmpfsMode = uint32(n)
+		case "volume-driver", "volume-label", "volume-opt", "consistency", "bind-nonrecursive":
+			// accepted and ignored, as Docker ignores consistency on Linux
+		default:
+			return bad("unexpected key '%s' in '%s'", key, field)
+		}
+	}
+	if m.Target == "" {
+		return bad("target is required")
+	}
+	switch m.Type {
+	case "bind":
+		if m.Source == "" {
+			return bad("source is required when specifying bind mounts")
+		}
+		abs, err := filepath.Abs(m.Source)
+		if err != nil {
+			return m, err
+		}
+		m.Source = abs
+	case "volume":
+	case "tmpfs":
+		if m.Source != "" {
+			return bad("source is not supported for tmpfs mounts")
+		}
+	default:
+		return bad("unknown mount type %q", m.Type)
+	}
+	return m, nil
 }

@@ -37,6 +37,31 @@ func TestParseRestart(t *testing.T) {
 	}
 }
 
+func TestParseMount(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    runtime.Mount
+		wantErr bool
+	}{
+		{"type=bind,source=/src,target=/dst,readonly,bind-propagation=rslave", runtime.Mount{Type: "bind", Source: "/src", Target: "/dst", ReadOnly: true, Propagation: "rslave"}, false},
+		{"type=volume,src=data,dst=/data,volume-nocopy", runtime.Mount{Type: "volume", Source: "data", Target: "/data", NoCopy: true}, false},
+		{"target=/anon", runtime.Mount{Type: "volume", Target: "/anon"}, false},
+		{"type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770", runtime.Mount{Type: "tmpfs", Target: "/t", TmpfsSize: 1 << 20, TmpfsMode: 0o1770}, false},
+		{"type=tmpfs,src=x,dst=/t", runtime.Mount{}, true},
+		{"type=bind,dst=/t", runtime.Mount{}, true},
+		{"type=nfs,dst=/t", runtime.Mount{}, true},
+		{"type=volume,src=x", runtime.Mount{}, true},
+		{"type=volume,dst=/x,bogus=1", runtime.Mount{}, true},
+		{"type=tmpfs,dst=/t,tmpfs-size=lots", runtime.Mount{}, true},
+	}
+	for _, tc := range tests {
+		got, err := parseMount(tc.in)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) {
+			t.Errorf("parseMount(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+}
+
 func TestParseVolume(t *testing.T) {
 	tests := []struct {
 		in      string
@@ -46,8 +71,10 @@ func TestParseVolume(t *testing.T) {
 		{"/src:/dst", runtime.Mount{Type: "bind", Source: "/src", Target: "/dst"}, false},
 		{"/src:/dst:ro", runtime.Mount{Type: "bind", Source: "/src", Target: "/dst", ReadOnly: true}, false},
 		{"/src:/dst:rw,rshared", runtime.Mount{Type: "bind", Source: "/src", Target: "/dst", Propagation: "rshared"}, false},
-		{"/dst", runtime.Mount{}, true},
-		{"name:/dst", runtime.Mount{}, true},
+		{"/dst", runtime.Mount{Type: "volume", Target: "/dst"}, false},
+		{"dst", runtime.Mount{}, true},
+		{"name:/dst", runtime.Mount{Type: "volume", Source: "name", Target: "/dst"}, false},
+		{"name:/dst:ro,nocopy", runtime.Mount{Type: "volume", Source: "name", Target: "/dst", ReadOnly: true, NoCopy: true}, false},
 		{"/src:rel", runtime.Mount{}, true},
 		{"/src:/dst:bogus", runtime.Mount{}, true},
 	}

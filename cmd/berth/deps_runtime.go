@@ -11,26 +11,37 @@ import (
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
+	"github.com/berth-dev/berth/volumes/local"
 )
 
 // newRuntime wires the runc runtime from the global flags: state under
 // --root and --run-root, the OCI runtime binary of --runtime, the
-// berth-shim monitor next to this executable (or in PATH), and the local
-// image store.
+// berth-shim monitor next to this executable (or in PATH), the local
+// image store, CNI networks (network/cni) and local volumes (volumes/local).
 func newRuntime(g *globals) (*runc.Runtime, error) {
 	exe, _ := os.Executable()
 	shim := ""
 	if exe != "" {
 		shim = filepath.Join(filepath.Dir(exe), "berth-shim")
 	}
+	vols, err := local.New(g.root)
+	if err != nil {
+		return nil, err
+	}
+	self := func(args ...string) []string {
+		return append([]string{exe, "--root", g.root, "--run-root", g.runRoot, "--runtime", g.runtime}, args...)
+	}
 	return runc.New(runc.Options{
 		Root: g.root, RunRoot: g.runRoot, Runtime: g.runtime, Monitor: shim,
-		Images: &storeImages{g: g},
+		Images:   &storeImages{g: g},
+		Networks: networkManager(g),
+		Volumes:  vols,
 		// --rm -d: the monitor removes the container after its final exit
 		// by running this very binary, detached.
-		AutoRemove: func(id string) []string {
-			return []string{exe, "--root", g.root, "--run-root", g.runRoot, "--runtime", g.runtime, "rm", "-f", id}
-		},
+		AutoRemove: func(id string) []string { return self("rm", "-f", id) },
+		// A container on networks: the monitor has its address, ports and
+		// names released after its final exit, as Docker's daemon does.
+		Release: func(id string) []string { return self("container", "release-network", id) },
 	}), nil
 }
 

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -27,6 +30,7 @@ const DefaultStopTimeout = 10 * time.Second
 type CreateOptions struct {
 	AutoRemove bool // --rm: remove the container after its final exit
 	StdinOnce  bool // close stdin when the attached client closes it (run -i)
+	PublishAll bool // -P: publish every port the image exposes on a free host port
 }
 
 // Create makes a container from cfg without starting it and returns its ID.
@@ -44,10 +48,8 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	if err != nil {
 		return "", err
 	}
-	switch cfg.NetworkMode {
-	case "", "none", "host", "default", "bridge":
-	default:
-		return "", errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("network mode %q is not supported yet, only none and host", cfg.NetworkMode))
+	if err := r.checkNetworks(ctx, cfg); err != nil {
+		return "", err
 	}
 	if r.opts.Images == nil {
 		return "", errdefs.ErrFailedPrecondition.WithMessage("create: no image store")
@@ -71,8 +73,10 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 		return "", err
 	}
 	dir := r.containerDir(id)
+	var vols []VolumeMount
 	defer func() {
 		if err != nil {
+			_ = r.releaseVolumes(ctx, id, vols, true)
 			_ = os.RemoveAll(dir)
 			r.releaseName(name, id)
 		}
@@ -83,6 +87,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 		}
 	}
 	cfg.Name = name
+	if o.PublishAll {
+		cfg.Ports = publishAll(cfg.Ports, img.Config.ExposedPorts)
+	}
 	merged := ocispec.MergeImage(cfg, img.Config)
 	argv, err := ocispec.Command(merged)
 	if err != nil {
@@ -98,13 +105,22 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	if err := writeEtcFiles(dir, hostname, cfg); err != nil {
 		return "", fmt.Errorf("create: %w", err)
 	}
-	if err := r.writeSpec(id, dir, hostname, mon, cfg, img); err != nil {
+	netnsPath, err := r.specNetNS(ctx, cfg, id)
+	if err != nil {
+		return "", err
+	}
+	vols, volDirs, err := r.mountVolumes(ctx, id, cfg, imageVolumes(cfg, img))
+	if err != nil {
+		return "", err
+	}
+	if err := r.writeSpec(id, dir, hostname, mon, cfg, img, netnsPath, volDirs); err != nil {
 		return "", err
 	}
 	rec, err := newRecord(id, name, cfg, merged, argv, img, o)
 	if err != nil {
 		return "", err
 	}
+	rec.NetNSPath, rec.Volumes = netnsPath, vols
 	if err := r.writeRecord(rec); err != nil {
 		return "", fmt.Errorf("create: %w", err)
 	}
@@ -120,7 +136,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 
 // writeSpec generates the container's OCI spec (ocispec, Docker's defaults)
 // fitted to this host, into its directory.
-func (r *Runtime) writeSpec(id, dir, hostname, initBinary string, cfg runtime.Config, img Image) error {
+func (r *Runtime) writeSpec(id, dir, hostname, initBinary string, cfg runtime.Config, img Image, netnsPath string, volDirs map[string]string) error {
 	caps, _ := ocispec.HostCapabilities()
 	var devices []specs.LinuxDevice
 	if cfg.Privileged {
@@ -142,6 +158,8 @@ func (r *Runtime) writeSpec(id, dir, hostname, initBinary string, cfg runtime.Co
 		Capabilities:   caps,
 		Devices:        devices,
 		ReadFile:       os.ReadFile,
+		NetNSPath:      netnsPath,
+		Volumes:        volDirs,
 	})
 	if err != nil {
 		return err
@@ -205,3 +223,26 @@ func (r *Runtime) generateName(id string) (string, error) {
 var adjectives = []string{"admiring", "bold", "brave", "busy", "clever", "dreamy", "eager", "elastic", "festive", "gallant", "happy", "jolly", "keen", "lucid", "modest", "nifty", "quirky", "serene", "sharp", "tender", "vibrant", "wizardly", "youthful", "zealous"}
 
 var surnames = []string{"babbage", "curie", "darwin", "einstein", "feynman", "galileo", "hopper", "hypatia", "kepler", "lovelace", "meitner", "newton", "noether", "pascal", "ritchie", "shannon", "thompson", "turing", "wozniak", "yalow"}
+
+// publishAll adds, for -P, a binding on a free host port for every port the
+// image exposes ("80/tcp") that ports does not publish already. It is pure.
+func publishAll(ports []runtime.PortBinding, exposed map[string]struct{}) []runtime.PortBinding {
+	out := slices.Clone(ports)
+	for _, k := range slices.Sorted(maps.Keys(exposed)) {
+		num, proto, _ := strings.Cut(k, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		n, err := strconv.ParseUint(num, 10, 16)
+		if err != nil || n == 0 {
+			continue
+		}
+		if slices.ContainsFunc(out, func(p runtime.PortBinding) bool {
+			return p.ContainerPort == uint16(n) && p.Protocol == proto
+		}) {
+			continue
+		}
+		out = append(out, runtime.PortBinding{ContainerPort: uint16(n), Protocol: proto})
+	}
+	return out
+}

@@ -112,6 +112,19 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 	if err := atomicfile.Write(filepath.Join(runDir, "config.json"), spec, 0o600); err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
+	if len(rec.Volumes) > 0 {
+		if err := r.copyUpVolumes(ctx, rec, rootfs); err != nil {
+			return fmt.Errorf("start %s: %w", rec.Name, err)
+		}
+	}
+	if err := r.setupNetwork(ctx, rec); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			r.releaseNetwork(ctx, rec)
+		}
+	}()
 	mcfg := r.monitorConfig(rec, o)
 	if err := atomicfile.WriteJSON(filepath.Join(runDir, monitor.ConfigFile), mcfg, 0o600); err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
@@ -150,6 +163,8 @@ func (r *Runtime) monitorConfig(rec *Record, o StartOptions) monitor.Config {
 	// exit code; a detached one leaves it to the monitor.
 	if rec.AutoRemove && r.opts.AutoRemove != nil && !o.Attach {
 		c.OnExit = r.opts.AutoRemove(rec.ID)
+	} else if attachedKind(rec) && r.opts.Release != nil {
+		c.OnExit = r.opts.Release(rec.ID)
 	}
 	return c
 }
@@ -234,10 +249,19 @@ func (r *Runtime) observe(ctx context.Context, rec *Record) (monitor.State, erro
 	if !isActive(st.Status) || monitor.Alive(st.MonitorPid, st.MonitorStart) {
 		return st, nil
 	}
+	repaired := false
+	defer func() {
+		// Only a container this call repaired: one never observed dead
+		// before may be starting under its operation lock.
+		if repaired {
+			r.releaseNetwork(ctx, rec)
+		}
+	}()
 	return monitor.Update(ctx, dir, func(st *monitor.State) error {
 		if !isActive(st.Status) || monitor.Alive(st.MonitorPid, st.MonitorStart) {
 			return nil // repaired meanwhile, or restarted
 		}
+		repaired = true
 		if monitor.Alive(st.Pid, st.PidStart) {
 			_, _ = r.runtime(ctx, killArgs(r.opts.RuntimeRoot, rec.ID, "KILL", true)...)
 			r.waitGone(st.Pid, st.PidStart, 5*time.Second)
@@ -306,11 +330,13 @@ func (r *Runtime) stop(ctx context.Context, rec *Record, timeout *time.Duration)
 			t = 24 * 365 * time.Hour // Docker's -1: wait for ever
 		}
 		if r.waitGone(st.MonitorPid, st.MonitorStart, t) {
+			r.releaseNetwork(ctx, rec)
 			return nil
 		}
 	}
 	r.signal(ctx, rec, st, "KILL", true)
 	if r.waitGone(st.MonitorPid, st.MonitorStart, 10*time.Second) {
+		r.releaseNetwork(ctx, rec)
 		return nil
 	}
 	return fmt.Errorf("stop %s: container did not exit after SIGKILL", rec.Name)
@@ -354,7 +380,11 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 	if r.runtimeHas(rec.ID) {
 		_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, rec.ID, true)...)
 	}
+	r.releaseNetwork(ctx, rec)
 	if err := unmount(r.rootfs(rec.ID)); err != nil {
+		return fmt.Errorf("remove %s: %w", rec.Name, err)
+	}
+	if err := r.releaseVolumes(ctx, rec.ID, rec.Volumes, opts.RemoveVolumes); err != nil {
 		return fmt.Errorf("remove %s: %w", rec.Name, err)
 	}
 	if err := os.RemoveAll(r.runDir(rec.ID)); err != nil {

@@ -17,6 +17,9 @@ import (
 // work dirs. The classic mount(2) data is one page at most, which a few
 // dozen long layer paths exceed; then the new mount API adds the lower dirs
 // one by one ("lowerdir+", Linux 6.8), which has no such limit.
+// plainCopies are the overlay options that keep the upper dir a plain layer.
+const plainCopies = ",redirect_dir=off,metacopy=off"
+
 func mountOverlay(target string, layers []string, upper, work string) error {
 	if len(layers) == 0 {
 		return errors.New("mount rootfs: image has no layers")
@@ -25,9 +28,18 @@ func mountOverlay(target string, layers []string, upper, work string) error {
 	for i, l := range layers {
 		lowers[len(layers)-1-i] = l // overlay wants the top layer first
 	}
+	// redirect_dir and metacopy off: a container's upper dir holds plain
+	// copies only, so commit and diff read it as a layer (a kernel with
+	// either on by default would write redirects and metadata-only copies
+	// that mean nothing outside this overlay). Kernels without the options
+	// refuse them: then they are left out (neither feature exists there).
 	data := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work + ",index=off"
-	if len(data) < unix.Getpagesize()-1 {
-		if err := unix.Mount("overlay", target, "overlay", 0, data); err != nil {
+	if len(data)+len(plainCopies) < unix.Getpagesize()-1 {
+		err := unix.Mount("overlay", target, "overlay", 0, data+plainCopies)
+		if errors.Is(err, unix.EINVAL) {
+			err = unix.Mount("overlay", target, "overlay", 0, data)
+		}
+		if err != nil {
 			return fmt.Errorf("mount rootfs: %w", err)
 		}
 		return nil
@@ -46,6 +58,9 @@ func mountOverlay(target string, layers []string, upper, work string) error {
 		if err := unix.FsconfigSetString(fsfd, k, v); err != nil {
 			return fmt.Errorf("mount rootfs: %s: %w", k, err)
 		}
+	}
+	for _, k := range []string{"redirect_dir", "metacopy"} {
+		_ = unix.FsconfigSetString(fsfd, k, "off") // refused where the feature does not exist
 	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {
 		return fmt.Errorf("mount rootfs: %w", err)

@@ -43,10 +43,14 @@ type Record struct {
 	StopTimeout time.Duration        `json:"stopTimeout"`
 	AutoRemove  bool                 `json:"autoRemove,omitempty"`
 	StdinOnce   bool                 `json:"stdinOnce,omitempty"`
-	// NetNSPath is the network namespace the container joins; empty means
-	// a new one (loopback only) or the host's for network mode "host".
-	// This is where the network issue attaches a CNI-made namespace.
+	// NetNSPath is the network namespace the container joins: its own
+	// berth namespace under <run-root>/netns (made at each start, removed
+	// when its process ends for good), another container's for
+	// container:X; empty means a new one (loopback only, --network none)
+	// or the host's.
 	NetNSPath string `json:"netnsPath,omitempty"`
+	// Volumes are the named and anonymous volumes it mounts.
+	Volumes []VolumeMount `json:"volumes,omitempty"`
 }
 
 // LogPath is the container's JSON log file.

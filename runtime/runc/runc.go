@@ -63,6 +63,17 @@ type Options struct {
 	// AutoRemove returns the command the monitor runs (detached) after the
 	// final exit of a container created with AutoRemove (--rm -d).
 	AutoRemove func(id string) []string
+	// Networks attaches containers to CNI networks (network/cni's Manager);
+	// nil allows only the none and host network modes.
+	Networks Networks
+	// Volumes mounts named and anonymous volumes (volumes/local's
+	// Manager); nil refuses them.
+	Volumes Volumes
+	// Release returns the command the monitor runs (detached) after the
+	// final exit of a container on networks, to release its address, ports
+	// and names at once (it calls Runtime.Release). nil: they are released
+	// by the next stop, start, rm or port clash.
+	Release func(id string) []string
 }
 
 // Runtime runs containers with an OCI runtime binary. It is safe for
