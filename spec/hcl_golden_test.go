@@ -54,7 +54,10 @@ func TestHCLGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				out.Write(bytes.ReplaceAll(y, []byte(dir), nil))
+				y = bytes.ReplaceAll(y, []byte(dir), nil)
+				// A build context of the stack's own folder renders as that
+				// folder; keep the golden independent of the checkout's path.
+				out.Write(bytes.ReplaceAll(y, []byte(filepath.Dir(abs)), []byte("<dir>")))
 			}
 			checkGolden(t, strings.TrimSuffix(f, ".hcl")+".golden", out.Bytes())
 		})
