@@ -115,11 +115,14 @@ func value(v any) string {
 		}
 		return fmt.Sprintf("%q", v)
 	}
-	data, err := json.Marshal(v)
-	if err != nil {
+	// Not json.Marshal: it would show a command's > as \u003e.
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(data)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // WriteJSON writes the plan for tools: the same operations, causes and

@@ -316,3 +316,10 @@ func TestPlanJSON(t *testing.T) {
 	}
 	golden(t, "plan/recreate_and_scale.json", buf.Bytes())
 }
+
+func TestChangeStringKeepsShellSyntax(t *testing.T) {
+	c := Change{Path: "command", Old: []any{"sh", "-c", "a > b && c"}, New: nil}
+	if got, want := c.String(), `command ["sh","-c","a > b && c"] => <none>`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
