@@ -166,6 +166,9 @@ func busyboxTar(busybox, path string) error {
 		{Name: "bin/echo", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
 		{Name: "bin/cat", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
 		{Name: "bin/stat", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "bin/mkdir", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "bin/httpd", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "bin/wget", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
 	} {
 		if err := tw.WriteHeader(h); err != nil {
 			return err
@@ -180,4 +183,103 @@ func busyboxTar(busybox, path string) error {
 		return err
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// TestStackNetworksEndToEnd: a stack on its own CNI network, where
+// services find each other by name, with a named volume that keeps its data
+// across down and up and goes with down -v; nothing is left behind.
+func TestStackNetworksEndToEnd(t *testing.T) {
+	if os.Getenv("BERTH_TEST_ROOT") != "1" {
+		t.Skip("needs root, runc, overlayfs and the CNI plugins: set BERTH_TEST_ROOT=1")
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox not installed")
+	}
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		if _, err := os.Stat("/opt/cni/bin/bridge"); err != nil {
+			t.Skip("CNI plugins not installed")
+		}
+	}
+	dir := t.TempDir()
+	for _, pkg := range []string{"berth", "berth-shim"} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "github.com/berth-dev/berth/cmd/"+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	short, err := os.MkdirTemp("", "brt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(short) })
+	root, run, stackDir := filepath.Join(dir, "root"), filepath.Join(short, "run"), filepath.Join(dir, "stack")
+	if err := os.MkdirAll(stackDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stack := fmt.Sprintf("e2enet%d", time.Now().UnixNano()%1_000_000)
+	berth := func(args ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(dir, "berth"), append([]string{"--root", root, "--run-root", run}, args...)...)
+		cmd.Dir = stackDir
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	t.Cleanup(func() {
+		if out, err := berth("down", "-v", "-t", "0", "-p", stack, "--progress", "quiet"); err != nil {
+			t.Errorf("cleanup: %v\n%s", err, out)
+		}
+	})
+	image := filepath.Join(dir, "busybox.tar")
+	if err := busyboxTar(busybox, image); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := berth("import", "-c", `CMD ["sh"]`, image, "e2e-busybox:1"); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	content := fmt.Sprintf(`name: %s
+services:
+  web:
+    image: e2e-busybox:1
+    command: ["sh", "-c", "mkdir -p /www; echo hello > /www/index.html; httpd -f -p 8080 -h /www"]
+  db:
+    image: e2e-busybox:1
+    command: ["sh", "-c", "echo run >> /data/log; trap 'exit 0' TERM; while true; do sleep 1; done"]
+    volumes: [data:/data]
+volumes:
+  data: {}
+`, stack)
+	if err := os.WriteFile(filepath.Join(stackDir, "compose.yaml"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := berth("up", "-d", "--progress", "plain"); err != nil || !strings.Contains(out, "Network "+stack+"_default  Created") {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := berth("compose", "exec", "-T", "db", "wget", "-qO-", "http://web:8080/")
+		if err == nil && out == "hello\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("db cannot reach web by name: %v %q", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if out, err := berth("down", "-t", "0"); err != nil {
+		t.Fatalf("down: %v\n%s", err, out)
+	}
+	if out, err := berth("up", "-d"); err != nil {
+		t.Fatalf("up again: %v\n%s", err, out)
+	}
+	if out, err := berth("compose", "exec", "-T", "db", "cat", "/data/log"); err != nil || out != "run\nrun\n" {
+		t.Errorf("the volume did not keep its data across down and up: %v %q", err, out)
+	}
+	if out, err := berth("down", "-v", "-t", "0"); err != nil {
+		t.Fatalf("down -v: %v\n%s", err, out)
+	}
+	for _, what := range []string{"network", "volume"} {
+		if out, _ := berth(what, "ls", "-q"); strings.Contains(out, stack) {
+			t.Errorf("%s left after down -v:\n%s", what, out)
+		}
+	}
 }
