@@ -9,6 +9,8 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/network/cni"
+	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
 )
 
@@ -112,17 +114,35 @@ func newPortCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rec, _, err := rt.State(cmd.Context(), args[0])
+			rec, st, err := rt.State(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			// berth publishes no ports until containers have networks.
+			var live []runtime.PortBinding
+			if att, err := rt.NetworkState(cmd.Context(), rec.ID); err == nil && runc.Active(st.Status) {
+				live = att.Ports
+			}
+			want := ""
 			if len(args) == 2 {
-				p := args[1]
-				if !strings.Contains(p, "/") {
-					p += "/tcp"
+				want = args[1]
+				if !strings.Contains(want, "/") {
+					want += "/tcp"
 				}
-				return fmt.Errorf("no public port '%s' published for %s", p, rec.Name)
+			}
+			found := false
+			for _, p := range live {
+				if want != "" && fmt.Sprintf("%d/%s", p.ContainerPort, p.Protocol) != want {
+					continue
+				}
+				found = true
+				line := cni.FormatPort(p)
+				if want != "" {
+					_, line, _ = strings.Cut(line, " -> ")
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), line)
+			}
+			if want != "" && !found {
+				return fmt.Errorf("no public port '%s' published for %s", want, rec.Name)
 			}
 			return nil
 		},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"slices"
@@ -121,7 +122,12 @@ func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psR
 	sort.Strings(labels)
 	var mounts []string
 	for _, m := range rec.Config.Mounts {
-		mounts = append(mounts, m.Source)
+		if m.Type != "volume" {
+			mounts = append(mounts, m.Source)
+		}
+	}
+	for _, v := range rec.Volumes {
+		mounts = append(mounts, v.Name)
 	}
 	r := psRow{
 		ID: id, Image: rec.Image, Command: strconv.Quote(cmd),
@@ -129,10 +135,18 @@ func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psR
 		RunningFor: units.HumanDuration(now.Sub(rec.Created)) + " ago",
 		State:      c.State.Status, Status: statusText(c, now), Names: rec.Name,
 		Labels: strings.Join(labels, ","), Mounts: strings.Join(mounts, ","),
-		Networks: rec.Config.NetworkMode, LocalVolumes: "0",
+		Networks: rec.Config.NetworkMode, LocalVolumes: strconv.Itoa(len(rec.Volumes)),
+		Ports: runc.FormatPorts(rt.PortMap(context.Background(), rec, c.State)),
+	}
+	if nets := rec.Config.Networks; len(nets) > 0 {
+		names := make([]string, len(nets))
+		for i, n := range nets {
+			names[i] = n.Network
+		}
+		r.Networks = strings.Join(names, ",")
 	}
 	if r.Networks == "" {
-		r.Networks = "none"
+		r.Networks = "bridge"
 	}
 	if o.size {
 		r.Size = humanSize(rt.SizeRw(rec.ID)) + " (virtual " + humanSize(rt.SizeRw(rec.ID)) + ")"

@@ -41,8 +41,10 @@ func addNetworkCommands(root *cobra.Command, g *globals) {
 
 // networkManager is the CNI manager over the global roots. Joining a user
 // network starts the DNS server (`berth dns-serve`) unless it runs.
+// BERTH_DEFAULT_BRIDGE names the default network's host bridge (berth0),
+// for a second berth root on one host, such as tests.
 func networkManager(g *globals) *cni.Manager {
-	return cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot, EnsureDNS: func(ctx context.Context) error {
+	return cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot, DefaultBridge: os.Getenv("BERTH_DEFAULT_BRIDGE"), EnsureDNS: func(ctx context.Context) error {
 		exe, err := os.Executable()
 		if err != nil {
 			return err
@@ -64,7 +66,7 @@ func newDNSServeCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			m := cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot})
+			m := cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot, DefaultBridge: os.Getenv("BERTH_DEFAULT_BRIDGE")})
 			return dns.Serve(ctx, dns.Options{Manager: m, Dir: dnsDir(g)})
 		},
 	}
@@ -542,31 +544,6 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// findAttached resolves a container name, ID or unique ID prefix among the
-// attached containers.
-func findAttached(ctx context.Context, m *cni.Manager, ref string) (cni.Attachment, error) {
-	atts, err := m.Attachments(ctx)
-	if err != nil {
-		return cni.Attachment{}, err
-	}
-	var hits []cni.Attachment
-	for _, a := range atts {
-		if a.ContainerID == ref || strings.TrimPrefix(a.Name, "/") == strings.TrimPrefix(ref, "/") {
-			return a, nil
-		}
-		if strings.HasPrefix(a.ContainerID, ref) {
-			hits = append(hits, a)
-		}
-	}
-	if len(hits) == 1 {
-		return hits[0], nil
-	}
-	if len(hits) > 1 {
-		return cni.Attachment{}, fmt.Errorf("container %s: ambiguous ID prefix: %w", ref, errdefs.ErrInvalidArgument)
-	}
-	return cni.Attachment{}, fmt.Errorf("container %s is not running in a berth network namespace: %w", ref, errdefs.ErrNotFound)
-}
-
 func newNetworkConnectCmd(g *globals) *cobra.Command {
 	var (
 		aliases  []string
@@ -583,12 +560,13 @@ func newNetworkConnectCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := findAttached(ctx, m, args[1])
+			rt, err := newRuntime(g)
 			if err != nil {
 				return err
 			}
-			_, err = m.Connect(ctx, a.ContainerID, runtime.NetworkAttachment{Network: r.Name, Aliases: aliases, IPv4: ip4, IPv6: ip6})
-			return err
+			// A running container joins at once, a stopped one at its next
+			// start; the record keeps it either way.
+			return rt.Connect(ctx, args[1], runtime.NetworkAttachment{Network: r.Name, Aliases: aliases, IPv4: ip4, IPv6: ip6})
 		},
 	}
 	f := cmd.Flags()
@@ -613,11 +591,11 @@ func newNetworkDisconnectCmd(g *globals) *cobra.Command {
 			} else if !force {
 				return err
 			}
-			a, err := findAttached(ctx, m, args[1])
+			rt, err := newRuntime(g)
 			if err != nil {
 				return err
 			}
-			return m.Disconnect(ctx, a.ContainerID, name)
+			return rt.Disconnect(ctx, args[1], name)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "force the container to disconnect from a network")

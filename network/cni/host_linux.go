@@ -201,8 +201,8 @@ func newIPT(v6 bool) (*iptables.IPTables, error) {
 }
 
 // ensureChain makes berth's chain and the jump to it from the top of the
-// built-in chain. Both stay when the last network goes: they are shared by
-// every network and empty chains cost nothing.
+// built-in chain. They are shared by every network of every root; the
+// last network's removal takes them away (PruneChains).
 func ensureChain(ipt *iptables.IPTables, table, chain string) error {
 	builtin := "FORWARD"
 	if table == "nat" {
@@ -229,4 +229,44 @@ func ensureChain(ipt *iptables.IPTables, table, chain string) error {
 		}
 	}
 	return nil
+}
+
+// PruneChains removes berth's chains and the jumps to them when no rule is
+// left in them (no network of any berth root), so a host that had networks
+// is left as it was found. The caller holds the host-wide lock, which
+// Create holds while it sets up a network, so no rule is added meanwhile.
+func (LinuxHost) PruneChains(ctx context.Context) error {
+	var errs []error
+	for _, v6 := range []bool{false, true} {
+		ipt, err := newIPT(v6)
+		if err != nil {
+			continue // no ip6tables: no chains of ours there either
+		}
+		for _, tc := range [][2]string{{"filter", chainForward}, {"nat", chainMasq}} {
+			table, chain := tc[0], tc[1]
+			if ok, _ := ipt.ChainExists(table, chain); !ok {
+				continue
+			}
+			rules, err := ipt.List(table, chain)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if len(rules) > 1 { // the first line is the chain's own "-N"
+				continue
+			}
+			builtin := "FORWARD"
+			if table == "nat" {
+				builtin = "POSTROUTING"
+			}
+			if err := ipt.DeleteIfExists(table, builtin, "-j", chain); err != nil {
+				errs = append(errs, fmt.Errorf("iptables: %w", err))
+				continue
+			}
+			if err := ipt.DeleteChain(table, chain); err != nil {
+				errs = append(errs, fmt.Errorf("iptables: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -313,7 +313,29 @@ func (m *Manager) Remove(ctx context.Context, ref string) error {
 	if err := m.records.remove(r.Name); err != nil {
 		return fmt.Errorf("remove network %s: %w", r.Name, err)
 	}
+	m.pruneChains(ctx)
 	return nil
+}
+
+// chainPruner is a Host that can remove berth's shared chains once empty.
+type chainPruner interface {
+	PruneChains(ctx context.Context) error
+}
+
+// pruneChains removes berth's iptables chains when the last network of
+// every root is gone, under the host-wide lock Create sets networks up
+// with. A failure leaves empty chains, which are harmless.
+func (m *Manager) pruneChains(ctx context.Context) {
+	p, ok := m.opts.Host.(chainPruner)
+	if !ok {
+		return
+	}
+	lk, err := flock.Acquire(ctx, m.opts.HostLock)
+	if err != nil {
+		return
+	}
+	defer lk.Unlock()
+	_ = p.PruneChains(ctx)
 }
 
 // List returns every network sorted by name. It does not create the

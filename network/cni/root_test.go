@@ -131,6 +131,11 @@ func (e *rootEnv) check() {
 				t.Errorf("%s still has rules for %s:\n%s", cmd, needle, grepLines(string(out), needle))
 			}
 		}
+		// With no berth network left on the host (of any root), berth's
+		// chains and their jumps must be gone too.
+		if !strings.Contains(string(out), "berth:") && strings.Contains(string(out), "BERTH-") {
+			t.Errorf("%s still has berth's chains with no network left:\n%s", cmd, grepLines(string(out), "BERTH-"))
+		}
 	}
 }
 

@@ -131,8 +131,10 @@ type GraphDriver struct {
 // MountPoint is one of Docker's Mounts.
 type MountPoint struct {
 	Type        string `json:"Type"`
+	Name        string `json:"Name,omitempty"`
 	Source      string `json:"Source"`
 	Destination string `json:"Destination"`
+	Driver      string `json:"Driver,omitempty"`
 	Mode        string `json:"Mode"`
 	RW          bool   `json:"RW"`
 	Propagation string `json:"Propagation"`
@@ -203,7 +205,7 @@ func (r *Runtime) Inspect(ctx context.Context, ref string, size bool) (*Inspect,
 			Entrypoint: c.Entrypoint, Labels: nonNilMap(c.Labels), StopSignal: c.StopSignal,
 			Volumes: rec.ImageConfig.Volumes,
 		},
-		NetworkSettings: map[string]any{"Networks": map[string]any{}, "Ports": map[string]any{}, "SandboxKey": rec.NetNSPath},
+		NetworkSettings: r.networkSettings(ctx, rec, st),
 	}
 	if in.Config.Hostname == "" {
 		if b, err := os.ReadFile(in.HostnamePath); err == nil {
@@ -219,7 +221,7 @@ func (r *Runtime) Inspect(ctx context.Context, ref string, size bool) (*Inspect,
 	}
 	nm := c.NetworkMode
 	if nm == "" {
-		nm = "none"
+		nm = "bridge"
 	}
 	h := HostConfig{
 		NetworkMode: nm, AutoRemove: rec.AutoRemove,
@@ -240,7 +242,14 @@ func (r *Runtime) Inspect(ctx context.Context, ref string, size bool) (*Inspect,
 	for _, u := range c.Ulimits {
 		h.Ulimits = append(h.Ulimits, map[string]any{"Name": u.Name, "Soft": u.Soft, "Hard": u.Hard})
 	}
+	vols := map[string]VolumeMount{}
+	for _, vm := range rec.Volumes {
+		vols[vm.Target] = vm
+	}
 	for _, m := range c.Mounts {
+		if m.Type == "volume" {
+			continue // below, with the volume's name and directory
+		}
 		mode := "rw"
 		if m.ReadOnly {
 			mode = "ro"
@@ -253,6 +262,13 @@ func (r *Runtime) Inspect(ctx context.Context, ref string, size bool) (*Inspect,
 			prop = "rprivate"
 		}
 		in.Mounts = append(in.Mounts, MountPoint{Type: m.Type, Source: m.Source, Destination: m.Target, Mode: mode, RW: !m.ReadOnly, Propagation: prop})
+	}
+	for _, vm := range rec.Volumes {
+		mode := "z"
+		if vm.ReadOnly {
+			mode = "ro"
+		}
+		in.Mounts = append(in.Mounts, MountPoint{Type: "volume", Name: vm.Name, Source: vm.Source, Destination: vm.Target, Driver: "local", Mode: mode, RW: !vm.ReadOnly})
 	}
 	in.HostConfig = h
 	if size {

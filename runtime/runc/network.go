@@ -494,3 +494,7 @@ func (r *Runtime) changeNetworks(ctx context.Context, ref string, change func(re
 	}
 	return nil
 }
+
+// Active reports whether a status is one of a container whose process is
+// (or is about to be) running: running, paused, restarting.
+func Active(status string) bool { return isActive(status) }
