@@ -24,6 +24,9 @@ service "web" {
   }
 
   restart = "unless-stopped"
+  # httpd as PID 1 would ignore SIGTERM; berth's init forwards it, so
+  # down takes milliseconds, not the 10 s stop timeout.
+  init = true
   labels = {
     "org.example.role" = "frontend"
   }
