@@ -41,7 +41,8 @@ lint: go-check
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-# The main job on a real example: load a stack and show what berth would do.
+# The main job on a real example: bring a stack up with runc and CNI and show
+# it answering on 127.0.0.1, then take it down (KEEP=1 leaves it running).
 demo: deps build
 	./scripts/demo.sh
 
