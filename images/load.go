@@ -90,7 +90,7 @@ func spool(ctx context.Context, r io.Reader, dir string) (*archive, error) {
 		}
 		name := path.Clean("/" + hdr.Name)[1:]
 		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 			p := filepath.Join(dir, strconv.Itoa(n))
 			if err := copyToFile(p, tr); err != nil {
 				return nil, err

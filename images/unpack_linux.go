@@ -221,7 +221,7 @@ func (u *unpacker) entry(hdr *tar.Header, tr io.Reader) error {
 			return fmt.Errorf("unpack %s: %w", hdr.Name, err)
 		}
 		u.dirs[rel] = true
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+	case tar.TypeReg, tar.TypeGNUSparse:
 		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
 			return fmt.Errorf("unpack %s: %w", hdr.Name, err)
