@@ -147,15 +147,6 @@ func (r *Registries) parse(full string) (name.Reference, error) {
 	return ref, nil
 }
 
-// repository parses a repository name (no tag) with this host's rules.
-func (r *Registries) repository(repo string) (name.Repository, error) {
-	var opts []name.Option
-	if host, _, _ := strings.Cut(repo, "/"); r.insecure(host) {
-		opts = append(opts, name.Insecure)
-	}
-	return name.NewRepository(repo, opts...)
-}
-
 // options are the remote options for one call.
 func (r *Registries) options(ctx context.Context, extra ...remote.Option) []remote.Option {
 	opts := []remote.Option{
