@@ -79,17 +79,16 @@ func NewInspect(im *Image) Inspect {
 	cf := im.Config
 	c := cf.Config
 	in := Inspect{
-		ID:            im.ID,
-		RepoTags:      nonNil(im.Tags()),
-		RepoDigests:   nonNil(im.Digests()),
-		Created:       cf.Created.UTC().Format(time.RFC3339Nano),
-		DockerVersion: cf.DockerVersion,
-		Author:        cf.Author,
-		Architecture:  cf.Architecture,
-		Variant:       cf.Variant,
-		Os:            cf.OS,
-		OsVersion:     cf.OSVersion,
-		Size:          im.Size,
+		ID:           im.ID,
+		RepoTags:     nonNil(im.Tags()),
+		RepoDigests:  nonNil(im.Digests()),
+		Created:      cf.Created.UTC().Format(time.RFC3339Nano),
+		Author:       cf.Author,
+		Architecture: cf.Architecture,
+		Variant:      cf.Variant,
+		Os:           cf.OS,
+		OsVersion:    cf.OSVersion,
+		Size:         im.Size,
 		Config: InspectConfig{
 			Hostname: c.Hostname, Domainname: c.Domainname, User: c.User,
 			AttachStdin: c.AttachStdin, AttachStdout: c.AttachStdout, AttachStderr: c.AttachStderr,
@@ -102,6 +101,8 @@ func NewInspect(im *Image) Inspect {
 		RootFS:      RootFS{Type: "layers", Layers: []string{}},
 		Metadata:    Metadata{LastTagTime: im.Tagged.UTC().Format(time.RFC3339Nano)},
 	}
+	//lint:ignore SA1019 docker image inspect still reports it, and images Docker built carry it
+	in.DockerVersion = cf.DockerVersion
 	if h := cf.History; len(h) > 0 {
 		in.Comment = h[len(h)-1].Comment
 	}
