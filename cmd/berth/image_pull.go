@@ -82,17 +82,27 @@ func newPullCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func runPull(cmd *cobra.Command, g *globals, ref string, o pullOptions) error {
-	out := cmd.OutOrStdout()
-	mode, err := parseProgress(o.progress, o.quiet, out)
+// openTransfer checks the progress flags and opens what pull and push move
+// images between: the local store and the registries.
+func openTransfer(g *globals, progress string, quiet bool, out io.Writer) (progressMode, *images.Store, *images.Registries, error) {
+	mode, err := parseProgress(progress, quiet, out)
 	if err != nil {
-		return err
+		return "", nil, nil, err
 	}
 	s, err := openImageStore(g)
 	if err != nil {
-		return err
+		return "", nil, nil, err
 	}
 	reg, err := openRegistries(g)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return mode, s, reg, nil
+}
+
+func runPull(cmd *cobra.Command, g *globals, ref string, o pullOptions) error {
+	out := cmd.OutOrStdout()
+	mode, s, reg, err := openTransfer(g, o.progress, o.quiet, out)
 	if err != nil {
 		return err
 	}
@@ -149,15 +159,7 @@ func newPushCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
-			mode, err := parseProgress(o.progress, o.quiet, out)
-			if err != nil {
-				return err
-			}
-			s, err := openImageStore(g)
-			if err != nil {
-				return err
-			}
-			reg, err := openRegistries(g)
+			mode, s, reg, err := openTransfer(g, o.progress, o.quiet, out)
 			if err != nil {
 				return err
 			}
