@@ -212,14 +212,41 @@ func (d *decoder) uvarint() (uint64, error) {
 	return n, nil
 }
 
-// length reads a length and checks that at least min*n bytes are left
-// (every element takes at least one byte, except in empty structs).
-func (d *decoder) length(minSize int) (int, error) {
+// count reads the length of a slice or map, encoded as 0 for nil and
+// length+1 otherwise, and checks that at least that many bytes are left
+// (each element of the model's types takes one or more).
+func (d *decoder) count() (n int, isNil bool, err error) {
+	u, err := d.uvarint()
+	if err != nil {
+		return 0, false, err
+	}
+	if u == 0 {
+		return 0, true, nil
+	}
+	u--
+	if u > uint64(len(d.data)) {
+		return 0, false, errCorrupt
+	}
+	return int(u), false, nil
+}
+
+// flag reads the one byte of a bool or of a pointer's nil mark.
+func (d *decoder) flag() (bool, error) {
+	if len(d.data) == 0 || d.data[0] > 1 {
+		return false, errCorrupt
+	}
+	b := d.data[0] == 1
+	d.data = d.data[1:]
+	return b, nil
+}
+
+// length reads a string's length and checks that that many bytes are left.
+func (d *decoder) length() (int, error) {
 	n, err := d.uvarint()
 	if err != nil {
 		return 0, err
 	}
-	if n > uint64(len(d.data)) || (minSize > 0 && n*uint64(minSize) > uint64(len(d.data))) {
+	if n > uint64(len(d.data)) {
 		return 0, fmt.Errorf("%w: length %d exceeds the data", errCorrupt, n)
 	}
 	return int(n), nil
@@ -229,11 +256,11 @@ func (d *decoder) length(minSize int) (int, error) {
 func (d *decoder) value(v reflect.Value) error {
 	switch v.Kind() {
 	case reflect.Bool:
-		if len(d.data) == 0 || d.data[0] > 1 {
-			return errCorrupt
+		b, err := d.flag()
+		if err != nil {
+			return err
 		}
-		v.SetBool(d.data[0] == 1)
-		d.data = d.data[1:]
+		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, k := binary.Varint(d.data)
 		if k <= 0 || v.OverflowInt(n) {
@@ -254,34 +281,30 @@ func (d *decoder) value(v reflect.Value) error {
 		v.SetFloat(math.Float64frombits(binary.LittleEndian.Uint64(d.data)))
 		d.data = d.data[8:]
 	case reflect.String:
-		n, err := d.length(1)
+		n, err := d.length()
 		if err != nil {
 			return err
 		}
 		v.SetString(string(d.data[:n]))
 		d.data = d.data[n:]
 	case reflect.Slice:
-		n, err := d.uvarint()
+		n, isNil, err := d.count()
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if isNil {
 			v.SetZero()
 			return nil
 		}
-		n--
-		if n > uint64(len(d.data)) {
-			return errCorrupt
-		}
 		if v.Type().Elem().Kind() == reflect.Uint8 {
-			b := reflect.MakeSlice(v.Type(), int(n), int(n))
+			b := reflect.MakeSlice(v.Type(), n, n)
 			reflect.Copy(b, reflect.ValueOf(d.data[:n]))
 			v.Set(b)
 			d.data = d.data[n:]
 			return nil
 		}
-		s := reflect.MakeSlice(v.Type(), int(n), int(n))
-		for i := range int(n) {
+		s := reflect.MakeSlice(v.Type(), n, n)
+		for i := range n {
 			if err := d.value(s.Index(i)); err != nil {
 				return err
 			}
@@ -294,21 +317,17 @@ func (d *decoder) value(v reflect.Value) error {
 			}
 		}
 	case reflect.Map:
-		n, err := d.uvarint()
+		n, isNil, err := d.count()
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if isNil {
 			v.SetZero()
 			return nil
 		}
-		n--
-		if n > uint64(len(d.data)) {
-			return errCorrupt
-		}
 		t := v.Type()
-		m := reflect.MakeMapWithSize(t, int(n))
-		for range int(n) {
+		m := reflect.MakeMapWithSize(t, n)
+		for range n {
 			k := reflect.New(t.Key()).Elem()
 			if err := d.value(k); err != nil {
 				return err
@@ -321,11 +340,10 @@ func (d *decoder) value(v reflect.Value) error {
 		}
 		v.Set(m)
 	case reflect.Pointer:
-		if len(d.data) == 0 || d.data[0] > 1 {
-			return errCorrupt
+		nonNil, err := d.flag()
+		if err != nil {
+			return err
 		}
-		nonNil := d.data[0] == 1
-		d.data = d.data[1:]
 		if !nonNil {
 			v.SetZero()
 			return nil
