@@ -205,12 +205,16 @@ func serviceProjection(p *types.Project, s types.ServiceConfig, imageID string) 
 		return nil, err
 	}
 
-	files, err := fileRefs(p, s)
+	configs, err := fileRefs(p, "config", s.Configs, p.Configs)
 	if err != nil {
 		return nil, err
 	}
-	c.set("configs", files["configs"])
-	c.set("secrets", files["secrets"])
+	secrets, err := fileRefs(p, "secret", s.Secrets, p.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	c.set("configs", configs)
+	c.set("secrets", secrets)
 	return c, nil
 }
 
@@ -359,31 +363,22 @@ func healthcheck(h *types.HealthCheckConfig) canon {
 	return c
 }
 
-// fileRefs projects the service's configs and secrets: where they are
-// mounted and a digest of what they contain.
-func fileRefs(p *types.Project, s types.ServiceConfig) (map[string][]any, error) {
-	out := map[string][]any{}
-	for _, r := range s.Configs {
-		obj, ok := p.Configs[r.Source]
+// fileRefs projects the service's configs or secrets (kind names which):
+// where they are mounted and a digest of what they contain. compose-go
+// gives the two kinds distinct types of the same shape.
+func fileRefs[R types.ServiceConfigObjConfig | types.ServiceSecretConfig, O types.ConfigObjConfig | types.SecretConfig](p *types.Project, kind string, refs []R, objs map[string]O) ([]any, error) {
+	var out []any
+	for _, r := range refs {
+		ref := types.FileReferenceConfig(r)
+		obj, ok := objs[ref.Source]
 		if !ok {
-			return nil, fmt.Errorf("config %s is not defined", r.Source)
+			return nil, fmt.Errorf("%s %s is not defined", kind, ref.Source)
 		}
-		m, err := fileRef(p, types.FileReferenceConfig(r), types.FileObjectConfig(obj))
+		m, err := fileRef(p, ref, types.FileObjectConfig(obj))
 		if err != nil {
-			return nil, fmt.Errorf("config %s: %w", r.Source, err)
+			return nil, fmt.Errorf("%s %s: %w", kind, ref.Source, err)
 		}
-		out["configs"] = append(out["configs"], m)
-	}
-	for _, r := range s.Secrets {
-		obj, ok := p.Secrets[r.Source]
-		if !ok {
-			return nil, fmt.Errorf("secret %s is not defined", r.Source)
-		}
-		m, err := fileRef(p, types.FileReferenceConfig(r), types.FileObjectConfig(obj))
-		if err != nil {
-			return nil, fmt.Errorf("secret %s: %w", r.Source, err)
-		}
-		out["secrets"] = append(out["secrets"], m)
+		out = append(out, m)
 	}
 	return out, nil
 }
