@@ -41,14 +41,8 @@ func TestMergeImageCommand(t *testing.T) {
 				t.Errorf("MergeImage is not idempotent: %s", cmp.Diff(merged, again))
 			}
 			got, err := Command(merged)
-			if tt.wantErr {
-				if !errdefs.IsInvalidArgument(err) {
-					t.Fatalf("err = %v, want invalid argument", err)
-				}
+			if !checkErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)

@@ -50,14 +50,8 @@ func TestResources(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Generate(runtime.Config{Cmd: []string{"sh"}, Resources: tt.r}, v1.ImageConfig{}, Options{})
-			if tt.wantErr {
-				if !errdefs.IsInvalidArgument(err) {
-					t.Fatalf("err = %v, want invalid argument", err)
-				}
+			if !checkErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got := s.Linux.Resources
 			if diff := cmp.Diff(tt.mem, got.Memory); diff != "" {
@@ -122,14 +116,8 @@ func TestRlimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Generate(runtime.Config{Cmd: []string{"sh"}, Ulimits: tt.u}, v1.ImageConfig{}, Options{})
-			if tt.wantErr {
-				if !errdefs.IsInvalidArgument(err) {
-					t.Fatalf("err = %v, want invalid argument", err)
-				}
+			if !checkErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, s.Process.Rlimits); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)

@@ -49,14 +49,8 @@ func TestCapabilities(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Capabilities(tt.add, tt.drop, tt.privileged, tt.available)
-			if tt.wantErr {
-				if !errdefs.IsInvalidArgument(err) {
-					t.Fatalf("err = %v, want invalid argument", err)
-				}
+			if !checkErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -167,14 +161,8 @@ func TestSeccompProfileSources(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg.SecurityOpt = []string{tt.opt}
 			s, err := Generate(cfg, v1.ImageConfig{}, Options{RootPath: "rootfs", ReadFile: tt.readFile})
-			if tt.wantErr {
-				if !errdefs.IsInvalidArgument(err) {
-					t.Fatalf("err = %v, want invalid argument", err)
-				}
+			if !checkErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if tt.wantNil {
 				if s.Linux.Seccomp != nil {
