@@ -109,7 +109,7 @@ func (s *Store) commitBlob(f *os.File, h v1.Hash) error {
 	if err := os.Rename(f.Name(), s.BlobPath(h)); err != nil {
 		return fmt.Errorf("write blob %s: %w", h, err)
 	}
-	return syncDir(s.blobDir())
+	return atomicfile.SyncDir(s.blobDir())
 }
 
 // writeJSONBlob stores v as JSON and returns its descriptor.
@@ -253,7 +253,7 @@ func (s *Store) commitLayer(tmp string, meta layerMeta) error {
 		}
 		return fmt.Errorf("write layer %s: %w", meta.ChainID, err)
 	}
-	return syncDir(s.layerRoot())
+	return atomicfile.SyncDir(s.layerRoot())
 }
 
 // unpackBlob unpacks a stored layer blob again (its directory was lost).
@@ -370,16 +370,4 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -42,7 +42,7 @@ func Write(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	ok = true
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 // WriteJSON replaces path with v encoded as indented JSON.
@@ -54,7 +54,10 @@ func WriteJSON(path string, v any, perm os.FileMode) error {
 	return Write(path, append(data, '\n'), perm)
 }
 
-func syncDir(dir string) error {
+// SyncDir fsyncs the directory dir, so that a rename into it, or a file
+// created in it, survives a crash. For callers that move whole files or
+// trees into place themselves (Write already does it).
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
