@@ -20,6 +20,26 @@ type Lock struct{ f *os.File }
 // Acquire takes an exclusive lock on path, creating the file and its parent
 // directory if needed, waiting until ctx is done.
 func Acquire(ctx context.Context, path string) (*Lock, error) {
+	return acquire(ctx, path, unix.LOCK_EX, false)
+}
+
+// AcquireShared takes a shared lock on path: any number of shared holders
+// at once, none while an exclusive lock is held. It creates and waits as
+// Acquire does.
+func AcquireShared(ctx context.Context, path string) (*Lock, error) {
+	return acquire(ctx, path, unix.LOCK_SH, false)
+}
+
+// TryAcquire takes an exclusive lock on path if no one holds one, shared or
+// exclusive, right now; otherwise it returns (nil, nil) without waiting.
+func TryAcquire(path string) (*Lock, error) {
+	return acquire(context.Background(), path, unix.LOCK_EX, true)
+}
+
+// acquire takes a lock of kind how (LOCK_EX or LOCK_SH), retrying with
+// back-off until ctx is done, or with try set returning (nil, nil) at the
+// first refusal.
+func acquire(ctx context.Context, path string, how int, try bool) (*Lock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
@@ -29,13 +49,17 @@ func Acquire(ctx context.Context, path string) (*Lock, error) {
 	}
 	delay := time.Millisecond
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
 		if err == nil {
 			return &Lock{f: f}, nil
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if try {
+			f.Close()
+			return nil, nil
 		}
 		select {
 		case <-ctx.Done():
