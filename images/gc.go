@@ -21,11 +21,17 @@ func (s *Store) GC(ctx context.Context) (int64, error) { return s.collect(ctx, f
 // collect is GC; with try set it gives up at once (returning 0) when an
 // ingest is open, leaving the garbage for a later collection.
 func (s *Store) collect(ctx context.Context, try bool) (int64, error) {
-	gl, err := lockGC(ctx, filepath.Join(s.dir, "content.lock"), true, try)
+	var gl *flock.Lock
+	var err error
+	if try {
+		gl, err = flock.TryAcquire(s.contentLockPath())
+	} else {
+		gl, err = flock.Acquire(ctx, s.contentLockPath())
+	}
 	if err != nil || gl == nil {
 		return 0, err
 	}
-	defer gl.unlock()
+	defer gl.Unlock()
 	il, err := flock.Acquire(ctx, filepath.Join(s.dir, "index.lock"))
 	if err != nil {
 		return 0, err

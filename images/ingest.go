@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/internal/flock"
 )
 
 // Ingest adds content to the store: blobs, unpacked layers, and finally
@@ -29,12 +30,12 @@ import (
 // called from several goroutines at once (a pull writes layers in parallel).
 type Ingest struct {
 	s    *Store
-	lock *gcLock
+	lock *flock.Lock
 }
 
 // Ingest starts adding content. It waits while garbage collection runs.
 func (s *Store) Ingest(ctx context.Context) (*Ingest, error) {
-	l, err := lockGC(ctx, filepath.Join(s.dir, "content.lock"), false, false)
+	l, err := flock.AcquireShared(ctx, s.contentLockPath())
 	if err != nil {
 		return nil, err
 	}
@@ -43,8 +44,7 @@ func (s *Store) Ingest(ctx context.Context) (*Ingest, error) {
 
 // Close ends the ingest. It is safe to call more than once.
 func (in *Ingest) Close() error {
-	in.lock.unlock()
-	return nil
+	return in.lock.Unlock()
 }
 
 // hashWriter counts and hashes what goes through it.
