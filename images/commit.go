@@ -34,13 +34,9 @@ type CommitOptions struct {
 // Parent's config (or Config) changed by Changes. Options are checked before
 // anything is written. It returns the new image's ID.
 func (s *Store) Commit(ctx context.Context, opts CommitOptions) (string, error) {
-	var names []string
-	if opts.Name != "" {
-		n, err := NormalizeTag(opts.Name)
-		if err != nil {
-			return "", err
-		}
-		names = append(names, n)
+	names, err := newImageNames(opts.Name)
+	if err != nil {
+		return "", err
 	}
 	var cf v1.ConfigFile
 	var layers []Layer

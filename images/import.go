@@ -25,13 +25,9 @@ type ImportOptions struct {
 // stored uncompressed, so its digest is its diff ID. Options are checked
 // before r is read: bad options change nothing. It returns the image ID.
 func (s *Store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (string, error) {
-	var names []string
-	if opts.Name != "" {
-		n, err := NormalizeTag(opts.Name)
-		if err != nil {
-			return "", err
-		}
-		names = append(names, n)
+	names, err := newImageNames(opts.Name)
+	if err != nil {
+		return "", err
 	}
 	plat, err := platform(opts.Platform)
 	if err != nil {

@@ -35,6 +35,19 @@ func NormalizeTag(ref string) (string, error) {
 	return named.String(), nil
 }
 
+// newImageNames is what a new image is named: nothing for "" (dangling),
+// else the normalised tag NAME[:TAG].
+func newImageNames(name string) ([]string, error) {
+	if name == "" {
+		return nil, nil
+	}
+	n, err := NormalizeTag(name)
+	if err != nil {
+		return nil, err
+	}
+	return []string{n}, nil
+}
+
 func parseNamed(ref string) (reference.Named, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
