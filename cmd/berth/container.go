@@ -32,16 +32,16 @@ func addContainerCommands(root *cobra.Command, g *globals) {
 // (runc.Runtime.Release), unless it runs again meanwhile.
 func newReleaseNetworkCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:    "release-network CONTAINER",
+		Use:    "release-network CONTAINER TOKEN",
 		Short:  "Release an exited container's network (run by its monitor)",
 		Hidden: true,
-		Args:   cobra.ExactArgs(1),
+		Args:   cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := newRuntime(g)
 			if err != nil {
 				return err
 			}
-			return rt.Release(cmd.Context(), args[0])
+			return rt.Release(cmd.Context(), args[0], args[1])
 		},
 	}
 }

@@ -30,6 +30,9 @@ type cli struct {
 	bin     string
 	root    string
 	runRoot string
+	// bridge is the default network's host bridge, unique per test so no
+	// test touches a real berth0.
+	bridge string
 }
 
 func newCLI(t *testing.T) *cli {
@@ -46,8 +49,9 @@ func newCLI(t *testing.T) *cli {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cli{t: t, bin: filepath.Join(bin, "berth"), root: t.TempDir(), runRoot: runRoot}
+	c := &cli{t: t, bin: filepath.Join(bin, "berth"), root: t.TempDir(), runRoot: runRoot, bridge: "bt" + randHex(3)}
 	t.Cleanup(func() {
+		c.teardown()
 		ids, _, _ := c.run("ps", "-aq", "--no-trunc")
 		for _, id := range strings.Fields(ids) {
 			st, _ := monitor.ReadState(filepath.Join(c.root, "containers", id))
@@ -100,7 +104,7 @@ func buildBinaries(t *testing.T) string {
 
 func (c *cli) cmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(c.bin, append([]string{"--root", c.root, "--run-root", c.runRoot}, args...)...)
-	cmd.Env = append(os.Environ(), "BERTH_ROOT=", "BERTH_RUN_ROOT=")
+	cmd.Env = append(os.Environ(), "BERTH_ROOT=", "BERTH_RUN_ROOT=", "BERTH_DEFAULT_BRIDGE="+c.bridge)
 	return cmd
 }
 

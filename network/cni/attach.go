@@ -134,6 +134,7 @@ func (m *Manager) Attach(ctx context.Context, req AttachRequest) (Result, error)
 			m.undo(ctx, att)
 			return Result{}, fmt.Errorf("attach %s to %s: %w", req.ContainerID, ep.Network, err)
 		}
+		announce(req.NetNSPath, ep.Interface)
 	}
 	if err := atomicfile.WriteJSON(m.attachPath(req.ContainerID), att, 0o600); err != nil {
 		m.undo(ctx, att)

@@ -36,6 +36,9 @@ func (m *Manager) Connect(ctx context.Context, containerID string, na runtime.Ne
 		if err == nil {
 			err = fillInterface(&ep.Interface, res)
 		}
+		if err == nil {
+			announce(att.NetNSPath, ep.Interface)
+		}
 	}
 	if err == nil {
 		att.Endpoints[len(att.Endpoints)-1] = ep

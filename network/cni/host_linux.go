@@ -2,6 +2,7 @@ package cni
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	gonet "net"
@@ -89,6 +90,11 @@ func setupBridge(net Record) error {
 		}
 		attrs := netlink.NewLinkAttrs()
 		attrs.Name = net.Bridge
+		// A MAC of its own: a bridge without one takes the lowest of its
+		// ports', so it would change as containers come and go and every
+		// container's ARP entry for the gateway (its DNS server) would go
+		// stale for seconds.
+		attrs.HardwareAddr = bridgeMAC(net.ID)
 		br := &netlink.Bridge{LinkAttrs: attrs}
 		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, syscall.EEXIST) {
 			return err
@@ -269,4 +275,14 @@ func (LinuxHost) PruneChains(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// bridgeMAC is a locally administered unicast MAC derived from the network
+// ID, stable for the network's life.
+func bridgeMAC(id string) gonet.HardwareAddr {
+	mac := gonet.HardwareAddr{0x02, 0x42, 0, 0, 0, 0}
+	if b, err := hex.DecodeString(id[:min(8, len(id))]); err == nil {
+		copy(mac[2:], b)
+	}
+	return mac
 }

@@ -48,6 +48,11 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	if err != nil {
 		return "", err
 	}
+	if !r.networksWired() && isDefaultNetwork(cfg.NetworkMode) && len(cfg.Networks) == 0 {
+		// Without berth's networks the default is what runc gives: a
+		// namespace of its own with loopback only.
+		cfg.NetworkMode = "none"
+	}
 	if err := r.checkNetworks(ctx, cfg); err != nil {
 		return "", err
 	}

@@ -164,7 +164,9 @@ func (r *Runtime) monitorConfig(rec *Record, o StartOptions) monitor.Config {
 	if rec.AutoRemove && r.opts.AutoRemove != nil && !o.Attach {
 		c.OnExit = r.opts.AutoRemove(rec.ID)
 	} else if attachedKind(rec) && r.opts.Release != nil {
-		c.OnExit = r.opts.Release(rec.ID)
+		// The token names this run: a release arriving after the next
+		// start (which writes a new token) does nothing.
+		c.OnExit = append(r.opts.Release(rec.ID), newID()[:16])
 	}
 	return c
 }

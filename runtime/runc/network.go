@@ -333,14 +333,18 @@ func (r *Runtime) releaseNetwork(ctx context.Context, rec *Record) {
 
 // Release releases the network of a container whose process has ended for
 // good: what the monitor asks for (through `berth`) after a final exit, so
-// that its address, ports and name go at once, as in Docker. A container
-// that runs again meanwhile keeps its network.
-func (r *Runtime) Release(ctx context.Context, ref string) error {
+// that its address, ports and name go at once, as in Docker. token is the
+// one of the monitor's run: a container started again meanwhile (a new
+// monitor config, a new token) keeps its network.
+func (r *Runtime) Release(ctx context.Context, ref, token string) error {
 	rec, unlock, err := r.lockedRecord(ctx, ref)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if cfg, err := monitor.ReadConfig(r.runDir(rec.ID)); err == nil && (len(cfg.OnExit) == 0 || cfg.OnExit[len(cfg.OnExit)-1] != token) {
+		return nil
+	}
 	st, err := r.observe(ctx, rec)
 	if err != nil {
 		return err

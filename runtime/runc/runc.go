@@ -71,8 +71,9 @@ type Options struct {
 	Volumes Volumes
 	// Release returns the command the monitor runs (detached) after the
 	// final exit of a container on networks, to release its address, ports
-	// and names at once (it calls Runtime.Release). nil: they are released
-	// by the next stop, start, rm or port clash.
+	// and names at once (it calls Runtime.Release with the token the
+	// runtime appends). nil: they are released by the next stop, start, rm
+	// or port clash.
 	Release func(id string) []string
 }
 
