@@ -78,20 +78,26 @@ func TestCacheEncodingRoundTrip(t *testing.T) {
 		t.Fatalf("only %d stacks to round-trip", len(stacks))
 	}
 	for name, s := range stacks {
-		t.Run(name, func(t *testing.T) {
-			b, err := encodeEntry(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := decodeEntry(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(s, got, exact); diff != "" {
-				t.Errorf("decoded stack differs (-loaded +decoded):\n%s", diff)
-			}
-		})
+		t.Run(name, func(t *testing.T) { checkRoundTrip(t, s) })
 	}
+}
+
+// checkRoundTrip encodes and decodes s, checks it comes back exactly and
+// returns the encoding.
+func checkRoundTrip(t *testing.T, s *Stack) []byte {
+	t.Helper()
+	b, err := encodeEntry(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeEntry(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(s, got, exact); diff != "" {
+		t.Errorf("decoded stack differs (-encoded +decoded):\n%s", diff)
+	}
+	return b
 }
 
 // TestCacheEncodingEdges covers what the standard encoders get wrong.
@@ -115,18 +121,7 @@ func TestCacheEncodingEdges(t *testing.T) {
 		DisabledServices: types.Services{},
 		Profiles:         []string{},
 	}
-	s := &Stack{Project: p, Files: []string{"/w/compose.yaml"}, Warnings: []string{"w"}}
-	b, err := encodeEntry(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := decodeEntry(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(s, got, exact); diff != "" {
-		t.Errorf("decoded stack differs (-want +got):\n%s", diff)
-	}
+	b := checkRoundTrip(t, &Stack{Project: p, Files: []string{"/w/compose.yaml"}, Warnings: []string{"w"}})
 
 	t.Run("the comparison sees nil against empty and int against int64", func(t *testing.T) {
 		if cmp.Diff(types.Project{}, types.Project{Profiles: []string{}}, exact) == "" ||
