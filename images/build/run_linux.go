@@ -90,67 +90,8 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 		return err
 	}
 	defer root.Close()
-	id := "berth-build-" + randomID()
-	if err := os.WriteFile(filepath.Join(bundle, "id"), []byte(id), 0o600); err != nil {
-		return err
-	}
-	hosts, err := ocispec.HostsFile(ocispec.Hosts{Hostname: "buildsandbox"})
+	id, stubs, err := writeBundle(bundle, rootfs, root, rs)
 	if err != nil {
-		return err
-	}
-	hostsPath := filepath.Join(bundle, "hosts")
-	if err := os.WriteFile(hostsPath, hosts, 0o644); err != nil {
-		return err
-	}
-	opts := ocispec.Options{
-		RootPath:    rootfs,
-		RootFS:      root.FS(),
-		Hostname:    "buildsandbox",
-		HostsPath:   hostsPath,
-		CgroupsPath: "/berth-build/" + id,
-		CgroupV2:    cgroupV2(),
-	}
-	cfg := runtime.Config{
-		Cmd:         rs.args,
-		Entrypoint:  []string{},
-		Env:         rs.env,
-		WorkingDir:  rs.workdir,
-		User:        rs.user,
-		NetworkMode: rs.network,
-		Mounts:      rs.mounts,
-	}
-	if rs.network == "host" {
-		opts.HostsPath = "/etc/hosts"
-		opts.ResolvConfPath = "/etc/resolv.conf"
-		opts.Hostname = ""
-	}
-	spec, err := ocispec.Generate(cfg, ispec.ImageConfig{}, opts)
-	if err != nil {
-		return err
-	}
-	// runc creates mount points the image lacks; they must not end up in
-	// the layer. Note which paths exist now, to remove the others after.
-	var stubs []string
-	for _, m := range spec.Mounts {
-		for p := path.Clean(m.Destination); p != "/"; p = path.Dir(p) {
-			if _, err := root.Lstat(strings.TrimPrefix(p, "/")); err != nil {
-				stubs = append(stubs, p)
-			}
-		}
-	}
-	if rs.workdir != "" {
-		if _, err := root.Lstat(strings.TrimPrefix(path.Clean(rs.workdir), "/")); err != nil {
-			// Docker creates a missing working directory and keeps it.
-			if err := root.MkdirAll(strings.TrimPrefix(path.Clean(rs.workdir), "/"), 0o755); err != nil {
-				return fmt.Errorf("working directory %s: %w", rs.workdir, err)
-			}
-		}
-	}
-	data, err := json.Marshal(spec)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
 		return err
 	}
 
@@ -188,6 +129,77 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 		return fmt.Errorf("%s run: %w", rt, runErr)
 	}
 	return nil
+}
+
+// writeBundle writes the run's bundle: its container ID (for reaping),
+// /etc/hosts and config.json, and creates a missing working directory in
+// the root file system mounted at rootfs (open as root). It returns the ID
+// and the mount points runc will create that the image lacks, to be removed
+// from the layer afterwards.
+func writeBundle(bundle, rootfs string, root *os.Root, rs runSpec) (id string, stubs []string, err error) {
+	id = "berth-build-" + randomID()
+	if err := os.WriteFile(filepath.Join(bundle, "id"), []byte(id), 0o600); err != nil {
+		return "", nil, err
+	}
+	hosts, err := ocispec.HostsFile(ocispec.Hosts{Hostname: "buildsandbox"})
+	if err != nil {
+		return "", nil, err
+	}
+	hostsPath := filepath.Join(bundle, "hosts")
+	if err := os.WriteFile(hostsPath, hosts, 0o644); err != nil {
+		return "", nil, err
+	}
+	opts := ocispec.Options{
+		RootPath:    rootfs,
+		RootFS:      root.FS(),
+		Hostname:    "buildsandbox",
+		HostsPath:   hostsPath,
+		CgroupsPath: "/berth-build/" + id,
+		CgroupV2:    cgroupV2(),
+	}
+	cfg := runtime.Config{
+		Cmd:         rs.args,
+		Entrypoint:  []string{},
+		Env:         rs.env,
+		WorkingDir:  rs.workdir,
+		User:        rs.user,
+		NetworkMode: rs.network,
+		Mounts:      rs.mounts,
+	}
+	if rs.network == "host" {
+		opts.HostsPath = "/etc/hosts"
+		opts.ResolvConfPath = "/etc/resolv.conf"
+		opts.Hostname = ""
+	}
+	spec, err := ocispec.Generate(cfg, ispec.ImageConfig{}, opts)
+	if err != nil {
+		return "", nil, err
+	}
+	// runc creates mount points the image lacks; they must not end up in
+	// the layer. Note which paths exist now, to remove the others after.
+	for _, m := range spec.Mounts {
+		for p := path.Clean(m.Destination); p != "/"; p = path.Dir(p) {
+			if _, err := root.Lstat(strings.TrimPrefix(p, "/")); err != nil {
+				stubs = append(stubs, p)
+			}
+		}
+	}
+	if rs.workdir != "" {
+		if _, err := root.Lstat(strings.TrimPrefix(path.Clean(rs.workdir), "/")); err != nil {
+			// Docker creates a missing working directory and keeps it.
+			if err := root.MkdirAll(strings.TrimPrefix(path.Clean(rs.workdir), "/"), 0o755); err != nil {
+				return "", nil, fmt.Errorf("working directory %s: %w", rs.workdir, err)
+			}
+		}
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
+		return "", nil, err
+	}
+	return id, stubs, nil
 }
 
 // removeStubs deletes, from an upper directory, the empty files and
