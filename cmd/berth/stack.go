@@ -35,6 +35,7 @@ func addStackCommandsWith(root *cobra.Command, env *stackEnv) {
 	root.TraverseChildren = true
 	root.AddCommand(newConfigCmd(env.g), newPlanCmd(env, nil), newUpCmd(env, nil), newDownCmd(env, nil), newWatchCmd(env, nil), newComposeCmd(env),
 		newBootCmd(env), newSystemdCmd(env))
+	root.AddCommand(newGitopsCmd(env))
 }
 
 // loadProject loads the stack the flags name; problems with the input

@@ -232,6 +232,9 @@ type imagePolicy struct {
 	pull  string // always, missing, never, or "" for each service's pull_policy
 	build string // always, missing or never
 	out   io.Writer
+	// onPlan, if set, is given the plan once it is made and its images
+	// checked, before it is applied (berth gitops records its summary).
+	onPlan func(*reconcile.Plan)
 }
 
 func (o *upOptions) images(cmd *cobra.Command) imagePolicy {
@@ -268,6 +271,9 @@ func converge(ctx context.Context, cmd *cobra.Command, env *stackEnv, w *stackWo
 		}
 		if err := checkImages(plan, obs, ip.pull); err != nil {
 			return err
+		}
+		if ip.onPlan != nil {
+			ip.onPlan(plan)
 		}
 		if err := showPlan(cmd.OutOrStdout(), prog.mode, plan); err != nil {
 			return err

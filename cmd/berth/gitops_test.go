@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/berth-dev/berth/gitops"
+	"github.com/berth-dev/berth/runtime"
+)
+
+// gitRemote is a bare repository in a temp dir, served as file://, and a
+// clone the test commits in and pushes from.
+type gitRemote struct {
+	url  string
+	work string
+	repo *git.Repository
+}
+
+func newGitRemote(t *testing.T) *gitRemote {
+	t.Helper()
+	bare := filepath.Join(t.TempDir(), "stacks.git")
+	if _, err := git.PlainInit(bare, true); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	repo, err := git.PlainInit(work, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gitRemote{url: "file://" + bare, work: work, repo: repo}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{g.url}}); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// commit writes the files (an empty content deletes the file, a path
+// ending in / deletes the folder), commits, pushes and returns the SHA.
+func (g *gitRemote) commit(t *testing.T, files map[string]string) string {
+	t.Helper()
+	wt, err := g.repo.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, content := range files {
+		full := filepath.Join(g.work, p)
+		if strings.HasSuffix(p, "/") || content == "" {
+			if err := os.RemoveAll(full); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	sig := &object.Signature{Name: "test", Email: "test@example.invalid", When: time.Now()}
+	h, err := wt.Commit("change", &git.CommitOptions{All: true, Author: sig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.repo.Push(&git.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{"refs/heads/master:refs/heads/master"}}); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		t.Fatal(err)
+	}
+	return h.String()
+}
+
+const gitopsWeb = `name: web
+services:
+  web:
+    image: nginx:1.27
+    environment:
+      LOG_LEVEL: info
+    depends_on: [db]
+  db:
+    image: postgres:16
+`
+
+const gitopsCache = `services:
+  cache:
+    image: busybox
+    command: ["sleep", "1000"]
+`
+
+func (s *testStack) gitopsStatus(t *testing.T) []gitops.Status {
+	t.Helper()
+	out, _, err := s.run(t, "gitops", "status", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sts []gitops.Status
+	if err := json.Unmarshal([]byte(out), &sts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return sts
+}
+
+func stackStatus(t *testing.T, sts []gitops.Status, path string) gitops.StackStatus {
+	t.Helper()
+	for _, st := range sts {
+		for _, s := range st.Stacks {
+			if s.Path == path {
+				return s
+			}
+		}
+	}
+	t.Fatalf("no status for %s in %+v", path, sts)
+	return gitops.StackStatus{}
+}
+
+func TestGitopsFollowsCommits(t *testing.T) {
+	s := newTestStack(t, demoStack)
+	g := newGitRemote(t)
+	once := func() (string, string, error) {
+		return s.run(t, "gitops", "--repo", g.url, "--path", "apps", "--once")
+	}
+
+	// A commit adding two stacks brings both up, labelled.
+	c1 := g.commit(t, map[string]string{"apps/web/compose.yaml": gitopsWeb, "apps/cache/compose.yaml": gitopsCache, "README.md": "stacks\n"})
+	out, errOut, err := once()
+	if err != nil {
+		t.Fatalf("first sync: %v\n%s\n%s", err, out, errOut)
+	}
+	ids := s.ids(t)
+	for _, n := range []string{"web-web-1", "web-db-1", "cache-cache-1"} {
+		c := s.container(t, n)
+		if c.Status != runtime.StatusRunning {
+			t.Errorf("%s is %q, want running", n, c.Status)
+		}
+		if c.Labels[gitops.LabelRepo] != g.url || c.Labels[gitops.LabelPath] == "" {
+			t.Errorf("%s labels %v lack the gitops labels", n, c.Labels)
+		}
+	}
+	if got := stackStatus(t, s.gitopsStatus(t), "apps/web"); got.Commit != c1 || got.Stack != "web" || got.Error != "" {
+		t.Errorf("status after first sync: %+v", got)
+	}
+
+	// A restarted follower finds nothing to do.
+	out, errOut, err = once()
+	if err != nil || strings.Contains(out, "Plan:") {
+		t.Fatalf("second sync: %v\n%s\n%s", err, out, errOut)
+	}
+	if diff := cmpIDs(ids, s.ids(t)); diff != "" {
+		t.Errorf("a sync without changes recreated: %s", diff)
+	}
+
+	// A commit changing web's environment recreates exactly web.
+	g.commit(t, map[string]string{"apps/web/compose.yaml": strings.Replace(gitopsWeb, "info", "debug", 1)})
+	if _, errOut, err := once(); err != nil {
+		t.Fatalf("sync: %v\n%s", err, errOut)
+	}
+	after := s.ids(t)
+	if after["web-web-1"] == ids["web-web-1"] || after["web-db-1"] != ids["web-db-1"] || after["cache-cache-1"] != ids["cache-cache-1"] {
+		t.Errorf("want only web-web-1 recreated: before %v after %v", ids, after)
+	}
+	ids = after
+
+	// A broken commit is reported with its SHA and file:line; web keeps
+	// running, and cache, changed in the same commit, is not held back.
+	bad := g.commit(t, map[string]string{
+		"apps/web/compose.yaml":   "name: web\nservices:\n  web:\n    image: nginx:1.27\n    ports: [\"http:x\"]\n",
+		"apps/cache/compose.yaml": strings.Replace(gitopsCache, "1000", "2000", 1),
+	})
+	_, errOut, err = once()
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("broken commit: err %v, want exit 1\n%s", err, errOut)
+	}
+	if !strings.Contains(errOut, bad[:12]) || !strings.Contains(errOut, "apps/web/compose.yaml") {
+		t.Errorf("the error lacks the SHA or the file:\n%s", errOut)
+	}
+	after = s.ids(t)
+	if after["web-web-1"] != ids["web-web-1"] || s.container(t, "web-web-1").Status != runtime.StatusRunning {
+		t.Error("the broken commit touched web")
+	}
+	if after["cache-cache-1"] == ids["cache-cache-1"] {
+		t.Error("cache was held back by web's broken file")
+	}
+	st := stackStatus(t, s.gitopsStatus(t), "apps/web")
+	if st.ErrorCommit != bad || st.Error == "" || st.Commit == bad {
+		t.Errorf("status after the broken commit: %+v", st)
+	}
+
+	// A missing image is an error too, and changes nothing.
+	missing := g.commit(t, map[string]string{"apps/web/compose.yaml": strings.Replace(gitopsWeb, "nginx:1.27", "nosuch:1", 1)})
+	if _, errOut, err = once(); err == nil || !strings.Contains(errOut, "nosuch:1") {
+		t.Errorf("missing image: err %v\n%s", err, errOut)
+	}
+	if s.ids(t)["web-web-1"] != ids["web-web-1"] {
+		t.Error("the missing image touched web")
+	}
+	if st := stackStatus(t, s.gitopsStatus(t), "apps/web"); st.ErrorCommit != missing {
+		t.Errorf("status after the missing image: %+v", st)
+	}
+
+	// The fix applies.
+	fix := g.commit(t, map[string]string{"apps/web/compose.yaml": gitopsWeb})
+	if _, errOut, err := once(); err != nil {
+		t.Fatalf("fix: %v\n%s", err, errOut)
+	}
+	if st := stackStatus(t, s.gitopsStatus(t), "apps/web"); st.Commit != fix || st.Error != "" {
+		t.Errorf("status after the fix: %+v", st)
+	}
+
+	// A container removed by hand is put back on the next sync.
+	web := s.container(t, "web-web-1")
+	if err := s.rt.Remove(t.Context(), web.ID, runtime.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := once(); err != nil || !strings.Contains(errOut, "repaired drift") {
+		t.Errorf("drift: %v\n%s", err, errOut)
+	}
+	if c := s.container(t, "web-web-1"); c.Status != runtime.StatusRunning {
+		t.Errorf("web-web-1 not recreated: %+v", c)
+	}
+
+	// A folder removed from the repository: kept without --prune, taken
+	// down with it.
+	g.commit(t, map[string]string{"apps/cache/": ""})
+	if _, errOut, err := once(); err != nil || !strings.Contains(errOut, "--prune takes it down") {
+		t.Errorf("without --prune: %v\n%s", err, errOut)
+	}
+	if _, ok := s.ids(t)["cache-cache-1"]; !ok {
+		t.Error("cache was pruned without --prune")
+	}
+	if _, errOut, err := s.run(t, "gitops", "--repo", g.url, "--path", "apps", "--once", "--prune"); err != nil {
+		t.Fatalf("--prune: %v\n%s", err, errOut)
+	}
+	if _, ok := s.ids(t)["cache-cache-1"]; ok {
+		t.Error("cache not pruned with --prune")
+	}
+	if _, ok := s.ids(t)["web-web-1"]; !ok {
+		t.Error("--prune took web down")
+	}
+}
+
+func cmpIDs(a, b map[string]string) string {
+	var diffs []string
+	for k, v := range a {
+		if b[k] != v {
+			diffs = append(diffs, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			diffs = append(diffs, "+"+k)
+		}
+	}
+	return strings.Join(diffs, ", ")
+}
+
+var _ = context.Background
