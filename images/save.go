@@ -53,46 +53,9 @@ func (s *Store) Save(ctx context.Context, w io.Writer, refs []string, format Arc
 	}
 	defer in.Close()
 
-	type saved struct {
-		im    *Image
-		names []string
-	}
-	var list []*saved
-	byID := map[string]*saved{}
-	for _, ref := range refs {
-		v, err := s.load()
-		if err != nil {
-			return err
-		}
-		im, name, err := v.lookup(ref)
-		if err != nil {
-			return fmt.Errorf("save: %w", err)
-		}
-		if err := s.fill(im); err != nil {
-			return fmt.Errorf("save %s: %w", ref, err)
-		}
-		names := []string{name}
-		if name == "" {
-			names = nil
-			for _, n := range im.Names {
-				if _, tag, _ := splitFull(n); tag != "" {
-					names = append(names, n)
-				}
-			}
-		} else if _, tag, _ := splitFull(name); tag == "" {
-			names = nil // a digest name is not a tag
-		}
-		sv, ok := byID[im.ID]
-		if !ok {
-			sv = &saved{im: im}
-			byID[im.ID] = sv
-			list = append(list, sv)
-		}
-		for _, n := range names {
-			if !slices.Contains(sv.names, n) {
-				sv.names = append(sv.names, n)
-			}
-		}
+	list, err := s.savedImages(refs)
+	if err != nil {
+		return err
 	}
 
 	tw := tar.NewWriter(w)
@@ -167,6 +130,56 @@ func (s *Store) Save(ctx context.Context, w io.Writer, refs []string, format Arc
 		return fmt.Errorf("save: %w", err)
 	}
 	return nil
+}
+
+// savedImage is one image a save writes and the names it keeps.
+type savedImage struct {
+	im    *Image
+	names []string
+}
+
+// savedImages resolves what refs name, once per image, in the order first
+// named: a tag or digest reference keeps that name (a digest keeps none),
+// an ID keeps all the image's tags.
+func (s *Store) savedImages(refs []string) ([]*savedImage, error) {
+	v, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	var list []*savedImage
+	byID := map[string]*savedImage{}
+	for _, ref := range refs {
+		im, name, err := v.lookup(ref)
+		if err != nil {
+			return nil, fmt.Errorf("save: %w", err)
+		}
+		if err := s.fill(im); err != nil {
+			return nil, fmt.Errorf("save %s: %w", ref, err)
+		}
+		names := []string{name}
+		if name == "" {
+			names = nil
+			for _, n := range im.Names {
+				if _, tag, _ := splitFull(n); tag != "" {
+					names = append(names, n)
+				}
+			}
+		} else if _, tag, _ := splitFull(name); tag == "" {
+			names = nil // a digest name is not a tag
+		}
+		sv, ok := byID[im.ID]
+		if !ok {
+			sv = &savedImage{im: im}
+			byID[im.ID] = sv
+			list = append(list, sv)
+		}
+		for _, n := range names {
+			if !slices.Contains(sv.names, n) {
+				sv.names = append(sv.names, n)
+			}
+		}
+	}
+	return list, nil
 }
 
 func blobPath(h v1.Hash) string { return "blobs/" + h.Algorithm + "/" + h.Hex }
