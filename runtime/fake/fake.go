@@ -8,6 +8,7 @@
 package fake
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -227,15 +228,7 @@ func (r *Runtime) List(_ context.Context) ([]runtime.Container, error) {
 		cc.Config = cloneConfig(c.Config)
 		out = append(out, cc)
 	}
-	slices.SortFunc(out, func(a, b runtime.Container) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b runtime.Container) int { return cmp.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
