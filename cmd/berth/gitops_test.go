@@ -1,12 +1,18 @@
 package main
 
 import (
-	"context"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -265,4 +271,155 @@ func cmpIDs(a, b map[string]string) string {
 	return strings.Join(diffs, ", ")
 }
 
-var _ = context.Background
+// daemon runs berth gitops in the background until stopped with a
+// signal; wait returns its error and output.
+func (s *testStack) daemon(t *testing.T, args ...string) (wait func() (string, error)) {
+	t.Helper()
+	type result struct {
+		errOut string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, errOut, err := s.runContext(t.Context(), append([]string{"gitops"}, args...)...)
+		done <- result{errOut, err}
+	}()
+	return func() (string, error) {
+		s.sigs <- syscall.SIGTERM
+		select {
+		case r := <-done:
+			return r.errOut, r.err
+		case <-time.After(10 * time.Second):
+			t.Fatal("berth gitops did not stop on SIGTERM")
+			return "", nil
+		}
+	}
+}
+
+// eventually polls cond for up to 10s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestGitopsIntervalRepairsDrift(t *testing.T) {
+	s := newTestStack(t, demoStack)
+	g := newGitRemote(t)
+	g.commit(t, map[string]string{"compose.yaml": gitopsWeb})
+	wait := s.daemon(t, "--repo", g.url, "--interval", "50ms")
+	eventually(t, "web up", func() bool { return s.ids(t)["web-web-1"] != "" })
+	old := s.ids(t)["web-web-1"]
+	if err := s.rt.Remove(t.Context(), old, runtime.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "web recreated", func() bool { id := s.ids(t)["web-web-1"]; return id != "" && id != old })
+	errOut, err := wait()
+	if err != nil {
+		t.Fatalf("gitops: %v\n%s", err, errOut)
+	}
+	for _, want := range []string{"repaired drift: Plan: 1 to create.", "Stopping: finishing the sync under way", "Stopped; every stack is as the last sync left it"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("log lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestGitopsWebhook(t *testing.T) {
+	s := newTestStack(t, demoStack)
+	g := newGitRemote(t)
+	g.commit(t, map[string]string{"web/compose.yaml": gitopsWeb})
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	wait := s.daemon(t, "--repo", g.url, "--interval", "1h", "--webhook", addr, "--webhook-secret-file", secret)
+	eventually(t, "web up", func() bool { return s.ids(t)["web-web-1"] != "" })
+	before := s.ids(t)
+	g.commit(t, map[string]string{"web/compose.yaml": strings.Replace(gitopsWeb, "info", "debug", 1)})
+
+	body := []byte(`{"ref":"refs/heads/master"}`)
+	post := func(hdr map[string]string) int {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addr+"/hook", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write(body)
+	good := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	if code := post(map[string]string{"X-GitHub-Event": "push"}); code != http.StatusUnauthorized {
+		t.Errorf("unsigned: %d, want 401", code)
+	}
+	if code := post(map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=" + strings.Repeat("0", 64)}); code != http.StatusForbidden {
+		t.Errorf("badly signed: %d, want 403", code)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if s.ids(t)["web-web-1"] != before["web-web-1"] {
+		t.Fatal("a refused webhook triggered a sync")
+	}
+	if code := post(map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": good}); code != http.StatusAccepted {
+		t.Errorf("signed: %d, want 202", code)
+	}
+	eventually(t, "web recreated by the webhook's sync", func() bool { return s.ids(t)["web-web-1"] != before["web-web-1"] })
+	if s.ids(t)["web-db-1"] != before["web-db-1"] {
+		t.Error("db was recreated")
+	}
+	errOut, err := wait()
+	if err != nil {
+		t.Fatalf("gitops: %v\n%s", err, errOut)
+	}
+	for _, want := range []string{"webhook: refused a request from 127.0.0.1", "wrong signature", "no signature", "webhook: github push event"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("log lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestGitopsOnceExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string
+		args    []string
+		wantErr bool
+	}{
+		{"good", map[string]string{"a/compose.yaml": gitopsCache}, nil, false},
+		{"bad file", map[string]string{"a/compose.yaml": "services: [\n"}, nil, true},
+		{"missing image", map[string]string{"a/compose.yaml": "services:\n  x:\n    image: nosuch:2\n"}, nil, true},
+		{"no such ref", map[string]string{"a/compose.yaml": gitopsCache}, []string{"--ref", "nosuch"}, true},
+		{"branch", map[string]string{"a/compose.yaml": gitopsCache}, []string{"--ref", "master"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestStack(t, demoStack)
+			g := newGitRemote(t)
+			g.commit(t, tc.files)
+			_, errOut, err := s.run(t, append([]string{"gitops", "--repo", g.url, "--once"}, tc.args...)...)
+			var ee *exitError
+			switch {
+			case tc.wantErr && (!errors.As(err, &ee) || ee.code != 1):
+				t.Errorf("err %v, want exit status 1\n%s", err, errOut)
+			case !tc.wantErr && err != nil:
+				t.Errorf("err %v\n%s", err, errOut)
+			}
+		})
+	}
+}
