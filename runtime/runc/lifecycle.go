@@ -401,6 +401,11 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 	if err := os.RemoveAll(r.containerDir(rec.ID)); err != nil {
 		return fmt.Errorf("remove %s: %w", rec.Name, err)
 	}
+	if attachedKind(rec) && r.networksWired() {
+		// Also what removed containers left when a berth was killed in the
+		// middle of an attach, detach or rm: leases, namespaces, rules.
+		_ = r.opts.Networks.Cleanup(ctx, r.netnsDir(), r.dirExists)
+	}
 	r.event(rec, "destroy")
 	return nil
 }

@@ -3,7 +3,6 @@ package runc
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -110,7 +109,6 @@ func (r *Runtime) hostnameOf(id string) string {
 func errNoNetworks(mode string) error {
 	return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("network mode %q needs berth's networks, which this runtime was built without", mode))
 }
-func portConflict(err error) bool   { return errors.Is(err, errdefs.ErrConflict) }
 func attachedKind(rec *Record) bool { return kindOf(rec.Config.NetworkMode) == netAttached }
 func anyIPv6(ips []netip.Addr) bool { return slices.ContainsFunc(ips, netip.Addr.Is6) }
 func firstOr(a []netip.Addr) (z netip.Addr) {
@@ -191,19 +189,24 @@ func (r *Runtime) setupNetwork(ctx context.Context, rec *Record) error {
 	if !r.networksWired() {
 		return errNoNetworks(rec.Config.NetworkMode)
 	}
+	// What this container's earlier run left (a berth killed between
+	// attach and start, or a monitor that died).
 	r.releaseNetwork(ctx, rec)
-	// What a berth killed in the middle of an attach or detach left.
-	_ = r.opts.Networks.Cleanup(ctx, r.netnsDir(), r.dirExists)
 	path, err := netns.New(r.netnsDir(), rec.ID)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
 	req := cni.AttachRequest{ContainerID: rec.ID, Name: rec.Name, NetNSPath: path, Networks: attachments(rec.Config), Ports: rec.Config.Ports}
 	res, err := r.opts.Networks.Attach(ctx, req)
-	if portConflict(err) && r.releaseExited(ctx, rec.ID) > 0 {
-		// An exited container may still hold the port until it is
-		// observed; released now, the port may be free.
-		res, err = r.opts.Networks.Attach(ctx, req)
+	if err != nil && !errdefs.IsInvalidArgument(err) && !errdefs.IsNotFound(err) {
+		// A port or an address may be held by what others left: exited
+		// containers not released yet, removed ones a killed berth did
+		// not detach (Cleanup). Both are repaired here, on failure only,
+		// because Cleanup reads the host's rules (tens of ms).
+		r.releaseExited(ctx, rec.ID)
+		if cerr := r.opts.Networks.Cleanup(ctx, r.netnsDir(), r.dirExists); cerr == nil {
+			res, err = r.opts.Networks.Attach(ctx, req)
+		}
 	}
 	if err != nil {
 		_ = netns.Remove(path)

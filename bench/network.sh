@@ -1,0 +1,73 @@
+#!/bin/bash
+# Containers on a user network: the time to start N (default 50) detached
+# containers one after the other with `berth run -d --network NET busybox
+# sleep`, against the same with `--network none`; the difference per
+# container is what a network attach costs a `run` (namespace, CNI bridge
+# ADD, /etc/hosts and resolv.conf, DNS server kept informed). Then a
+# published port (-p) for the portmap plugin's extra cost.
+#
+# Usage: bench/network.sh [N]       (run as root)
+# Env:   BERTH (default: berth in PATH; berth-shim must sit next to it or in PATH)
+#
+# Peers (issue 5, measured on this kind of machine): a bridge network adds
+# about 80 ms to `docker run` and 200 ms to `podman run` over --network none.
+# Starting dockerd here would rewrite the host's iptables under the other
+# users of the machine, so the peers are not run again by this script; see
+# ../shared/peers/40-bench-compose.sh (docker-run-loop, podman-run-loop).
+set -euo pipefail
+N=${1:-50}
+BERTH=${BERTH:-$(command -v berth)}
+WORK=$(mktemp -d /tmp/berth-netbench.XXXXXX)
+RUNROOT=$(mktemp -d /run/bn.XXXXXX)
+NET=bench$$
+export BERTH_DEFAULT_BRIDGE=bb$$
+B="$BERTH --root $WORK/root --run-root $RUNROOT"
+cleanup() {
+  # shellcheck disable=SC2046
+  $B rm -f $($B ps -aq) >/dev/null 2>&1 || true
+  $B network rm "$NET" >/dev/null 2>&1 || true
+  [ -f "$RUNROOT/dns/pid" ] && kill "$(cat "$RUNROOT/dns/pid")" 2>/dev/null || true
+  rm -rf "$WORK" "$RUNROOT"
+}
+trap cleanup EXIT
+
+R=$WORK/rootfs
+mkdir -p "$R"/{bin,etc,tmp}
+cp /bin/busybox "$R/bin/"
+for a in sh sleep true; do ln -sf busybox "$R/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+echo 'root:x:0:' >"$R/etc/group"
+tar -C "$R" -cf "$WORK/busybox.tar" .
+$B import "$WORK/busybox.tar" busybox >/dev/null
+$B network create "$NET" >/dev/null
+
+now() { date +%s%N; }
+# start N containers with the given flags; prints total ms and ms each.
+series() {
+  local label=$1; shift
+  local t0 t1
+  t0=$(now)
+  for i in $(seq 1 "$N"); do
+    $B run -d "$@" --name "$label$i" busybox sleep 600 >/dev/null
+  done
+  t1=$(now)
+  echo "$(( (t1 - t0) / 1000000 ))"
+}
+
+none_ms=$(series none --network none)
+net_ms=$(series net --network "$NET")
+running=$($B ps -q | wc -l)
+[ "$running" -eq $((2 * N)) ] || { echo "only $running of $((2 * N)) containers running" >&2; exit 1; }
+# published ports: 10 containers, each with one port (portmap).
+P=10
+t0=$(now)
+for i in $(seq 1 $P); do
+  $B run -d --network "$NET" -p 80 --name "port$i" busybox sleep 600 >/dev/null
+done
+port_ms=$(( ($(now) - t0) / 1000000 ))
+
+echo "berth: $N containers, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '  %-28s %6d ms total %6d ms each\n' "--network none" "$none_ms" $((none_ms / N))
+printf '  %-28s %6d ms total %6d ms each\n' "--network $NET (user)" "$net_ms" $((net_ms / N))
+printf '  %-28s %6d ms per container\n' "attach cost (user - none)" $(((net_ms - none_ms) / N))
+printf '  %-28s %6d ms each\n' "user network + -p 80" $((port_ms / P))
