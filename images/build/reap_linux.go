@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/flock"
+	"github.com/berth-dev/berth/internal/overlay"
 )
 
 // Every temporary directory of a build (a RUN's bundle, its upper
@@ -61,8 +62,8 @@ func (b *Builder) reap() {
 				}
 				exec.Command(rt, "--root", filepath.Join(b.RunRoot, "runc"), "delete", "--force", strings.TrimSpace(string(id))).Run()
 			}
-			unmount(filepath.Join(dir, "rootfs"))
-			unmount(dir)
+			overlay.Unmount(filepath.Join(dir, "rootfs"))
+			overlay.Unmount(dir)
 			os.RemoveAll(dir)
 			l.Unlock()
 		}

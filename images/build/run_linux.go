@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/internal/overlay"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/ocispec"
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -80,10 +80,10 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 		}
 		lowers = []string{empty}
 	}
-	if err := mountOverlay(rootfs, lowers, upper, work); err != nil {
+	if err := overlay.Mount(rootfs, lowers, upper, work); err != nil {
 		return err
 	}
-	defer unmount(rootfs)
+	defer overlay.Unmount(rootfs)
 
 	root, err := os.OpenRoot(rootfs)
 	if err != nil {
@@ -114,7 +114,7 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 	b.runs.Add(1)
 	runErr := cmd.Run()
 	exec.Command(rt, "--root", runcRoot, "delete", "--force", id).Run()
-	if err := unmount(rootfs); err != nil {
+	if err := overlay.Unmount(rootfs); err != nil {
 		return err
 	}
 	removeStubs(upper, stubs)
@@ -226,86 +226,6 @@ func removeStubs(upper string, stubs []string) {
 	}
 }
 
-// mountOverlay mounts lowers (bottom-first) under upper at target.
-// redirect_dir and metacopy are off: images.WriteDiff cannot represent them.
-func mountOverlay(target string, lowers []string, upper, work string) error {
-	rev := make([]string, len(lowers))
-	for i, l := range lowers {
-		rev[len(lowers)-1-i] = l
-	}
-	data := "lowerdir=" + strings.Join(rev, ":")
-	if upper != "" {
-		data += ",upperdir=" + upper + ",workdir=" + work + ",redirect_dir=off,metacopy=off"
-	}
-	data += ",index=off"
-	if len(data) >= unix.Getpagesize()-1 {
-		return mountOverlayFsconfig(target, rev, upper, work)
-	}
-	var flags uintptr
-	if upper == "" {
-		flags = unix.MS_RDONLY
-	}
-	if err := unix.Mount("overlay", target, "overlay", flags, data); err != nil {
-		return fmt.Errorf("mount overlay at %s: %w", target, err)
-	}
-	return nil
-}
-
-// mountOverlayFsconfig mounts an overlay whose options exceed mount(2)'s
-// one page: the new mount API adds lower dirs one by one ("lowerdir+",
-// Linux 6.8).
-func mountOverlayFsconfig(target string, topFirst []string, upper, work string) error {
-	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return fmt.Errorf("mount %s: too many layers for mount(2) and no fsopen: %w", target, err)
-	}
-	defer unix.Close(fsfd)
-	for _, l := range topFirst {
-		if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
-			return fmt.Errorf("mount %s: lower dir %s: %w", target, l, err)
-		}
-	}
-	opts := [][2]string{{"index", "off"}}
-	if upper != "" {
-		opts = append(opts, [2]string{"upperdir", upper}, [2]string{"workdir", work}, [2]string{"redirect_dir", "off"}, [2]string{"metacopy", "off"})
-	}
-	for _, kv := range opts {
-		if err := unix.FsconfigSetString(fsfd, kv[0], kv[1]); err != nil {
-			return fmt.Errorf("mount %s: %s: %w", target, kv[0], err)
-		}
-	}
-	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return fmt.Errorf("mount %s: %w", target, err)
-	}
-	var attr int
-	if upper == "" {
-		attr = unix.MOUNT_ATTR_RDONLY
-	}
-	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attr)
-	if err != nil {
-		return fmt.Errorf("mount %s: %w", target, err)
-	}
-	defer unix.Close(mfd)
-	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-		return fmt.Errorf("mount %s: %w", target, err)
-	}
-	return nil
-}
-
-// unmount detaches target; it is idempotent.
-func unmount(target string) error {
-	for {
-		err := unix.Unmount(target, unix.MNT_DETACH)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err == nil || errors.Is(err, unix.EINVAL) || errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return fmt.Errorf("unmount %s: %w", target, err)
-	}
-}
-
 // view makes the layers (bottom-first) readable as one tree: the layer
 // itself when there is one, a read-only overlay mount for more, an empty
 // directory for none. release undoes it.
@@ -331,11 +251,11 @@ func (b *Builder) view(lowers []string) (dir string, release func(), err error) 
 		os.RemoveAll(tmp)
 		return "", nil, err
 	}
-	release = func() { unmount(mnt); unlock(); os.RemoveAll(tmp) }
+	release = func() { overlay.Unmount(mnt); unlock(); os.RemoveAll(tmp) }
 	if len(lowers) == 0 {
 		return mnt, release, nil
 	}
-	if err := mountOverlay(mnt, lowers, "", ""); err != nil {
+	if err := overlay.Mount(mnt, lowers, "", ""); err != nil {
 		release()
 		return "", nil, err
 	}
