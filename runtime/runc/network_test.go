@@ -1,0 +1,120 @@
+package runc
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/berth-dev/berth/runtime"
+)
+
+func TestAttachments(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  runtime.Config
+		want []runtime.NetworkAttachment
+	}{
+		{"default", runtime.Config{}, nil},
+		{"bridge", runtime.Config{NetworkMode: "bridge"}, nil},
+		{"user network", runtime.Config{NetworkMode: "web"}, []runtime.NetworkAttachment{{Network: "web"}}},
+		{"stack networks", runtime.Config{NetworkMode: "a", Networks: []runtime.NetworkAttachment{{Network: "a", Aliases: []string{"db"}}, {Network: "b"}}},
+			[]runtime.NetworkAttachment{{Network: "a", Aliases: []string{"db"}}, {Network: "b"}}},
+		{"default named in networks", runtime.Config{Networks: []runtime.NetworkAttachment{{Network: "default"}}}, []runtime.NetworkAttachment{{Network: "bridge"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, attachments(tc.cfg)); diff != "" {
+				t.Errorf("attachments (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	for mode, want := range map[string]netKind{"": netAttached, "bridge": netAttached, "web": netAttached, "none": netNone, "host": netHost, "container:db": netContainer} {
+		if got := kindOf(mode); got != want {
+			t.Errorf("kindOf(%q) = %v, want %v", mode, got, want)
+		}
+	}
+}
+
+func TestPublishAll(t *testing.T) {
+	exposed := map[string]struct{}{"80/tcp": {}, "53/udp": {}, "443": {}, "bad/tcp": {}}
+	got := publishAll([]runtime.PortBinding{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}, exposed)
+	want := []runtime.PortBinding{
+		{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
+		{ContainerPort: 443, Protocol: "tcp"},
+		{ContainerPort: 53, Protocol: "udp"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("publishAll (-want +got):\n%s", diff)
+	}
+}
+
+func TestPortsAndFormat(t *testing.T) {
+	asked := []runtime.PortBinding{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {ContainerPort: 53, Protocol: "udp"}}
+	live := []runtime.PortBinding{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostIP: "127.0.0.1", HostPort: 32768, ContainerPort: 53, Protocol: "udp"}}
+	exposed := map[string]struct{}{"443/tcp": {}, "80/tcp": {}}
+	tests := []struct {
+		name       string
+		live       []runtime.PortBinding
+		want       PortMap
+		wantString string
+	}{
+		{"running", live, PortMap{
+			"80/tcp":  {{HostIP: "0.0.0.0", HostPort: "8080"}},
+			"53/udp":  {{HostIP: "127.0.0.1", HostPort: "32768"}},
+			"443/tcp": nil,
+		}, "127.0.0.1:32768->53/udp, 0.0.0.0:8080->80/tcp, 443/tcp"},
+		{"stopped", nil, PortMap{"80/tcp": nil, "53/udp": nil, "443/tcp": nil}, "53/udp, 80/tcp, 443/tcp"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Ports(asked, tc.live, exposed)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Ports (-want +got):\n%s", diff)
+			}
+			if s := FormatPorts(got); s != tc.wantString {
+				t.Errorf("FormatPorts = %q, want %q", s, tc.wantString)
+			}
+		})
+	}
+}
+
+func TestInRoot(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"var/lib/data", "outside"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/etc", filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		target string
+		ok     bool
+	}{
+		{"/var/lib/data", true},
+		{"/var/lib/data/", true},
+		{"/missing", false},
+		{"/link", false},
+		{"/link/ssl", false},
+		{"/file", false},
+		{"/var/../var/lib/data", true},
+	}
+	for _, tc := range tests {
+		got, ok := inRoot(root, tc.target)
+		if ok != tc.ok {
+			t.Errorf("inRoot(%q) ok = %v, want %v", tc.target, ok, tc.ok)
+		}
+		if ok && got != filepath.Join(root, filepath.Clean(tc.target)) {
+			t.Errorf("inRoot(%q) = %q", tc.target, got)
+		}
+	}
+}
