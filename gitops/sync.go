@@ -29,6 +29,10 @@ type Target struct {
 	Files  []string          // its stack files (Found.Files)
 	Commit string            // the commit checked out
 	Labels map[string]string // to add to every service's containers
+	// Found are the folders of every stack found at this commit: a stack
+	// whose containers say they come from another of them is another
+	// folder's stack of the same name, not this one's to converge.
+	Found []string
 }
 
 // Result is what converging a stack did.
@@ -154,15 +158,19 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	var stacks []StackStatus
 	loaded := map[string]string{} // path -> stack name, for the ones loaded
 	present := map[string]bool{}
+	var paths []string
 	for _, f := range found {
 		present[f.Path] = true
+		paths = append(paths, f.Path)
+	}
+	for _, f := range found {
 		ss := old[f.Path]
 		ss.Path, ss.Removed = f.Path, false
 		if ctx.Err() != nil {
 			stacks = append(stacks, ss)
 			continue
 		}
-		ss, err := s.syncStack(ctx, f, commit, ss)
+		ss, err := s.syncStack(ctx, f, commit, paths, ss)
 		stacks = append(stacks, ss)
 		if err != nil {
 			errs = append(errs, err)
@@ -183,9 +191,9 @@ func (s *Syncer) Sync(ctx context.Context) error {
 }
 
 // syncStack converges one stack and updates its record.
-func (s *Syncer) syncStack(ctx context.Context, f Found, commit string, ss StackStatus) (StackStatus, error) {
+func (s *Syncer) syncStack(ctx context.Context, f Found, commit string, paths []string, ss StackStatus) (StackStatus, error) {
 	labels := map[string]string{LabelRepo: s.Repo.URL, LabelRef: s.Repo.Ref, LabelPath: f.Path}
-	res, err := s.Applier.Apply(ctx, Target{Path: f.Path, Dir: f.Dir, Files: f.Files, Commit: commit, Labels: labels})
+	res, err := s.Applier.Apply(ctx, Target{Path: f.Path, Dir: f.Dir, Files: f.Files, Commit: commit, Labels: labels, Found: paths})
 	now := s.now()
 	ss.Checked = now
 	if res.Stack != "" {

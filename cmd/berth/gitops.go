@@ -279,6 +279,9 @@ func (a *gitopsApplier) Apply(ctx context.Context, t gitops.Target) (gitops.Resu
 		return gitops.Result{}, err
 	}
 	p := st.Project
+	if err := a.checkOwner(ctx, p.Name, t); err != nil {
+		return gitops.Result{Stack: p.Name}, err
+	}
 	for name, s := range p.Services {
 		labels := maps.Clone(s.Labels)
 		if labels == nil {
@@ -311,6 +314,28 @@ func (a *gitopsApplier) Apply(ctx context.Context, t gitops.Target) (gitops.Resu
 		return res, err
 	}
 	return res, lock.Unlock()
+}
+
+// checkOwner refuses a stack whose containers were deployed from another
+// repository or ref, or from another folder of this commit that loads with
+// the same name: converging it would take it over. A stack brought up by
+// hand (no gitops labels), or whose folder moved, is taken over.
+func (a *gitopsApplier) checkOwner(ctx context.Context, name string, t gitops.Target) error {
+	cs, err := stackContainers(ctx, a.w.Runtime, name, nil, false)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		repo, ref, path := c.Labels[gitops.LabelRepo], c.Labels[gitops.LabelRef], c.Labels[gitops.LabelPath]
+		switch {
+		case repo == "":
+		case repo != t.Labels[gitops.LabelRepo] || ref != t.Labels[gitops.LabelRef]:
+			return fmt.Errorf("stack %s is deployed from %s (ref %s); leaving it alone: %w", name, repo, refOrHead(ref), errdefs.ErrAlreadyExists)
+		case path != t.Path && slices.Contains(t.Found, path):
+			return fmt.Errorf("stack name %s is taken by folder %s of this repository; leaving it alone: %w", name, path, errdefs.ErrAlreadyExists)
+		}
+	}
+	return nil
 }
 
 // Down takes the stack down by its labels, as `berth down -p NAME

@@ -395,6 +395,32 @@ func TestGitopsWebhook(t *testing.T) {
 	}
 }
 
+func TestGitopsLeavesOtherOwnersAlone(t *testing.T) {
+	s := newTestStack(t, demoStack)
+	g := newGitRemote(t)
+	g.commit(t, map[string]string{"web/compose.yaml": gitopsWeb})
+	if _, errOut, err := s.run(t, "gitops", "--repo", g.url, "--once"); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	ids := s.ids(t)
+	// Another repository with a stack of the same name, and a second
+	// folder of this one loading under that name, are refused.
+	other := newGitRemote(t)
+	other.commit(t, map[string]string{"web/compose.yaml": strings.Replace(gitopsWeb, "info", "debug", 1)})
+	_, errOut, err := s.run(t, "gitops", "--repo", other.url, "--once")
+	if err == nil || !strings.Contains(errOut, "stack web is deployed from "+g.url) {
+		t.Errorf("other repository: %v\n%s", err, errOut)
+	}
+	g.commit(t, map[string]string{"zz/compose.yaml": strings.Replace(gitopsWeb, "info", "debug", 1)})
+	_, errOut, err = s.run(t, "gitops", "--repo", g.url, "--once")
+	if err == nil || !strings.Contains(errOut, "stack name web is taken by folder web") {
+		t.Errorf("same name twice: %v\n%s", err, errOut)
+	}
+	if diff := cmpIDs(ids, s.ids(t)); diff != "" {
+		t.Errorf("refused syncs changed containers: %s", diff)
+	}
+}
+
 func TestGitopsOnceExitStatus(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
