@@ -159,10 +159,10 @@ func (c *cli) eventually(ref, host, body string, want bool, start time.Time) tim
 func TestRootNetNamesAliasesAndDNSChanges(t *testing.T) {
 	c := netCLI(t)
 	n1, n2 := unique("front"), unique("back")
-	// The client's network is internal, so a name it does not know is
+	// Both networks are internal, so a name a container does not know is
 	// NXDOMAIN at once and never forwarded to the host's resolvers.
 	c.must("network", "create", "--internal", n1)
-	c.must("network", "create", n2)
+	c.must("network", "create", "--internal", n2)
 	c.web("hello-web", "--name", "web", "--network", n1, "--network-alias", "www")
 	c.web("hello-api", "--name", "api", "--network", n2)
 	client := strings.TrimSpace(c.must("run", "-d", "--name", "client", "--network", n1, "busybox", "sleep", "60"))
@@ -179,6 +179,8 @@ func TestRootNetNamesAliasesAndDNSChanges(t *testing.T) {
 	if d := c.eventually(client, "api", "hello-api", true, start); d > time.Second {
 		t.Errorf("api found %v after connect, want within a second", d)
 	}
+	// api asks its first network's server (n2) for a name on n1.
+	c.eventually("api", "web", "hello-web", true, time.Now())
 	start = time.Now()
 	c.must("network", "disconnect", n1, "api")
 	if d := c.eventually(client, "api", "hello-api", false, start); d > time.Second {

@@ -116,3 +116,40 @@ func TestHostResolvers(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestLookupAcrossTheAskersNetworks(t *testing.T) {
+	table := Table{
+		"front": {Network: "front", Names: map[string][]netip.Addr{"web.": {addr("172.18.0.2")}}},
+		"back":  {Network: "back", Names: map[string][]netip.Addr{"db.": {addr("172.19.0.5")}}},
+		"other": {Network: "other", Internal: true, Names: map[string][]netip.Addr{"secret.": {addr("172.20.0.7")}}},
+	}
+	atts := []cni.Attachment{
+		{ContainerID: "a", Endpoints: []cni.Endpoint{
+			{Interface: cni.Interface{Network: "front", IPs: []netip.Prefix{netip.MustParsePrefix("172.18.0.3/16")}}},
+			{Interface: cni.Interface{Network: "back", IPs: []netip.Prefix{netip.MustParsePrefix("172.19.0.3/16")}}},
+		}},
+		{ContainerID: "b", Endpoints: []cni.Endpoint{
+			{Interface: cni.Interface{Network: "front", IPs: []netip.Prefix{netip.MustParsePrefix("172.18.0.4/16")}}},
+		}},
+	}
+	peers := Peers(atts)
+	tests := []struct {
+		arrived, from, name string
+		ok, internal        bool
+	}{
+		{"front", "172.18.0.3", "web.", true, false},
+		{"front", "172.18.0.3", "db.", true, false},      // a is on back too
+		{"front", "172.18.0.4", "db.", false, false},     // b is not
+		{"front", "172.18.0.3", "secret.", false, false}, // nobody asking is on other
+		{"other", "172.20.0.9", "nothing.", false, true},
+		{"gone", "172.18.0.3", "web.", false, false},
+	}
+	for _, tc := range tests {
+		req := new(dns.Msg)
+		req.SetQuestion(tc.name, dns.TypeA)
+		_, ok, internal := table.Lookup(peers, tc.arrived, addr(tc.from), req)
+		if ok != tc.ok || internal != tc.internal {
+			t.Errorf("%s from %s on %s: ok %v internal %v, want %v %v", tc.name, tc.from, tc.arrived, ok, internal, tc.ok, tc.internal)
+		}
+	}
+}

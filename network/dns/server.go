@@ -120,6 +120,7 @@ type server struct {
 	o         Options
 	log       *log.Logger
 	table     atomic.Pointer[Table]
+	peers     atomic.Pointer[map[netip.Addr][]string]
 	mu        sync.Mutex
 	listeners map[string]*listener // by "network/ip"
 }
@@ -151,7 +152,8 @@ func (s *server) reload() error {
 	if err != nil {
 		return err
 	}
-	t := Build(recs, atts)
+	t, peers := Build(recs, atts), Peers(atts)
+	s.peers.Store(&peers)
 	s.table.Store(&t)
 	s.listen()
 	return nil
@@ -222,17 +224,24 @@ func (s *server) stopAll() {
 // handler answers for one network: its own names first, then upstream.
 func (s *server) handler(network, proto string) dns.HandlerFunc {
 	return func(w dns.ResponseWriter, req *dns.Msg) {
-		if z := (*s.table.Load())[network]; z != nil {
-			if resp, ok := Answer(z, req); ok {
-				_ = w.WriteMsg(resp)
-				return
-			}
-			if z.Internal {
-				resp := new(dns.Msg)
-				resp.SetRcode(req, dns.RcodeNameError)
-				_ = w.WriteMsg(resp)
-				return
-			}
+		var from netip.Addr
+		if ap, err := netip.ParseAddrPort(w.RemoteAddr().String()); err == nil {
+			from = ap.Addr()
+		}
+		var peers map[netip.Addr][]string
+		if p := s.peers.Load(); p != nil {
+			peers = *p
+		}
+		resp, ok, internal := (*s.table.Load()).Lookup(peers, network, from, req)
+		if ok {
+			_ = w.WriteMsg(resp)
+			return
+		}
+		if internal {
+			resp := new(dns.Msg)
+			resp.SetRcode(req, dns.RcodeNameError)
+			_ = w.WriteMsg(resp)
+			return
 		}
 		_ = w.WriteMsg(s.forward(req, proto))
 	}

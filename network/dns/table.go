@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/miekg/dns"
+
 	"github.com/berth-dev/berth/network/cni"
 )
 
@@ -104,4 +106,49 @@ func (t Table) Needed() bool {
 		}
 	}
 	return false
+}
+
+// Peers maps each address of an attached container to the networks that
+// container is on, in its interfaces' order. A query is answered from
+// every network of the container that asks (as Docker's embedded DNS
+// does), not only from the one it arrived on: a container on a front and
+// a back network asks the front network's server for a back-end name.
+// It is pure.
+func Peers(atts []cni.Attachment) map[netip.Addr][]string {
+	out := map[netip.Addr][]string{}
+	for _, a := range atts {
+		var nets []string
+		for _, ep := range a.Endpoints {
+			nets = append(nets, ep.Network)
+		}
+		for _, ep := range a.Endpoints {
+			for _, ip := range ep.IPs {
+				out[ip.Addr()] = nets
+			}
+		}
+	}
+	return out
+}
+
+// Lookup answers req for a container that asked on network arrived from
+// address from: from the zone of that network first, then from the zones
+// of the container's other networks. ok is false when no zone knows the
+// name; internal then says whether the question must not be forwarded
+// (it arrived on an internal network).
+func (t Table) Lookup(peers map[netip.Addr][]string, arrived string, from netip.Addr, req *dns.Msg) (resp *dns.Msg, ok, internal bool) {
+	z := t[arrived]
+	if z == nil {
+		return nil, false, false
+	}
+	if resp, ok := Answer(z, req); ok {
+		return resp, true, z.Internal
+	}
+	for _, n := range peers[from.Unmap()] {
+		if o := t[n]; o != nil && n != arrived {
+			if resp, ok := Answer(o, req); ok {
+				return resp, true, z.Internal
+			}
+		}
+	}
+	return nil, false, z.Internal
 }
