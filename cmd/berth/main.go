@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -63,7 +64,15 @@ func envOr(key, def string) string {
 }
 
 func main() {
+	// BERTH_CPUPROFILE=FILE writes a CPU profile of the command, for
+	// bench/compose.sh and `go tool pprof`.
+	if f := os.Getenv("BERTH_CPUPROFILE"); f != "" {
+		if out, err := os.Create(f); err == nil {
+			_ = pprof.StartCPUProfile(out)
+		}
+	}
 	err := newRootCmd().Execute()
+	pprof.StopCPUProfile() // a no-op without a profile
 	if err == nil {
 		return
 	}
