@@ -2,7 +2,6 @@ package build
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -124,32 +123,4 @@ func line(loc []parser.Range) int {
 		return 0
 	}
 	return loc[0].Start.Line
-}
-
-// Describe prints the parsed Dockerfile as text: one block per stage, one
-// line per instruction with its line number and BuildKit's fields as JSON.
-// It is what the parser tests compare with their golden files.
-func (df *Dockerfile) Describe() string {
-	var b strings.Builder
-	for _, a := range df.MetaArgs {
-		fmt.Fprintf(&b, "meta %d: %s\n", line(a.Location()), a.String())
-	}
-	for i, s := range df.Stages {
-		fmt.Fprintf(&b, "stage %d name=%q base=%q platform=%q line=%d\n", i, s.Name, s.BaseName, s.Platform, line(s.Location))
-		for _, c := range s.Commands {
-			fields, err := json.Marshal(c)
-			if err != nil {
-				fields = []byte(err.Error())
-			}
-			code := ""
-			if s, ok := c.(fmt.Stringer); ok {
-				code = s.String()
-			}
-			fmt.Fprintf(&b, "  %d %s: %s\n    %s\n", line(c.Location()), c.Name(), code, fields)
-		}
-	}
-	for _, w := range df.Warnings {
-		fmt.Fprintf(&b, "warning %s\n", w)
-	}
-	return b.String()
 }

@@ -1,7 +1,9 @@
 package build
 
 import (
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +37,7 @@ func TestParse(t *testing.T) {
 				}
 				got = "error: " + err.Error() + "\n"
 			} else {
-				got = df.Describe()
+				got = describe(df)
 			}
 			golden := strings.TrimSuffix(f, ".Dockerfile") + ".golden"
 			if *update {
@@ -53,4 +55,32 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// describe prints the parsed Dockerfile as text, what the parser tests
+// compare with their golden files: one block per stage, one line per
+// instruction with its line number and BuildKit's fields as JSON.
+func describe(df *Dockerfile) string {
+	var b strings.Builder
+	for _, a := range df.MetaArgs {
+		fmt.Fprintf(&b, "meta %d: %s\n", line(a.Location()), a.String())
+	}
+	for i, s := range df.Stages {
+		fmt.Fprintf(&b, "stage %d name=%q base=%q platform=%q line=%d\n", i, s.Name, s.BaseName, s.Platform, line(s.Location))
+		for _, c := range s.Commands {
+			fields, err := json.Marshal(c)
+			if err != nil {
+				fields = []byte(err.Error())
+			}
+			code := ""
+			if s, ok := c.(fmt.Stringer); ok {
+				code = s.String()
+			}
+			fmt.Fprintf(&b, "  %d %s: %s\n    %s\n", line(c.Location()), c.Name(), code, fields)
+		}
+	}
+	for _, w := range df.Warnings {
+		fmt.Fprintf(&b, "warning %s\n", w)
+	}
+	return b.String()
 }
