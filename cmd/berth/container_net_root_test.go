@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/internal/flock"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/network/netns"
+	"github.com/berth-dev/berth/runtime"
 )
 
 // Root tests of containers on networks and with volumes, through the real
@@ -327,5 +328,42 @@ func TestRootVolumes(t *testing.T) {
 	c.must("rm", "-v", "anon")
 	if vols := strings.Fields(c.must("volume", "ls", "-q")); len(vols) != 2 {
 		t.Errorf("rm -v left volumes: %v", vols)
+	}
+}
+
+// A berth killed between attaching a container and starting it leaves an
+// attachment, a namespace and a published port behind: the port is taken
+// back by the next container that wants it, and rm releases the rest.
+func TestRootNetKilledMidStart(t *testing.T) {
+	c := netCLI(t)
+	n := unique("crash")
+	c.must("network", "create", n)
+	id := strings.TrimSpace(c.must("create", "--name", "victim", "--network", n, "busybox", "sleep", "60"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	// What start had done when it was killed: namespace and attachment.
+	m := cni.New(cni.Options{Root: c.root, RunRoot: c.runRoot, DefaultBridge: c.bridge})
+	path, err := netns.New(filepath.Join(c.runRoot, "netns"), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports, _ := cni.ParsePorts([]string{fmt.Sprintf("%d:80", port)})
+	if _, err := m.Attach(t.Context(), cni.AttachRequest{ContainerID: id, Name: "victim", NetNSPath: path, Networks: []runtime.NetworkAttachment{{Network: n}}, Ports: ports}); err != nil {
+		t.Fatal(err)
+	}
+	c.web("hello-next", "--name", "next", "--network", n, "-p", fmt.Sprintf("%d:80", port))
+	if got := httpFrom(t, fmt.Sprintf("127.0.0.1:%d", port)); !strings.Contains(got, "hello-next") {
+		t.Errorf("port taken back: %q", got)
+	}
+	if _, err := m.Attachment(t.Context(), id); err == nil {
+		t.Errorf("the killed start's attachment is still there")
+	}
+	c.must("rm", "victim")
+	if _, err := os.Stat(path); err == nil {
+		t.Errorf("the killed start's namespace is still there")
 	}
 }
