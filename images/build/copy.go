@@ -239,36 +239,11 @@ func (bd *build) execCopy(ctx context.Context, st *state, cp *copyPlan) (*state,
 			return nil, err
 		}
 		defer src.Close()
-		var matches []string
-		for _, s := range cp.sd.SourcePaths {
-			m, err := src.match(s)
-			if err != nil {
-				return nil, err
-			}
-			matches = append(matches, m...)
-		}
-		dest, isDir, err := destination(st, lower, cp.sd.DestPath, len(matches), cp.name)
+		fromGroups, err := stageGroups(st, lower, cp, src)
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range matches {
-			fi, err := src.root.Stat(m)
-			if err != nil {
-				return nil, err
-			}
-			target := dest
-			if !fi.IsDir() && isDir {
-				target = path.Join(dest, path.Base(m))
-			}
-			es, err := src.walk(m, target)
-			if err != nil {
-				return nil, err
-			}
-			if fi.IsDir() && lower.isDir(dest) && len(es) > 0 {
-				es = es[1:]
-			}
-			groups = append(groups, copyGroup{entries: es, dest: dest})
-		}
+		groups = append(groups, fromGroups...)
 	}
 	now := bd.b.now()
 	contentDest, contentFile := "", ""
@@ -330,6 +305,44 @@ func (bd *build) execCopy(ctx context.Context, st *state, cp *copyPlan) (*state,
 	}
 	next.history(now, fmt.Sprintf("/bin/sh -c #(nop) %s %s in %s", cp.name, srcs, cp.sd.DestPath), false)
 	return next, nil
+}
+
+// stageGroups plans what COPY --from copies out of the stage's tree src:
+// a group per match of the source paths. Unlike the build context's, they
+// are known only once the stage is built.
+func stageGroups(st *state, lower *layered, cp *copyPlan, src *source) ([]copyGroup, error) {
+	var matches []string
+	for _, s := range cp.sd.SourcePaths {
+		m, err := src.match(s)
+		if err != nil {
+			return nil, err
+		}
+		matches = append(matches, m...)
+	}
+	dest, isDir, err := destination(st, lower, cp.sd.DestPath, len(matches), cp.name)
+	if err != nil {
+		return nil, err
+	}
+	var groups []copyGroup
+	for _, m := range matches {
+		fi, err := src.root.Stat(m)
+		if err != nil {
+			return nil, err
+		}
+		target := dest
+		if !fi.IsDir() && isDir {
+			target = path.Join(dest, path.Base(m))
+		}
+		es, err := src.walk(m, target)
+		if err != nil {
+			return nil, err
+		}
+		if fi.IsDir() && lower.isDir(dest) && len(es) > 0 {
+			es = es[1:]
+		}
+		groups = append(groups, copyGroup{entries: es, dest: dest})
+	}
+	return groups, nil
 }
 
 func (bd *build) extractArchive(t *layerTar, g copyGroup) error {
