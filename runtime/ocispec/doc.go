@@ -14,8 +14,9 @@
 // os.Root so that symlinks cannot escape it), a seccomp profile file through
 // the ReadFile function the caller passes, and HostDevices and
 // HostCapabilities read the host's /dev and this process's capability
-// bounding set, for the caller to pass in Options. The default seccomp profile's filter depends on the
-// running kernel's version (github.com/moby/profiles/seccomp reads uname).
+// bounding set, for the caller to pass in Options. The default seccomp
+// profile's filter depends on the running kernel's version
+// (github.com/moby/profiles/seccomp reads uname).
 //
 // Errors about the user's input (an unknown user, a bad capability, a
 // sysctl that is not namespaced, a malformed ulimit...) are

@@ -17,8 +17,8 @@ import (
 )
 
 // Hook runs before every call with the call's name ("create", "remove",
-// "list") and the volume name; a non-nil error fails the call unchanged. It runs outside the
-// manager's lock; set it before the manager is shared.
+// "list") and the volume name; a non-nil error fails the call unchanged. It
+// runs outside the manager's lock; set it before the manager is shared.
 type Hook func(call, name string) error
 
 // Manager is the in-memory volume manager; the zero value is ready to use.
