@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/flock"
+	"github.com/berth-dev/berth/internal/testimage"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/network/netns"
 	"github.com/berth-dev/berth/runtime"
@@ -328,6 +329,20 @@ func TestRootVolumes(t *testing.T) {
 	c.must("rm", "-v", "anon")
 	if vols := strings.Fields(c.must("volume", "ls", "-q")); len(vols) != 2 {
 		t.Errorf("rm -v left volumes: %v", vols)
+	}
+	// An image VOLUME gets an anonymous volume, filled from the image;
+	// run --rm removes it with the container.
+	cmd := c.cmd("import", "--change", "VOLUME /etc", "-", "busyvol")
+	cmd.Stdin = bytes.NewReader(testimage.Tar(t))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	out = c.must("run", "--rm", "--network", "none", "busyvol", "sh", "-c", "grep -c root: /etc/passwd; grep ' /etc ' /proc/mounts | wc -l")
+	if out != "1\n1\n" {
+		t.Errorf("image volume: %q", out)
+	}
+	if vols := strings.Fields(c.must("volume", "ls", "-q")); len(vols) != 2 {
+		t.Errorf("run --rm left its anonymous volume: %v", vols)
 	}
 }
 

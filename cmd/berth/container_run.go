@@ -98,7 +98,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			if detach {
 				if err := rt.Start(ctx, id); err != nil {
 					if f.rm {
-						_ = rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true})
+						_ = rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true, RemoveVolumes: true})
 					}
 					return engineError(err)
 				}
@@ -107,7 +107,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			if err := rt.StartContainer(ctx, id, runc.StartOptions{Attach: true}); err != nil {
 				if f.rm {
-					_ = rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true})
+					_ = rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true, RemoveVolumes: true})
 				}
 				return engineError(err)
 			}
@@ -119,7 +119,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			if f.rm {
 				// Attached, the CLI removes the container itself (the monitor
 				// does it only for -d): also when its process failed to start.
-				if rerr := rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true}); rerr != nil && !errdefs.IsNotFound(rerr) && err == nil {
+				if rerr := rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil && !errdefs.IsNotFound(rerr) && err == nil {
 					err = rerr
 				}
 			}

@@ -36,9 +36,10 @@ func newRuntime(g *globals) (*runc.Runtime, error) {
 		Images:   &storeImages{g: g},
 		Networks: networkManager(g),
 		Volumes:  vols,
-		// --rm -d: the monitor removes the container after its final exit
+		// --rm -d: the monitor removes the container (and its anonymous
+		// volumes, as Docker does) after its final exit
 		// by running this very binary, detached.
-		AutoRemove: func(id string) []string { return self("rm", "-f", id) },
+		AutoRemove: func(id string) []string { return self("rm", "-f", "-v", id) },
 		// A container on networks: the monitor has its address, ports and
 		// names released after its final exit, as Docker's daemon does.
 		Release: func(id string) []string { return self("container", "release-network", id) },
