@@ -38,6 +38,8 @@ type gitopsOptions struct {
 	webhook           string
 	webhookSecretFile string
 	progress          string
+	wait              bool
+	waitTimeout       time.Duration
 }
 
 // newGitopsCmd is `berth gitops`: follow a repository of stacks.
@@ -78,6 +80,8 @@ SIGTERM or Ctrl-C stops after the sync under way; a second one abandons it.`,
 	fs.StringVar(&o.webhook, "webhook", "", "serve push webhooks on this address (host:port)")
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the webhooks' secret")
 	fs.StringVar(&o.progress, "progress", "plain", "progress output of the applies: plain, json or quiet")
+	fs.BoolVar(&o.wait, "wait", false, "after applying a stack, wait for its services to be running or healthy; one that is not is an error of the commit")
+	fs.DurationVar(&o.waitTimeout, "wait-timeout", 5*time.Minute, "how long --wait waits for a stack")
 	cmd.AddCommand(newGitopsStatusCmd(env))
 	return cmd
 }
@@ -93,6 +97,8 @@ func (o *gitopsOptions) check() error {
 		return inval("--interval %s: want a positive duration", o.interval)
 	case o.webhook != "" && o.webhookSecretFile == "":
 		return inval("--webhook needs --webhook-secret-file: unsigned webhooks are never accepted")
+	case o.wait && o.waitTimeout <= 0:
+		return inval("--wait-timeout %s: want a positive duration", o.waitTimeout)
 	case o.webhook != "" && o.once:
 		return inval("--webhook and --once are incompatible")
 	}
@@ -128,6 +134,9 @@ func gitopsSyncer(cmd *cobra.Command, env *stackEnv, o *gitopsOptions) (*gitops.
 	key := strings.Join(append([]string{o.repo, o.ref}, paths...), "\x00")
 	repo := &gitops.Repo{URL: o.repo, Ref: o.ref, Dir: gitops.StateDir(filepath.Join(env.g.root, "gitops"), key), Auth: auth}
 	ap := &gitopsApplier{env: env, w: w, out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), progress: o.progress}
+	if o.wait {
+		ap.waitTimeout = o.waitTimeout
+	}
 	return &gitops.Syncer{Repo: repo, Paths: o.paths, Prune: o.prune, Applier: ap, Log: cmd.ErrOrStderr()}, nil
 }
 
@@ -246,6 +255,7 @@ type gitopsApplier struct {
 	w           *stackWorld
 	out, errOut io.Writer
 	progress    string
+	waitTimeout time.Duration // > 0: wait for the stack as up --wait does
 }
 
 // gitopsEnv is the environment stacks from a repository are loaded in:
@@ -312,6 +322,18 @@ func (a *gitopsApplier) Apply(ctx context.Context, t gitops.Target) (gitops.Resu
 	}
 	if err != nil {
 		return res, err
+	}
+	defer lock.Unlock()
+	if a.waitTimeout > 0 {
+		// Like up --wait, under the stack's lock, on every sync (so a
+		// stack that stays unhealthy stays in error): one that does not
+		// become ready is an error of this commit. The new containers
+		// stay; there is no rollback.
+		wctx, cancel := context.WithTimeout(ctx, a.waitTimeout)
+		defer cancel()
+		if err := waitReady(wctx, a.env, a.w.Runtime, p.Name, p.ServiceNames(), prog); err != nil {
+			return res, err
+		}
 	}
 	return res, lock.Unlock()
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/berth-dev/berth/gitops"
 	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/fake"
 )
 
 // gitRemote is a bare repository in a temp dir, served as file://, and a
@@ -418,6 +419,19 @@ func TestGitopsLeavesOtherOwnersAlone(t *testing.T) {
 	}
 	if diff := cmpIDs(ids, s.ids(t)); diff != "" {
 		t.Errorf("refused syncs changed containers: %s", diff)
+	}
+}
+
+func TestGitopsWaitUnhealthy(t *testing.T) {
+	s := newTestStack(t, demoStack, fake.WithHealthOnStart("unhealthy"))
+	g := newGitRemote(t)
+	sha := g.commit(t, map[string]string{"db/compose.yaml": "services:\n  db:\n    image: postgres:16\n    healthcheck: {test: [\"CMD\", \"pg_isready\"]}\n"})
+	_, errOut, err := s.run(t, "gitops", "--repo", g.url, "--once", "--wait", "--wait-timeout", "5s")
+	if err == nil || !strings.Contains(errOut, "container db-db-1 is unhealthy") {
+		t.Errorf("--wait on an unhealthy stack: %v\n%s", err, errOut)
+	}
+	if st := stackStatus(t, s.gitopsStatus(t), "db"); st.ErrorCommit != sha {
+		t.Errorf("status: %+v", st)
 	}
 }
 
