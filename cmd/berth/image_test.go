@@ -242,3 +242,22 @@ func TestImageInspectShape(t *testing.T) {
 		t.Errorf("RootFS = %v", rootfs)
 	}
 }
+
+func TestEllipsis(t *testing.T) {
+	tests := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{s: "short", n: 10, want: "short"},
+		{s: "exactly10!", n: 10, want: "exactly10!"},
+		{s: "eleven char", n: 10, want: "eleven ch…"},
+		// Cut in runes, never inside a character's bytes.
+		{s: "ééééééééééé", n: 10, want: "ééééééééé…"},
+	}
+	for _, tt := range tests {
+		if got := ellipsis(tt.s, tt.n); got != tt.want {
+			t.Errorf("ellipsis(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
+	}
+}

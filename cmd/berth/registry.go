@@ -142,8 +142,8 @@ func newSearchCmd(g *globals) *cobra.Command {
 			var rows []searchRow
 			for _, r := range results {
 				desc := r.Description
-				if !noTrunc && len(desc) > 45 {
-					desc = desc[:44] + "…"
+				if !noTrunc {
+					desc = ellipsis(desc, 45)
 				}
 				row := searchRow{Name: r.Name, Description: desc, StarCount: fmt.Sprint(r.StarCount)}
 				if r.IsOfficial {
