@@ -19,6 +19,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/berth-dev/berth/gitops"
 	"github.com/berth-dev/berth/runtime"
@@ -461,5 +462,33 @@ func TestGitopsOnceExitStatus(t *testing.T) {
 				t.Errorf("err %v\n%s", err, errOut)
 			}
 		})
+	}
+}
+
+func TestGitopsStatusTable(t *testing.T) {
+	now := time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
+	sts := []*gitops.Status{{
+		Repo: "https://git.example/ops.git", Ref: "main", Commit: "3f2a9c1d0b7e55",
+		Stacks: []gitops.StackStatus{
+			{Path: "apps/cache", Stack: "cache", Removed: true, Commit: "1111111111112222"},
+			{Path: "apps/web", Stack: "web", Commit: "3f2a9c1d0b7e55", Applied: now.Add(-12 * time.Minute), Plan: "No changes: stack web is up to date.",
+				Error: "invalid stack:\napps/web/compose.yaml:5:13: bad port", ErrorCommit: "9e1f00000000aaaa"},
+		},
+	}}
+	var b bytes.Buffer
+	if err := writeGitopsStatus(&b, sts, "table", now); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"REPOSITORY                    REF    STACK   PATH         COMMIT         APPLIED          PLAN                                                 ERROR",
+		"https://git.example/ops.git   main   cache   apps/cache   111111111111                    removed from the repository (kept without --prune)   ",
+		"https://git.example/ops.git   main   web     apps/web     3f2a9c1d0b7e   12 minutes ago   No changes: stack web is up to date.                 at 9e1f00000000: invalid stack: apps/web/compose.yaml:5:13: bad port",
+		"",
+	}, "\n")
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if err := writeGitopsStatus(&b, nil, "yaml", now); err == nil {
+		t.Error("--format yaml accepted")
 	}
 }
