@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -50,7 +49,7 @@ func newExecCmd(g *globals) *cobra.Command {
 			}
 			if code != 0 {
 				if code == 126 || code == 127 {
-					return &exitError{code: code, err: errors.New(fmt.Sprintf("exec %q failed", args[1]))}
+					return &exitError{code: code, err: fmt.Errorf("exec %q failed", args[1])}
 				}
 				return &exitError{code: code}
 			}

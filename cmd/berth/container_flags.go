@@ -34,7 +34,6 @@ type containerFlags struct {
 	healthCmd                                                      string
 	healthInterval, healthTimeout, healthStart, healthStartInt     time.Duration
 	healthRetries                                                  int
-	stopTimeoutSet                                                 bool
 }
 
 func (f *containerFlags) register(fs *pflag.FlagSet) {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -469,8 +468,6 @@ func (r *Runtime) runtime(ctx context.Context, args ...string) ([]byte, error) {
 	}
 	return out, nil
 }
-
-var errNotRunning = errors.New("is not running")
 
 // runtimeHas reports whether the OCI runtime may still hold state for id
 // (runc and crun keep <root>/<id>), to skip needless deletes.

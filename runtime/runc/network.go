@@ -88,34 +88,46 @@ func attachments(cfg runtime.Config) []runtime.NetworkAttachment {
 	return nil
 }
 
+// netnsDir holds the containers' namespaces, <run-root>/netns/<id>.
 func (r *Runtime) netnsDir() string           { return filepath.Join(r.opts.RunRoot, "netns") }
 func (r *Runtime) netnsPath(id string) string { return netns.Path(r.netnsDir(), id) }
-func (r *Runtime) dirExists(id string) bool   { _, err := os.Stat(r.containerDir(id)); return err == nil }
+
+// dirExists is Cleanup's hook: a container exists from the moment its
+// directory is made, before any namespace of it, until it is removed.
+func (r *Runtime) dirExists(id string) bool {
+	_, err := os.Stat(r.containerDir(id))
+	return err == nil
+}
+
 func (r *Runtime) hasNetNS(rec *Record) bool {
 	_, err := os.Stat(r.netnsPath(rec.ID))
 	return err == nil
 }
-func containerRef(mode string) (string, bool)  { return strings.CutPrefix(mode, "container:") }
+
 func (r *Runtime) networksWired() bool         { return r.opts.Networks != nil }
 func (r *Runtime) bundleSpec(id string) string { return filepath.Join(r.runDir(id), "config.json") }
 func (r *Runtime) resolvPath(id string) string {
 	return filepath.Join(r.containerDir(id), "resolv.conf")
 }
 func (r *Runtime) hostsPath(id string) string { return filepath.Join(r.containerDir(id), "hosts") }
+func containerRef(mode string) (string, bool) { return strings.CutPrefix(mode, "container:") }
+func attachedKind(rec *Record) bool           { return kindOf(rec.Config.NetworkMode) == netAttached }
+func anyIPv6(ips []netip.Addr) bool           { return slices.ContainsFunc(ips, netip.Addr.Is6) }
+
 func (r *Runtime) hostnameOf(id string) string {
 	b, _ := os.ReadFile(filepath.Join(r.containerDir(id), "hostname"))
 	return strings.TrimSpace(string(b))
 }
+
 func errNoNetworks(mode string) error {
 	return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("network mode %q needs berth's networks, which this runtime was built without", mode))
 }
-func attachedKind(rec *Record) bool { return kindOf(rec.Config.NetworkMode) == netAttached }
-func anyIPv6(ips []netip.Addr) bool { return slices.ContainsFunc(ips, netip.Addr.Is6) }
-func firstOr(a []netip.Addr) (z netip.Addr) {
+
+func firstOr(a []netip.Addr) netip.Addr {
 	if len(a) > 0 {
-		z = a[0]
+		return a[0]
 	}
-	return z
+	return netip.Addr{}
 }
 
 // checkNetworks validates a container's network configuration at create:
