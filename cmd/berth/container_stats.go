@@ -126,6 +126,7 @@ func statsFor(row statsRow, a, b runc.Stats, res runtime.Resources) statsRow {
 	if limit > 0 {
 		row.MemPerc = fmt.Sprintf("%.2f%%", float64(b.MemoryUsage)/float64(limit)*100)
 	}
+	row.NetIO = units.HumanSizeWithPrecision(float64(b.NetRx), 3) + " / " + units.HumanSizeWithPrecision(float64(b.NetTx), 3)
 	row.BlockIO = units.HumanSizeWithPrecision(float64(b.BlockRead), 3) + " / " + units.HumanSizeWithPrecision(float64(b.BlockWrite), 3)
 	row.PIDs = fmt.Sprint(b.Pids)
 	return row

@@ -118,3 +118,16 @@ func TestInRoot(t *testing.T) {
 		}
 	}
 }
+
+func TestNetDev(t *testing.T) {
+	data := []byte(`Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:    1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0
+  eth0:    2048      20    0    0    0     0          0         0      512       5    0    0    0     0       0          0
+  eth1:     100       1    0    0    0     0          0         0       50       1    0    0    0     0       0          0
+`)
+	rx, tx := netDev(data)
+	if rx != 2148 || tx != 562 {
+		t.Errorf("netDev = %d, %d; want 2148, 562", rx, tx)
+	}
+}
