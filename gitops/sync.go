@@ -135,6 +135,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	switch {
 	case err != nil && (st.Commit == "" || ctx.Err() != nil):
 		st.Error = err.Error()
+		s.logf("%v", err)
 		return errors.Join(err, writeStatus(s.Repo.Dir, st))
 	case err != nil:
 		st.Error = err.Error()

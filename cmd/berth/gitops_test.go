@@ -442,12 +442,13 @@ func TestGitopsOnceExitStatus(t *testing.T) {
 		files   map[string]string
 		args    []string
 		wantErr bool
+		wantLog string
 	}{
-		{"good", map[string]string{"a/compose.yaml": gitopsCache}, nil, false},
-		{"bad file", map[string]string{"a/compose.yaml": "services: [\n"}, nil, true},
-		{"missing image", map[string]string{"a/compose.yaml": "services:\n  x:\n    image: nosuch:2\n"}, nil, true},
-		{"no such ref", map[string]string{"a/compose.yaml": gitopsCache}, []string{"--ref", "nosuch"}, true},
-		{"branch", map[string]string{"a/compose.yaml": gitopsCache}, []string{"--ref", "master"}, false},
+		{"good", map[string]string{"a/compose.yaml": gitopsCache}, nil, false, "applied commit"},
+		{"bad file", map[string]string{"a/compose.yaml": "services: [\n"}, nil, true, "a/compose.yaml"},
+		{"missing image", map[string]string{"a/compose.yaml": "services:\n  x:\n    image: nosuch:2\n"}, nil, true, "image nosuch:2 of service x"},
+		{"no such ref", map[string]string{"a/compose.yaml": gitopsCache}, []string{"--ref", "nosuch"}, true, `ref "nosuch": no such branch`},
+		{"branch", map[string]string{"a/compose.yaml": gitopsCache}, []string{"--ref", "master"}, false, "applied commit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newTestStack(t, demoStack)
@@ -460,6 +461,8 @@ func TestGitopsOnceExitStatus(t *testing.T) {
 				t.Errorf("err %v, want exit status 1\n%s", err, errOut)
 			case !tc.wantErr && err != nil:
 				t.Errorf("err %v\n%s", err, errOut)
+			case !strings.Contains(errOut, tc.wantLog):
+				t.Errorf("the log lacks %q:\n%s", tc.wantLog, errOut)
 			}
 		})
 	}
