@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -493,5 +494,37 @@ func TestGitopsStatusTable(t *testing.T) {
 	}
 	if err := writeGitopsStatus(&b, nil, "yaml", now); err == nil {
 		t.Error("--format yaml accepted")
+	}
+}
+
+func TestGitopsStopSignals(t *testing.T) {
+	s := newTestStack(t, demoStack)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.rt.SetHook(func(call fake.Call, key string) error {
+		if call == fake.CallCreate {
+			once.Do(func() { close(entered) })
+			<-release
+		}
+		return nil
+	})
+	g := newGitRemote(t)
+	g.commit(t, map[string]string{"compose.yaml": gitopsWeb})
+	wait := s.daemon(t, "--repo", g.url, "--interval", "1h")
+	<-entered
+	// The first signal lets the sync finish, the second abandons it.
+	s.sigs <- syscall.SIGTERM
+	time.Sleep(50 * time.Millisecond)
+	s.sigs <- syscall.SIGTERM
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	errOut, err := wait()
+	if err != nil {
+		t.Fatalf("gitops: %v\n%s", err, errOut)
+	}
+	for _, want := range []string{"Stopping: finishing the sync under way", "Abandoning the sync under way", "the sync under way was abandoned"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("log lacks %q:\n%s", want, errOut)
+		}
 	}
 }
