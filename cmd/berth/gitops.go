@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -112,17 +113,17 @@ func (o *gitopsOptions) check() error {
 
 // gitopsSyncer builds the Syncer for the flags, with the up code path as
 // its Applier.
-func gitopsSyncer(cmd *cobra.Command, env *stackEnv, o *gitopsOptions) (*gitops.Syncer, error) {
+func gitopsSyncer(cmd *cobra.Command, env *stackEnv, o *gitopsOptions, errOut io.Writer) (*gitops.Syncer, error) {
 	auth, err := gitops.ReadAuth(o.authFile, o.repo)
 	if err != nil {
 		return nil, err
 	}
 	if o.authFile != "" {
 		if fi, err := os.Stat(o.authFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			fmt.Fprintf(cmd.ErrOrStderr(), "berth: warning: %s is readable by others (mode %o); make it 0600\n", o.authFile, fi.Mode().Perm())
+			fmt.Fprintf(errOut, "berth: warning: %s is readable by others (mode %o); make it 0600\n", o.authFile, fi.Mode().Perm())
 		}
 	}
-	if _, err := newProgress(o.progress, cmd.ErrOrStderr()); err != nil {
+	if _, err := newProgress(o.progress, errOut); err != nil {
 		return nil, err
 	}
 	w, err := env.open(env.g)
@@ -133,11 +134,11 @@ func gitopsSyncer(cmd *cobra.Command, env *stackEnv, o *gitopsOptions) (*gitops.
 	slices.Sort(paths)
 	key := strings.Join(append([]string{o.repo, o.ref}, paths...), "\x00")
 	repo := &gitops.Repo{URL: o.repo, Ref: o.ref, Dir: gitops.StateDir(filepath.Join(env.g.root, "gitops"), key), Auth: auth}
-	ap := &gitopsApplier{env: env, w: w, out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), progress: o.progress}
+	ap := &gitopsApplier{env: env, w: w, out: cmd.OutOrStdout(), errOut: errOut, progress: o.progress}
 	if o.wait {
 		ap.waitTimeout = o.waitTimeout
 	}
-	return &gitops.Syncer{Repo: repo, Paths: o.paths, Prune: o.prune, Applier: ap, Log: cmd.ErrOrStderr()}, nil
+	return &gitops.Syncer{Repo: repo, Paths: o.paths, Prune: o.prune, Applier: ap, Log: errOut}, nil
 }
 
 func runGitops(cmd *cobra.Command, env *stackEnv, o *gitopsOptions) error {
@@ -154,12 +155,14 @@ func runGitops(cmd *cobra.Command, env *stackEnv, o *gitopsOptions) error {
 			return fmt.Errorf("webhook secret file %s is empty: %w", o.webhookSecretFile, errdefs.ErrInvalidArgument)
 		}
 	}
-	s, err := gitopsSyncer(cmd, env, o)
+	// The sync, the webhook and the signal handler all log: one writer,
+	// one line at a time.
+	errOut := &lockedWriter{w: cmd.ErrOrStderr()}
+	s, err := gitopsSyncer(cmd, env, o, errOut)
 	if err != nil {
 		return err
 	}
 	ctx := cmd.Context()
-	errOut := cmd.ErrOrStderr()
 	lock, err := lockRepo(ctx, s.Repo, errOut)
 	if err != nil {
 		return err
@@ -225,6 +228,18 @@ func runGitops(cmd *cobra.Command, env *stackEnv, o *gitopsOptions) error {
 	}
 	fmt.Fprintln(errOut, "Stopped; every stack is as the last sync left it")
 	return nil
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // lockRepo makes one berth gitops at a time follow a repository (and ref
