@@ -13,6 +13,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
 )
 
@@ -135,19 +136,10 @@ func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psR
 		RunningFor: units.HumanDuration(now.Sub(rec.Created)) + " ago",
 		State:      c.State.Status, Status: statusText(c, now), Names: rec.Name,
 		Labels: strings.Join(labels, ","), Mounts: strings.Join(mounts, ","),
-		Networks: rec.Config.NetworkMode, LocalVolumes: strconv.Itoa(len(rec.Volumes)),
-		Ports: runc.FormatPorts(rt.PortMap(context.Background(), rec, c.State)),
+		LocalVolumes: strconv.Itoa(len(rec.Volumes)),
+		Ports:        runc.FormatPorts(rt.PortMap(context.Background(), rec, c.State)),
 	}
-	if nets := rec.Config.Networks; len(nets) > 0 {
-		names := make([]string, len(nets))
-		for i, n := range nets {
-			names[i] = n.Network
-		}
-		r.Networks = strings.Join(names, ",")
-	}
-	if r.Networks == "" {
-		r.Networks = "bridge"
-	}
+	r.Networks = strings.Join(networkNames(rec), ",")
 	if o.size {
 		r.Size = humanSize(rt.SizeRw(rec.ID)) + " (virtual " + humanSize(rt.SizeRw(rec.ID)) + ")"
 	}
@@ -202,7 +194,7 @@ func parsePsFilters(args []string) (*psFilter, error) {
 			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", a)
 		}
 		switch k {
-		case "name", "label", "status", "ancestor", "health", "exited", "id", "before", "since", "until":
+		case "name", "label", "status", "ancestor", "health", "exited", "id", "before", "since", "until", "network", "volume", "publish", "expose":
 		default:
 			return nil, fmt.Errorf("invalid filter '%s'", k)
 		}
@@ -248,6 +240,13 @@ func (f *psFilter) match(c runc.Observed) bool {
 				return err == nil && st.Status == "exited" && st.ExitCode == n
 			case "ancestor":
 				return ancestorMatch(rec, v)
+			case "network":
+				return slices.Contains(networkNames(rec), v)
+			case "volume":
+				return slices.ContainsFunc(rec.Volumes, func(m runc.VolumeMount) bool { return m.Name == v || m.Target == v }) ||
+					slices.ContainsFunc(rec.Config.Mounts, func(m runtime.Mount) bool { return m.Type == "bind" && (m.Source == v || m.Target == v) })
+			case "publish", "expose":
+				return portFilter(rec, k, v)
 			case "until":
 				t, err := parseTimeArg(v, time.Now())
 				return err == nil && rec.Created.Before(t)
@@ -271,4 +270,43 @@ func ancestorMatch(rec *runc.Record, v string) bool {
 		return true
 	}
 	return rec.Image == v+":latest"
+}
+
+// networkNames are the networks a container is on, by name, as ps's
+// NETWORKS column and its network= filter see them.
+func networkNames(rec *runc.Record) []string {
+	if nets := rec.Config.Networks; len(nets) > 0 {
+		names := make([]string, len(nets))
+		for i, n := range nets {
+			names[i] = n.Network
+		}
+		return names
+	}
+	if m := rec.Config.NetworkMode; m != "" {
+		return []string{m}
+	}
+	return []string{"bridge"}
+}
+
+// portFilter is Docker's publish= and expose= filters: PORT[/PROTO] among
+// the published host ports or the container ports (asked or exposed).
+func portFilter(rec *runc.Record, kind, v string) bool {
+	num, proto, _ := strings.Cut(v, "/")
+	if proto == "" {
+		proto = "tcp"
+	}
+	for _, p := range rec.Config.Ports {
+		port := p.ContainerPort
+		if kind == "publish" {
+			port = p.HostPort
+		}
+		if strconv.Itoa(int(port)) == num && p.Protocol == proto {
+			return true
+		}
+	}
+	if kind == "expose" {
+		_, ok := rec.ImageConfig.ExposedPorts[num+"/"+proto]
+		return ok
+	}
+	return false
 }

@@ -230,3 +230,35 @@ func TestEventFilterAndLine(t *testing.T) {
 		t.Errorf("eventLine = %q; want %q", got, want)
 	}
 }
+
+func TestPsNetworkAndPortFilters(t *testing.T) {
+	rec := &runc.Record{Config: runtime.Config{
+		NetworkMode: "front", Networks: []runtime.NetworkAttachment{{Network: "front"}, {Network: "back"}},
+		Ports: []runtime.PortBinding{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}},
+	}}
+	rec.ImageConfig.ExposedPorts = map[string]struct{}{"443/tcp": {}}
+	tests := []struct {
+		filter string
+		want   bool
+	}{
+		{"network=back", true},
+		{"network=other", false},
+		{"publish=8080", true},
+		{"publish=80", false},
+		{"expose=80/tcp", true},
+		{"expose=443", true},
+		{"expose=443/udp", false},
+	}
+	for _, tc := range tests {
+		f, err := parsePsFilters([]string{tc.filter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.match(runc.Observed{Record: rec}); got != tc.want {
+			t.Errorf("%s: match = %v, want %v", tc.filter, got, tc.want)
+		}
+	}
+	if got := networkNames(&runc.Record{}); len(got) != 1 || got[0] != "bridge" {
+		t.Errorf("default network names: %v", got)
+	}
+}
