@@ -382,3 +382,16 @@ func TestRootNetKilledMidStart(t *testing.T) {
 		t.Errorf("the killed start's namespace is still there")
 	}
 }
+
+func TestRootNetRenameFollowsInDNS(t *testing.T) {
+	c := netCLI(t)
+	n := unique("ren")
+	c.must("network", "create", "--internal", n)
+	c.web("hello-ren", "--name", "old", "--network", n)
+	c.must("run", "-d", "--name", "asker", "--network", n, "busybox", "sleep", "60")
+	c.eventually("asker", "old", "hello-ren", true, time.Now())
+	c.must("rename", "old", "new")
+	if d := c.eventually("asker", "new", "hello-ren", true, time.Now()); d > time.Second {
+		t.Errorf("renamed container found after %v", d)
+	}
+}

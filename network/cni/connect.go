@@ -135,3 +135,26 @@ func (m *Manager) Disconnect(ctx context.Context, containerID, network string) e
 	}
 	return nil
 }
+
+// Rename changes the name an attached container is found by in DNS
+// (`berth rename`). Not attached is no error: the next Attach takes the
+// new name.
+func (m *Manager) Rename(ctx context.Context, containerID, name string) error {
+	lk, err := flock.Acquire(ctx, m.attachLock())
+	if err != nil {
+		return fmt.Errorf("rename %s: %w", containerID, err)
+	}
+	defer lk.Unlock()
+	att, err := m.attachment(containerID)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("rename %s: %w", containerID, err)
+	}
+	att.Name = name
+	if err := atomicfile.WriteJSON(m.attachPath(containerID), att, 0o600); err != nil {
+		return fmt.Errorf("rename %s: %w", containerID, err)
+	}
+	return nil
+}

@@ -42,6 +42,11 @@ type Connector interface {
 	Disconnect(ctx context.Context, containerID, network string) error
 }
 
+// renamer is a network manager that can change the name DNS answers for.
+type renamer interface {
+	Rename(ctx context.Context, containerID, name string) error
+}
+
 // netKind is how a container is networked.
 type netKind int
 

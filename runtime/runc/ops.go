@@ -174,6 +174,11 @@ func (r *Runtime) Rename(ctx context.Context, ref, name string) error {
 		return err
 	}
 	r.releaseName(old, rec.ID)
+	if n, ok := r.opts.Networks.(renamer); ok {
+		// DNS answers for the new name at once (best effort: the next
+		// start attaches with it anyway).
+		_ = n.Rename(ctx, rec.ID, name)
+	}
 	r.event(rec, "rename", "oldName", "/"+old)
 	return nil
 }
