@@ -168,31 +168,6 @@ func runGitops(cmd *cobra.Command, env *stackEnv, o *gitopsOptions) error {
 		return err
 	}
 	defer lock.Unlock()
-	if o.once {
-		if err := s.Sync(ctx); err != nil {
-			return &exitError{code: 1, err: fmt.Errorf("gitops: sync of %s failed", o.repo)}
-		}
-		return nil
-	}
-
-	trigger := make(chan struct{}, 1)
-	if o.webhook != "" {
-		ln, err := net.Listen("tcp", o.webhook)
-		if err != nil {
-			return fmt.Errorf("webhook: %w", err)
-		}
-		hook := &gitops.Webhook{Secret: secret, Log: errOut, Trigger: func() {
-			select {
-			case trigger <- struct{}{}:
-			default: // a sync is already queued: they coalesce
-			}
-		}}
-		srv := &http.Server{Handler: hook, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		fmt.Fprintf(errOut, "Webhook listening on http://%s/\n", ln.Addr())
-	}
-
 	sigs := env.signals
 	if sigs == nil {
 		ch := make(chan os.Signal, 2)
@@ -219,6 +194,36 @@ func runGitops(cmd *cobra.Command, env *stackEnv, o *gitopsOptions) error {
 		case <-done:
 		}
 	}()
+	if o.once {
+		err := s.Sync(runCtx)
+		close(done)
+		if runCtx.Err() != nil {
+			fmt.Fprintln(errOut, "Stopped; the sync was abandoned: its stack may be partly converged until the next sync (see berth gitops status)")
+		}
+		if err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("gitops: sync of %s failed", o.repo)}
+		}
+		return nil
+	}
+
+	trigger := make(chan struct{}, 1)
+	if o.webhook != "" {
+		ln, err := net.Listen("tcp", o.webhook)
+		if err != nil {
+			return fmt.Errorf("webhook: %w", err)
+		}
+		hook := &gitops.Webhook{Secret: secret, Log: errOut, Trigger: func() {
+			select {
+			case trigger <- struct{}{}:
+			default: // a sync is already queued: they coalesce
+			}
+		}}
+		srv := &http.Server{Handler: hook, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		fmt.Fprintf(errOut, "Webhook listening on http://%s/\n", ln.Addr())
+	}
+
 	fmt.Fprintf(errOut, "Following %s %s every %s\n", o.repo, refOrHead(o.ref), o.interval)
 	s.Run(runCtx, o.interval, trigger, stop)
 	close(done)
