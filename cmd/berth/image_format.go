@@ -7,38 +7,17 @@ import (
 	"strings"
 	"text/tabwriter"
 	"text/template"
+
+	"github.com/docker/cli/templates"
 )
 
-// imageTemplateFuncs are the functions Docker offers in --format templates.
-var imageTemplateFuncs = template.FuncMap{
-	"json": func(v any) (string, error) {
-		b, err := json.Marshal(v)
-		return string(b), err
-	},
-	"join":  strings.Join,
-	"split": strings.Split,
-	"lower": strings.ToLower,
-	"upper": strings.ToUpper,
-	"title": func(s string) string {
-		if s == "" {
-			return s
-		}
-		return strings.ToUpper(s[:1]) + s[1:]
-	},
-	"truncate": func(s string, n int) string {
-		if len(s) > n {
-			return s[:n]
-		}
-		return s
-	},
-	"pad": func(s string, l, r int) string { return strings.Repeat(" ", l) + s + strings.Repeat(" ", r) },
-}
-
-// parseImageTemplate parses a --format template, turning the escapes \t and
-// \n typed on a command line into tabs and newlines, as Docker does.
+// parseImageTemplate parses a --format template with Docker's own template
+// functions (json, join, split, title, lower, upper, pad, truncate from
+// github.com/docker/cli/templates), turning the escapes \t and \n typed on
+// a command line into tabs and newlines, as Docker does.
 func parseImageTemplate(text string) (*template.Template, error) {
 	text = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(text)
-	t, err := template.New("format").Funcs(imageTemplateFuncs).Parse(text)
+	t, err := templates.Parse(text)
 	if err != nil {
 		return nil, &exitError{code: 125, err: fmt.Errorf("template parsing error: %w", err)}
 	}

@@ -261,3 +261,26 @@ func TestEllipsis(t *testing.T) {
 		}
 	}
 }
+
+// TestImageTemplateFuncs pins --format templates to Docker's functions.
+func TestImageTemplateFuncs(t *testing.T) {
+	tests := []struct{ format, want string }{
+		{format: `{{json .}}`, want: `"sh -c a > b && c"`},
+		{format: `{{title "hello world"}}`, want: "Hello World"},
+		{format: `{{upper .}}\t{{truncate . 4}}`, want: "SH -C A > B && C\tsh -"},
+		{format: `{{join (split . " ") ","}}`, want: "sh,-c,a,>,b,&&,c"},
+	}
+	for _, tt := range tests {
+		tmpl, err := parseImageTemplate(tt.format)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.format, err)
+		}
+		var b strings.Builder
+		if err := tmpl.Execute(&b, "sh -c a > b && c"); err != nil {
+			t.Fatalf("%s: %v", tt.format, err)
+		}
+		if b.String() != tt.want {
+			t.Errorf("%s = %q, want %q", tt.format, b.String(), tt.want)
+		}
+	}
+}
