@@ -395,3 +395,30 @@ func TestRootNetRenameFollowsInDNS(t *testing.T) {
 		t.Errorf("renamed container found after %v", d)
 	}
 }
+
+func TestRootNetPublishAllAndNameFiles(t *testing.T) {
+	c := netCLI(t)
+	cmd := c.cmd("import", "--change", "EXPOSE 80", "-", "busyweb")
+	cmd.Stdin = bytes.NewReader(testimage.Tar(t))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	c.must("run", "-d", "--name", "all", "-P", "busyweb", "sh", "-c", "mkdir -p /www && echo hello-all > /www/index.html && exec httpd -f -p 80 -h /www")
+	out := strings.TrimSpace(c.must("port", "all", "80"))
+	_, port, ok := strings.Cut(out, ":")
+	if !ok {
+		t.Fatalf("port all 80: %q", out)
+	}
+	if got := httpFrom(t, "127.0.0.1:"+port); !strings.Contains(got, "hello-all") {
+		t.Errorf("-P port answered %q", got)
+	}
+	// --dns*, --add-host and --hostname end up in the files the container
+	// reads; nothing is queried.
+	out = c.must("run", "--rm", "--hostname", "box", "--dns", "10.0.0.9", "--dns-search", "example.test", "--dns-option", "ndots:2",
+		"--add-host", "db.local:10.1.2.3", "busybox", "cat", "/etc/resolv.conf", "/etc/hosts")
+	for _, want := range []string{"nameserver 10.0.0.9", "search example.test", "options ndots:2", "10.1.2.3\tdb.local", "\tbox"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
