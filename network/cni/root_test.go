@@ -575,3 +575,49 @@ func TestRootConcurrentAttach(t *testing.T) {
 		t.Errorf("%d distinct addresses and %d distinct host ports for %d containers", len(ips), len(ports), count)
 	}
 }
+
+// berth's shared chains go with the last network: checked inside a
+// namespace of the test's own, whose iptables no other berth root shares.
+func TestChainsGoWithTheLastNetwork(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	path, err := netns.New(dir, "chains")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = netns.Remove(path) })
+	saved := func() string {
+		out, _ := exec.Command("iptables-save").Output()
+		return string(out)
+	}
+	err = netns.Do(path, func() error {
+		ctx := context.Background()
+		m := cni.New(cni.Options{Root: t.TempDir(), RunRoot: t.TempDir(), HostLock: filepath.Join(dir, "host.lock"), DefaultBridge: "btc" + randHex(3)})
+		a, err := m.Create(ctx, network.Config{Name: "a"})
+		if err != nil {
+			return err
+		}
+		if _, err := m.Create(ctx, network.Config{Name: "b", Internal: true}); err != nil {
+			return err
+		}
+		if !strings.Contains(saved(), "-A FORWARD -j BERTH-FORWARD") {
+			return fmt.Errorf("no jump to berth's chain after create:\n%s", saved())
+		}
+		if err := m.Remove(ctx, a.Name); err != nil {
+			return err
+		}
+		if !strings.Contains(saved(), ":BERTH-FORWARD") {
+			return fmt.Errorf("chains removed while network b still has rules")
+		}
+		if err := m.Remove(ctx, "b"); err != nil {
+			return err
+		}
+		if s := saved(); strings.Contains(s, "BERTH-") {
+			return fmt.Errorf("berth's chains left after the last network:\n%s", s)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
