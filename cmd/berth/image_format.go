@@ -55,7 +55,13 @@ func renderImageRows[T any](out io.Writer, format, defTable string, header T, ro
 	if table {
 		tw = tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
 		w = tw
-		if err := tmpl.Execute(w, header); err != nil {
+		// As Docker: the header row goes through HeaderFunctions, so
+		// {{lower .Repository}} still heads its column REPOSITORY.
+		h, err := tmpl.Clone()
+		if err != nil {
+			return err
+		}
+		if err := h.Funcs(templates.HeaderFunctions).Execute(w, header); err != nil {
 			return err
 		}
 		fmt.Fprintln(w)

@@ -284,3 +284,17 @@ func TestImageTemplateFuncs(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderImageRowsHeader: as in Docker, functions in a table template do
+// not change the column titles.
+func TestRenderImageRowsHeader(t *testing.T) {
+	var b strings.Builder
+	rows := []historyRow{{ID: "abc", CreatedBy: "SH -C TRUE"}}
+	if err := renderImageRows(&b, "table {{lower .CreatedBy}}\t{{upper .ID}}", "", historyHeader, rows); err != nil {
+		t.Fatal(err)
+	}
+	want := "CREATED BY   IMAGE\nsh -c true   ABC\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
