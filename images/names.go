@@ -94,7 +94,7 @@ func (s *Store) Remove(ctx context.Context, ref string, force bool) ([]Removal, 
 			return nil, err
 		}
 		inUse := s.inUse(im.ID)
-		short := shortID(im.ID)
+		short := ShortID(im.ID)
 		untag := []string{name}
 		if name != "" {
 			untag = withOrphanDigests(im.Names, name)
@@ -178,7 +178,8 @@ func repos(names []string) int {
 	return len(seen)
 }
 
-func shortID(id string) string {
+// ShortID is an image ID as Docker shows it: 12 hex digits, no "sha256:".
+func ShortID(id string) string {
 	hex, _, _ := idOrPrefix(id)
 	if len(hex) > 12 {
 		return hex[:12]

@@ -147,7 +147,7 @@ func historyRows(im *images.Image, human, noTrunc bool, now time.Time) []history
 	if len(rows) > 0 {
 		rows[0].ID = im.ID
 		if !noTrunc {
-			rows[0].ID = shortImageID(im.ID)
+			rows[0].ID = images.ShortID(im.ID)
 		}
 	}
 	return rows

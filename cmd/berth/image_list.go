@@ -92,7 +92,7 @@ func runImages(cmd *cobra.Command, g *globals, o imagesOptions) error {
 		}
 		for _, r := range imageRows(im, filter.refs, now) {
 			if !o.noTrunc {
-				r.ID = shortImageID(r.ID)
+				r.ID = images.ShortID(r.ID)
 			}
 			rows = append(rows, r)
 		}
@@ -168,14 +168,6 @@ func imageRows(im *images.Image, refs []string, now time.Time) []imageRow {
 		}
 	}
 	return rows
-}
-
-func shortImageID(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // imageFilter is a parsed --filter set: values of one key are alternatives,
