@@ -70,26 +70,9 @@ func WriteDiff(ctx context.Context, w io.Writer, upper string) error {
 				return err
 			}
 		}
-		hdr, err := tar.FileInfoHeader(fi, link)
+		hdr, err := diffHeader(fi, st, rel, link, xattrs)
 		if err != nil {
 			return err
-		}
-		hdr.Name = rel
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		hdr.Uname, hdr.Gname = "", ""
-		hdr.ModTime = fi.ModTime().Truncate(time.Second)
-		hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
-		hdr.Format = tar.FormatPAX
-		if st != nil {
-			hdr.Uid, hdr.Gid = int(st.Uid), int(st.Gid)
-		}
-		for k, v := range xattrs {
-			if hdr.PAXRecords == nil {
-				hdr.PAXRecords = map[string]string{}
-			}
-			hdr.PAXRecords["SCHILY.xattr."+k] = v
 		}
 		if fi.Mode().IsRegular() && st != nil && st.Nlink > 1 {
 			key := [2]uint64{uint64(st.Dev), st.Ino}
@@ -129,6 +112,34 @@ func WriteDiff(ctx context.Context, w io.Writer, upper string) error {
 		return fmt.Errorf("diff %s: %w", upper, err)
 	}
 	return tw.Close()
+}
+
+// diffHeader is the reproducible tar header of one upper-directory entry
+// at rel: numeric owners only, mtime truncated to the second, no access or
+// change time, and the kept xattrs as PAX records.
+func diffHeader(fi fs.FileInfo, st *syscall.Stat_t, rel, link string, xattrs map[string]string) (*tar.Header, error) {
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return nil, err
+	}
+	hdr.Name = rel
+	if fi.IsDir() {
+		hdr.Name += "/"
+	}
+	hdr.Uname, hdr.Gname = "", ""
+	hdr.ModTime = fi.ModTime().Truncate(time.Second)
+	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+	hdr.Format = tar.FormatPAX
+	if st != nil {
+		hdr.Uid, hdr.Gid = int(st.Uid), int(st.Gid)
+	}
+	for k, v := range xattrs {
+		if hdr.PAXRecords == nil {
+			hdr.PAXRecords = map[string]string{}
+		}
+		hdr.PAXRecords["SCHILY.xattr."+k] = v
+	}
+	return hdr, nil
 }
 
 // readXattrs returns the xattrs of p worth keeping in a layer, and whether
