@@ -2,6 +2,7 @@ package images
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -123,7 +124,7 @@ func applyChange(cfg *v1.Config, ch string, cmdSet *bool) error {
 		}
 		for _, v := range vols {
 			if v == "" {
-				return fmt.Errorf("VOLUME with an empty path")
+				return errors.New("VOLUME with an empty path")
 			}
 			cfg.Volumes[v] = struct{}{}
 		}
@@ -135,7 +136,7 @@ func applyChange(cfg *v1.Config, ch string, cmdSet *bool) error {
 		cfg.StopSignal = sig
 	case "SHELL":
 		if !strings.HasPrefix(rest, "[") {
-			return fmt.Errorf("SHELL takes the JSON form")
+			return errors.New("SHELL takes the JSON form")
 		}
 		sh, err := listForm(rest)
 		if err != nil {
@@ -190,7 +191,7 @@ func oneWord(s string) (string, error) {
 		return "", err
 	}
 	if len(w) != 1 {
-		return "", fmt.Errorf("takes exactly one argument")
+		return "", errors.New("takes exactly one argument")
 	}
 	return w[0], nil
 }
@@ -232,7 +233,7 @@ func splitWords(s string) ([]string, error) {
 		}
 	}
 	if quote != 0 {
-		return nil, fmt.Errorf("unterminated quote")
+		return nil, errors.New("unterminated quote")
 	}
 	if escaped {
 		cur.WriteRune('\\')
@@ -332,7 +333,7 @@ func healthcheck(cfg *v1.Config, s string) (*v1.HealthConfig, error) {
 		case "retries":
 			hc.Retries, err = strconv.Atoi(v)
 		default:
-			err = fmt.Errorf("unknown option")
+			err = errors.New("unknown option")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("bad HEALTHCHECK option %q: %v", opt, err)
@@ -340,7 +341,7 @@ func healthcheck(cfg *v1.Config, s string) (*v1.HealthConfig, error) {
 	}
 	kw, rest, _ := strings.Cut(s, " ")
 	if !strings.EqualFold(kw, "CMD") || strings.TrimSpace(rest) == "" {
-		return nil, fmt.Errorf("HEALTHCHECK needs CMD and a command")
+		return nil, errors.New("HEALTHCHECK needs CMD and a command")
 	}
 	rest = strings.TrimSpace(rest)
 	if strings.HasPrefix(rest, "[") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -52,7 +53,7 @@ func newImagePruneCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(filters) > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("image prune: --filter is not supported yet")}
+				return &exitError{code: 1, err: errors.New("image prune: --filter is not supported yet")}
 			}
 			if !force {
 				warning := "WARNING! This will remove all dangling images."

@@ -2,6 +2,7 @@ package ocispec
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -33,7 +34,7 @@ func HostCapabilities() ([]string, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read own capabilities: %w", err)
 	}
-	return nil, fmt.Errorf("read own capabilities: no CapBnd in /proc/self/status")
+	return nil, errors.New("read own capabilities: no CapBnd in /proc/self/status")
 }
 
 // capsOfMask names the capabilities whose bits are set in mask.
