@@ -22,8 +22,13 @@ build: go-check
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/...
 
 # Every test. Root tests (real runc, CNI, overlayfs, iptables) run when
-# BERTH_TEST_ROOT=1 is set, as .ci/run does.
+# BERTH_TEST_ROOT=1 is set, as .ci/run does. The tests' containers and
+# berth's resolver read a resolv.conf whose only nameserver is loopback, so
+# no DNS query of a test ever leaves this machine (internal/hostresolv).
+TEST_RESOLV := $(CURDIR)/$(BIN)/test-resolv.conf
+test: export BERTH_HOST_RESOLV_CONF := $(TEST_RESOLV)
 test: deps build
+	@printf 'nameserver 127.0.0.1\n' > $(TEST_RESOLV)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -timeout 15m ./...

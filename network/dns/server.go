@@ -23,6 +23,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/flock"
+	"github.com/berth-dev/berth/internal/hostresolv"
 	"github.com/berth-dev/berth/network/cni"
 )
 
@@ -32,7 +33,7 @@ type Options struct {
 	// Dir holds the server's lock, pid and ready stamp (<run-root>/dns).
 	Dir string
 	// Upstreams are the resolvers other names go to ("ip:port"); default
-	// the nameservers of /etc/resolv.conf.
+	// the nameservers of the host's resolv.conf (internal/hostresolv).
 	Upstreams []string
 	Port      int           // default 53
 	Poll      time.Duration // how often the records are checked; default 250ms
@@ -57,7 +58,7 @@ func Serve(ctx context.Context, o Options) error {
 		o.Log = os.Stderr
 	}
 	if len(o.Upstreams) == 0 {
-		o.Upstreams = hostResolvers("/etc/resolv.conf")
+		o.Upstreams = hostResolvers(hostresolv.Path())
 	}
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return fmt.Errorf("dns: %w", err)

@@ -20,6 +20,10 @@ type DNS struct {
 	HostNetwork bool
 	// IPv6 says the container has IPv6, so IPv6 nameservers are kept.
 	IPv6 bool
+	// NoFallback never writes Docker's public fallback nameservers: when
+	// none of the host's is usable the file has none. For sandboxes whose
+	// DNS traffic must stay on the machine (berth's tests).
+	NoFallback bool
 	// InternalNS is berth's resolver for the container's networks. When
 	// set it becomes the only nameserver and the others are returned as
 	// its upstreams, as Docker does on user-defined networks.
@@ -95,7 +99,7 @@ func ResolvConf(host []byte, d DNS) (content []byte, upstream []netip.Addr, err 
 			rc.notes = append(rc.notes, "No external nameservers defined.")
 		}
 	default:
-		rc.legacy(d.IPv6, len(d.Nameservers) > 0)
+		rc.legacy(d.IPv6, len(d.Nameservers) > 0, d.NoFallback)
 	}
 	return rc.generate(), upstream, nil
 }
@@ -134,7 +138,7 @@ func parseResolvConf(data []byte) resolvConf {
 
 // legacy drops the nameservers the container cannot reach from its own
 // namespace, unless the user chose them.
-func (rc *resolvConf) legacy(ipv6, overridden bool) {
+func (rc *resolvConf) legacy(ipv6, overridden, noFallback bool) {
 	rc.transform = "legacy"
 	if overridden {
 		return
@@ -142,6 +146,10 @@ func (rc *resolvConf) legacy(ipv6, overridden bool) {
 	rc.nameservers = slices.DeleteFunc(rc.nameservers, func(ip netip.Addr) bool {
 		return ip.IsLoopback() || (ip.Is6() && !ip.Is4In6() && !ipv6)
 	})
+	if len(rc.nameservers) == 0 && noFallback {
+		rc.notes = append(rc.notes, "No usable nameservers.")
+		return
+	}
 	if len(rc.nameservers) == 0 {
 		rc.nameservers = slices.Clone(defaultNSv4)
 		if ipv6 {

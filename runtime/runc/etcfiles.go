@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/berth-dev/berth/internal/hostresolv"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/ocispec"
 )
@@ -31,8 +32,8 @@ func writeEtcFiles(dir, hostname string, cfg runtime.Config) error {
 	if err := writeFile(filepath.Join(dir, "hosts"), hosts, 0o644); err != nil {
 		return err
 	}
-	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
-	resolv, _, err := ocispec.ResolvConf(hostResolv, ocispec.DNS{Nameservers: cfg.DNS, Search: cfg.DNSSearch, Options: cfg.DNSOptions, HostNetwork: host})
+	hostResolv := hostresolv.Read()
+	resolv, _, err := ocispec.ResolvConf(hostResolv, ocispec.DNS{Nameservers: cfg.DNS, Search: cfg.DNSSearch, Options: cfg.DNSOptions, HostNetwork: host, NoFallback: hostresolv.Sandboxed()})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/flock"
+	"github.com/berth-dev/berth/internal/hostresolv"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/network/netns"
 	"github.com/berth-dev/berth/runtime"
@@ -272,10 +273,10 @@ func (r *Runtime) writeNetworkFiles(ctx context.Context, rec *Record, res cni.Re
 	if err := writeFile(r.hostsPath(rec.ID), hosts, 0o644); err != nil {
 		return err
 	}
-	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	hostResolv := hostresolv.Read()
 	resolv, _, err := ocispec.ResolvConf(hostResolv, ocispec.DNS{
 		Nameservers: rec.Config.DNS, Search: rec.Config.DNSSearch, Options: rec.Config.DNSOptions,
-		IPv6: anyIPv6(ips), InternalNS: internalNS,
+		IPv6: anyIPv6(ips), InternalNS: internalNS, NoFallback: hostresolv.Sandboxed(),
 	})
 	if err != nil {
 		return err
