@@ -152,23 +152,9 @@ func buildOptions(f buildFlags, contextArg string, stdin io.Reader) (build.Optio
 		opts.Labels[k] = v
 	}
 	for _, s := range f.secrets {
-		var id, src string
-		for _, field := range strings.Split(s, ",") {
-			k, v, _ := strings.Cut(field, "=")
-			switch k {
-			case "id":
-				id = v
-			case "src", "source":
-				src = v
-			case "env":
-				src = "env:" + v
-			case "type":
-			default:
-				return opts, fmt.Errorf("--secret %q: unknown key %q: %w", s, k, errdefs.ErrInvalidArgument)
-			}
-		}
-		if id == "" || src == "" || strings.HasPrefix(src, "env:") {
-			return opts, fmt.Errorf("--secret %q: need id= and src= (a file): %w", s, errdefs.ErrInvalidArgument)
+		id, src, err := parseBuildSecret(s)
+		if err != nil {
+			return opts, err
 		}
 		opts.Secrets[id] = src
 	}
@@ -210,6 +196,29 @@ func buildOptions(f buildFlags, contextArg string, stdin io.Reader) (build.Optio
 		}
 	}
 	return opts, nil
+}
+
+// parseBuildSecret parses a --secret flag, id=ID,src=FILE (type=file may
+// be given; env= secrets are refused).
+func parseBuildSecret(s string) (id, src string, err error) {
+	for _, field := range strings.Split(s, ",") {
+		k, v, _ := strings.Cut(field, "=")
+		switch k {
+		case "id":
+			id = v
+		case "src", "source":
+			src = v
+		case "env":
+			src = "env:" + v
+		case "type":
+		default:
+			return "", "", fmt.Errorf("--secret %q: unknown key %q: %w", s, k, errdefs.ErrInvalidArgument)
+		}
+	}
+	if id == "" || src == "" || strings.HasPrefix(src, "env:") {
+		return "", "", fmt.Errorf("--secret %q: need id= and src= (a file): %w", s, errdefs.ErrInvalidArgument)
+	}
+	return id, src, nil
 }
 
 func newBuilderPruneCmd(g *globals) *cobra.Command {
