@@ -61,13 +61,24 @@ func TestVolumeCreateAndList(t *testing.T) {
 		t.Fatalf("anonymous volume name %q", anon)
 	}
 	mp := func(n string) string { return filepath.Join(root, "volumes", n, "_data") }
+	// The anonymous volume's random hex name sorts before "data" or
+	// between "data" and "vol2" (hex digits are below 'v'); "data" is the
+	// only name it can compare either way with, byte by byte.
+	listed := []string{anon, "data", "vol2", "vol10"}
+	if anon > "data" {
+		listed = []string{"data", anon, "vol2", "vol10"}
+	}
+	lsTable := "DRIVER    VOLUME NAME\n"
+	for _, n := range listed {
+		lsTable += "local     " + n + "\n"
+	}
 
 	tests := []struct {
 		args []string
 		want string
 	}{
-		{[]string{"volume", "ls"}, "DRIVER    VOLUME NAME\nlocal     " + anon + "\nlocal     data\nlocal     vol2\nlocal     vol10\n"},
-		{[]string{"volume", "list", "-q"}, anon + "\ndata\nvol2\nvol10\n"},
+		{[]string{"volume", "ls"}, lsTable},
+		{[]string{"volume", "list", "-q"}, strings.Join(listed, "\n") + "\n"},
 		{[]string{"volume", "ls", "--filter", "name=vol"}, "DRIVER    VOLUME NAME\nlocal     vol2\nlocal     vol10\n"},
 		{[]string{"volume", "ls", "-q", "--filter", "name=^vol1"}, "vol10\n"},
 		{[]string{"volume", "ls", "-q", "--filter", "label=tier=db", "--filter", "label=app.kubernetes.io/part-of"}, "data\nvol2\nvol10\n"},
