@@ -114,7 +114,7 @@ func runDown(cmd *cobra.Command, env *stackEnv, o *downOptions) error {
 	if !plan.Empty() {
 		// Stopping is mostly waiting for the grace periods: all at once, as
 		// Compose does, where the dependency order allows.
-		par := max(8, len(plan.Ops))
+		par := parallelLimit(max(8, len(plan.Ops)))
 		files, err := stackFilesDir(env.g, name)
 		if err != nil {
 			return err

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -285,13 +287,23 @@ func converge(ctx context.Context, cmd *cobra.Command, env *stackEnv, w *stackWo
 		if err != nil {
 			return err
 		}
-		return reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event, PollInterval: env.pollInterval(), FilesDir: files})
+		return reconcile.Apply(ctx, plan, w.Deps, reconcile.ApplyOptions{Progress: prog.event, Parallel: parallelLimit(0), PollInterval: env.pollInterval(), FilesDir: files})
 	}()
 	if err != nil {
 		lock.Unlock()
 		return nil, err
 	}
 	return lock, nil
+}
+
+// parallelLimit is how many operations Apply runs at once: Compose's
+// COMPOSE_PARALLEL_LIMIT when set to a positive number, else def (0:
+// Apply's default).
+func parallelLimit(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("COMPOSE_PARALLEL_LIMIT")); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 func exitCodeService(o *upOptions) []string {
