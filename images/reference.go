@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
@@ -91,15 +92,15 @@ func SplitName(full string) (repo, tag, digest string) {
 	return repo, tag, digest
 }
 
-var hexPrefix = regexp.MustCompile(`^[a-f0-9]{1,64}$`)
+var hexPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{1,64}$`) })
 
 // idOrPrefix reports whether s names an image by ID: "sha256:<64 hex>",
 // a bare 64-hex ID, or a short hex prefix. It returns the hex part.
 func idOrPrefix(s string) (hex string, full bool, ok bool) {
 	if h, found := strings.CutPrefix(s, "sha256:"); found {
-		return h, len(h) == 64, hexPrefix.MatchString(h)
+		return h, len(h) == 64, hexPrefix().MatchString(h)
 	}
-	return s, len(s) == 64, hexPrefix.MatchString(s)
+	return s, len(s) == 64, hexPrefix().MatchString(s)
 }
 
 // repoOf returns the repository part of a stored reference.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	cerrdefs "github.com/compose-spec/compose-go/v2/errdefs"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -73,19 +74,23 @@ func duplicateKeys(path string, n *yaml.Node, at []string) Problems {
 	return out
 }
 
+// The regexps are compiled on first use: only a failed load needs them, and
+// every berth command pays its package init.
 var (
-	reAtLC   = regexp.MustCompile(`\bat (\d+):(\d+)(?:-\d+:\d+)?`)
-	reLine   = regexp.MustCompile(`\bline (\d+)(?::(\d+))?`)
-	reYAMLEr = regexp.MustCompile(`^(?:yaml: |go-yaml load error in \w+(?: \([^)]*\))? at [\d:-]+: )`)
+	reAtLC   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bat (\d+):(\d+)(?:-\d+:\d+)?`) })
+	reLine   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bline (\d+)(?::(\d+))?`) })
+	reYAMLEr = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:yaml: |go-yaml load error in \w+(?: \([^)]*\))? at [\d:-]+: )`)
+	})
 )
 
 func positionIn(msg string) (int, int) {
-	if m := reAtLC.FindStringSubmatch(msg); m != nil {
+	if m := reAtLC().FindStringSubmatch(msg); m != nil {
 		l, _ := strconv.Atoi(m[1])
 		c, _ := strconv.Atoi(m[2])
 		return l, c
 	}
-	if m := reLine.FindStringSubmatch(msg); m != nil {
+	if m := reLine().FindStringSubmatch(msg); m != nil {
 		l, _ := strconv.Atoi(m[1])
 		c, _ := strconv.Atoi(m[2])
 		return l, c
@@ -94,8 +99,8 @@ func positionIn(msg string) (int, int) {
 }
 
 func cleanYAMLMessage(msg string) string {
-	msg = reYAMLEr.ReplaceAllString(msg, "")
-	msg = reLine.ReplaceAllString(msg, "")
+	msg = reYAMLEr().ReplaceAllString(msg, "")
+	msg = reLine().ReplaceAllString(msg, "")
 	return strings.TrimLeft(strings.TrimSpace(msg), ": ")
 }
 
@@ -221,49 +226,52 @@ type pattern struct {
 	fn func(m []string) (path, msg string)
 }
 
-var patterns = []pattern{
-	{regexp.MustCompile(`^validating (.+?): ((?:[\w.-]+))\s+(.*)$`), func(m []string) (string, string) {
-		return m[2], m[3]
-	}},
-	{regexp.MustCompile(`(?s)^error while interpolating ([^:]+): (.*)$`), func(m []string) (string, string) {
-		return m[1], m[2]
-	}},
-	{regexp.MustCompile(`(?s)^invalid interpolation format for ([^\n]+?)\.\n.*\n(.*)$`), func(m []string) (string, string) {
-		return m[1], fmt.Sprintf("invalid interpolation format %q (write a literal $ as $$)", m[2])
-	}},
-	{regexp.MustCompile(`^service "([^"]+)" depends on undefined service "([^"]+)"`), func(m []string) (string, string) {
-		return "services." + m[1] + ".depends_on." + m[2], "undefined service " + strconv.Quote(m[2])
-	}},
-	{regexp.MustCompile(`^service "([^"]+)" refers to undefined (network|volume|config|secret|model) (\S+?)(?::.*)?$`), func(m []string) (string, string) {
-		return "services." + m[1] + "." + m[2] + "s." + m[3], "undefined " + m[2] + " " + strconv.Quote(m[3])
-	}},
-	{regexp.MustCompile(`^service "([^"]+)" not found for network_mode 'service:([^']+)'`), func(m []string) (string, string) {
-		return "", "network_mode: undefined service " + strconv.Quote(m[1])
-	}},
-	{regexp.MustCompile(`^service "([^"]+)" has neither an image nor a build context specified`), func(m []string) (string, string) {
-		return "services." + m[1], "service has neither an image nor a build context specified"
-	}},
-	{regexp.MustCompile(`^cannot extend service "([^"]+)" in (.+?): (.*)$`), func(m []string) (string, string) {
-		return "services." + m[1] + ".extends", m[3]
-	}},
-	// compose-go swaps its arguments: "services.deploy.replicas: can't set
-	// container_name and web as ..."
-	{regexp.MustCompile(`^services\.(scale|deploy\.replicas): can't set container_name and (\S+) as container name must be unique`), func(m []string) (string, string) {
-		return "services." + m[2] + "." + m[1], "can't set container_name and " + m[1] + " as container name must be unique"
-	}},
-	{regexp.MustCompile(`(?s)^'([^']+)' (.*)$`), func(m []string) (string, string) {
-		return m[1], m[2]
-	}},
-	{regexp.MustCompile(`(?s)^services\.([\w.-]+?)(?::\s*|\s+)(.*)$`), func(m []string) (string, string) {
-		return "services." + m[1], strings.TrimLeft(m[2], ": ")
-	}},
-}
+// patterns are compiled on first use (only failed loads need them).
+var patterns = sync.OnceValue(func() []pattern {
+	return []pattern{
+		{regexp.MustCompile(`^validating (.+?): ((?:[\w.-]+))\s+(.*)$`), func(m []string) (string, string) {
+			return m[2], m[3]
+		}},
+		{regexp.MustCompile(`(?s)^error while interpolating ([^:]+): (.*)$`), func(m []string) (string, string) {
+			return m[1], m[2]
+		}},
+		{regexp.MustCompile(`(?s)^invalid interpolation format for ([^\n]+?)\.\n.*\n(.*)$`), func(m []string) (string, string) {
+			return m[1], fmt.Sprintf("invalid interpolation format %q (write a literal $ as $$)", m[2])
+		}},
+		{regexp.MustCompile(`^service "([^"]+)" depends on undefined service "([^"]+)"`), func(m []string) (string, string) {
+			return "services." + m[1] + ".depends_on." + m[2], "undefined service " + strconv.Quote(m[2])
+		}},
+		{regexp.MustCompile(`^service "([^"]+)" refers to undefined (network|volume|config|secret|model) (\S+?)(?::.*)?$`), func(m []string) (string, string) {
+			return "services." + m[1] + "." + m[2] + "s." + m[3], "undefined " + m[2] + " " + strconv.Quote(m[3])
+		}},
+		{regexp.MustCompile(`^service "([^"]+)" not found for network_mode 'service:([^']+)'`), func(m []string) (string, string) {
+			return "", "network_mode: undefined service " + strconv.Quote(m[1])
+		}},
+		{regexp.MustCompile(`^service "([^"]+)" has neither an image nor a build context specified`), func(m []string) (string, string) {
+			return "services." + m[1], "service has neither an image nor a build context specified"
+		}},
+		{regexp.MustCompile(`^cannot extend service "([^"]+)" in (.+?): (.*)$`), func(m []string) (string, string) {
+			return "services." + m[1] + ".extends", m[3]
+		}},
+		// compose-go swaps its arguments: "services.deploy.replicas: can't set
+		// container_name and web as ..."
+		{regexp.MustCompile(`^services\.(scale|deploy\.replicas): can't set container_name and (\S+) as container name must be unique`), func(m []string) (string, string) {
+			return "services." + m[2] + "." + m[1], "can't set container_name and " + m[1] + " as container name must be unique"
+		}},
+		{regexp.MustCompile(`(?s)^'([^']+)' (.*)$`), func(m []string) (string, string) {
+			return m[1], m[2]
+		}},
+		{regexp.MustCompile(`(?s)^services\.([\w.-]+?)(?::\s*|\s+)(.*)$`), func(m []string) (string, string) {
+			return "services." + m[1], strings.TrimLeft(m[2], ": ")
+		}},
+	}
+})
 
 // problem positions one compose-go error message.
 func (l *load) problem(msg string) Problem {
 	msg = strings.TrimSuffix(msg, ": invalid argument")
 	msg = strings.TrimSuffix(msg, ": invalid compose project")
-	for _, p := range patterns {
+	for _, p := range patterns() {
 		m := p.re.FindStringSubmatch(msg)
 		if m == nil {
 			continue
@@ -275,7 +283,7 @@ func (l *load) problem(msg string) Problem {
 		return pr
 	}
 	pr := Problem{Message: msg}
-	if m := reMissingFile.FindStringSubmatch(msg); m != nil {
+	if m := reMissingFile().FindStringSubmatch(msg); m != nil {
 		if l.positionOfReference(&pr, m[1]) {
 			pr.Message = "no such file: " + m[1]
 		}
@@ -287,7 +295,9 @@ func (l *load) problem(msg string) Problem {
 }
 
 // reMissingFile finds the file a "no such file" error is about.
-var reMissingFile = regexp.MustCompile(`(?:env file|open|stat) (/\S+?):? (?:not found|no such file)`)
+var reMissingFile = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:env file|open|stat) (/\S+?):? (?:not found|no such file)`)
+})
 
 // positionOfReference positions a problem about a file at the value that
 // names it (an env_file, an extends or include file) in a YAML stack file.
