@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,10 +57,30 @@ func saveStackRecord(g *globals, sf *stackFlags, p *types.Project) error {
 		Profiles: splitProfiles(sf.profiles), Vars: sf.vars, VarFiles: varFiles, Updated: time.Now().UTC(),
 	}
 	path := stackRecordPath(g, p.Name)
+	if sameStackRecord(path, rec) {
+		return nil // a no-op up writes (and fsyncs) nothing
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
 	return atomicfile.WriteJSON(path, rec, 0o600)
+}
+
+// sameStackRecord reports whether the record at path says what rec does,
+// apart from its Updated time, which is when the inputs last changed.
+func sameStackRecord(path string, rec stackRecord) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var old stackRecord
+	if json.Unmarshal(data, &old) != nil {
+		return false
+	}
+	old.Updated = rec.Updated
+	a, errA := json.Marshal(old)
+	b, errB := json.Marshal(rec)
+	return errA == nil && errB == nil && bytes.Equal(a, b)
 }
 
 // removeStackRecord forgets a stack that was taken down.
