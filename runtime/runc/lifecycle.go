@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/internal/overlay"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
 )
@@ -95,13 +96,13 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
 	if !isMounted(rootfs) {
-		if err := mountOverlay(rootfs, rec.Layers, filepath.Join(dir, "upper"), filepath.Join(dir, "work")); err != nil {
+		if err := overlay.Mount(rootfs, rec.Layers, filepath.Join(dir, "upper"), filepath.Join(dir, "work")); err != nil {
 			return fmt.Errorf("start %s: %w", rec.Name, err)
 		}
 	}
 	defer func() {
 		if err != nil {
-			_ = unmount(rootfs)
+			_ = overlay.Unmount(rootfs)
 		}
 	}()
 	spec, err := os.ReadFile(filepath.Join(dir, "config.json"))
@@ -270,7 +271,7 @@ func (r *Runtime) observe(ctx context.Context, rec *Record) (monitor.State, erro
 		if r.runtimeHas(rec.ID) {
 			_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, rec.ID, true)...)
 		}
-		_ = unmount(r.rootfs(rec.ID))
+		_ = overlay.Unmount(r.rootfs(rec.ID))
 		st.Status, st.Pid, st.PidStart = monitor.Exited, 0, 0
 		if st.ExitCode == 0 {
 			st.ExitCode = 255
@@ -382,7 +383,7 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 		_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, rec.ID, true)...)
 	}
 	r.releaseNetwork(ctx, rec)
-	if err := unmount(r.rootfs(rec.ID)); err != nil {
+	if err := overlay.Unmount(r.rootfs(rec.ID)); err != nil {
 		return fmt.Errorf("remove %s: %w", rec.Name, err)
 	}
 	if err := r.releaseVolumes(ctx, rec.ID, rec.Volumes, opts.RemoveVolumes); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/flock"
+	"github.com/berth-dev/berth/internal/overlay"
 	"github.com/berth-dev/berth/runtime"
 )
 
@@ -253,7 +254,7 @@ func (r *Runtime) RemoveOrphans(minAge time.Duration) (int, error) {
 		if err != nil || time.Since(fi.ModTime()) < minAge {
 			continue
 		}
-		_ = unmount(r.rootfs(e.Name()))
+		_ = overlay.Unmount(r.rootfs(e.Name()))
 		_ = os.RemoveAll(r.runDir(e.Name()))
 		if err := os.RemoveAll(r.containerDir(e.Name())); err != nil {
 			return n, err

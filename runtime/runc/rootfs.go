@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/berth-dev/berth/internal/overlay"
 )
 
 // UpperDir is the container's overlay upper directory: its changes.
@@ -30,10 +32,10 @@ func (r *Runtime) WithRootfs(ctx context.Context, ref string, fn func(rec *Recor
 			return err
 		}
 		if !isMounted(dir) {
-			if err := mountOverlay(dir, rec.Layers, r.UpperDir(rec.ID), filepath.Join(r.containerDir(rec.ID), "work")); err != nil {
+			if err := overlay.Mount(dir, rec.Layers, r.UpperDir(rec.ID), filepath.Join(r.containerDir(rec.ID), "work")); err != nil {
 				return fmt.Errorf("mount %s: %w", rec.Name, err)
 			}
-			defer unmount(dir)
+			defer overlay.Unmount(dir)
 		}
 	}
 	return fn(rec, dir)
