@@ -44,7 +44,8 @@ cleanup() {
   done
   ids=$("${B[@]}" ps -aq 2>/dev/null)
   [ -z "$ids" ] || "${B[@]}" rm -f $ids >>"$LOG" 2>&1
-  for n in $("${B[@]}" network ls --format "{{.Name}}" 2>/dev/null | grep -E "^(bench|many)[0-9]+_"); do "${B[@]}" network rm "$n" >>"$LOG" 2>&1; done
+  # Stack networks go with down. No `network ls` here: it would create this
+  # root's default network (berth0 rules that outlive the temp root).
   for p in $PEER_PROJECTS; do peer_clean "$p"; done
   umount -R "$RUNROOT" 2>/dev/null
   rm -rf "$WORK" "$RUNROOT"
