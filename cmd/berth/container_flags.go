@@ -34,6 +34,8 @@ type containerFlags struct {
 	healthCmd                                                      string
 	healthInterval, healthTimeout, healthStart, healthStartInt     time.Duration
 	healthRetries                                                  int
+	pull                                                           string
+	quiet                                                          bool
 }
 
 func (f *containerFlags) register(fs *pflag.FlagSet) {
@@ -95,6 +97,8 @@ func (f *containerFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.groupAdd, "group-add", nil, "Add additional groups to join")
 	fs.StringVar(&f.shmSize, "shm-size", "", "Size of /dev/shm")
 	fs.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
+	fs.StringVar(&f.pull, "pull", "missing", `Pull image before running ("always", "missing", "never")`)
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "Suppress the pull output")
 }
 
 // config turns the flags, the image and the command into a container config.

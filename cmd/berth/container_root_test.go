@@ -145,7 +145,7 @@ func TestRootCLIExitCodes(t *testing.T) {
 		{[]string{"run", "--rm", "busybox", "/nonexistent"}, 127, ""},
 		{[]string{"run", "--rm", "busybox", "/etc/passwd"}, 126, ""},
 		{[]string{"run", "--rm", "--no-such-flag", "busybox", "true"}, 1, ""},
-		{[]string{"run", "--rm", "no-such-image", "true"}, 125, ""},
+		{[]string{"run", "--rm", "--pull", "never", "no-such-image", "true"}, 125, ""}, // never: no pull from Docker Hub
 		{[]string{"run", "--rm", "-u", "nobody-here", "busybox", "true"}, 125, ""},
 	}
 	for _, tc := range tests {
@@ -259,6 +259,33 @@ func TestRootCLIMonitorKilled(t *testing.T) {
 	}
 	if out := c.must("ps", "-a", "--format", "{{.State}}"); out != "exited\n" {
 		t.Errorf("ps -a state = %q", out)
+	}
+}
+
+// TestRootCLIRunPulls checks that run and create pull an image that is not
+// local from a loopback registry, as Docker does, and that --pull never
+// does not.
+func TestRootCLIRunPulls(t *testing.T) {
+	c := newCLI(t)
+	host := loopbackRegistry(t, nil) // its environment reaches c's commands
+	ref := host + "/run/busybox:1"
+	c.must("tag", "busybox", ref)
+	c.must("push", "-q", ref)
+	c.must("rmi", ref)
+	if _, errs, code := c.run("create", "--pull", "never", ref); code != 125 || !strings.Contains(errs, "No such image") {
+		t.Errorf("create --pull never = %d %q, want 125 and No such image", code, errs)
+	}
+	out, errs, code := c.run("run", "--rm", ref, "echo", "pulled")
+	if code != 0 || out != "pulled\n" || !strings.HasPrefix(errs, "Unable to find image '"+ref+"' locally\n") {
+		t.Errorf("run = %d %q, stderr %q", code, out, errs)
+	}
+	c.must("rmi", ref)
+	id := strings.TrimSpace(c.must("create", "-q", ref, "true"))
+	if out := c.must("ps", "-aq", "--no-trunc"); out != id+"\n" {
+		t.Errorf("create printed %q, ps -aq %q", id, out)
+	}
+	if _, errs, code := c.run("run", "--rm", "--pull", "always", ref, "true"); code != 0 || !strings.Contains(errs, "Status: Image is up to date for "+ref) {
+		t.Errorf("run --pull always = %d, stderr %q", code, errs)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
 )
@@ -39,6 +40,9 @@ func newCreateCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, opts, err := f.config(cmd.Flags(), args[0], args[1:])
 			if err != nil {
+				return engineError(err)
+			}
+			if err := f.pullImage(cmd, g, args[0]); err != nil {
 				return engineError(err)
 			}
 			rt, err := newRuntime(g)
@@ -87,6 +91,9 @@ func newRunCmd(g *globals) *cobra.Command {
 				return engineError(err)
 			}
 			opts.StdinOnce = f.interactive && !detach && streams.stdin
+			if err := f.pullImage(cmd, g, args[0]); err != nil {
+				return engineError(err)
+			}
 			rt, err := newRuntime(g)
 			if err != nil {
 				return engineError(err)
@@ -138,6 +145,52 @@ func newRunCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "Override the key sequence for detaching a container")
 	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
 	return cmd
+}
+
+// pullImage makes the image of a run or create local as Docker's --pull
+// says: missing pulls it only when there is no local image (ensureImage),
+// always pulls it again, never leaves it to create to report "No such
+// image". The pull's output goes to stderr, as in Docker, so that stdout
+// stays the container's (or its ID with -d); --quiet drops it.
+func (f *containerFlags) pullImage(cmd *cobra.Command, g *globals, ref string) error {
+	progress := cmd.ErrOrStderr()
+	if f.quiet {
+		progress = io.Discard
+	}
+	switch f.pull {
+	case "missing":
+		_, err := ensureImage(cmd, g, ref, progress)
+		return err
+	case "never":
+		return nil
+	case "always":
+		return pullAgain(cmd, g, ref, progress)
+	}
+	return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(`invalid pull option: %q: must be one of "always", "missing" or "never"`, f.pull))
+}
+
+// pullAgain pulls ref whether or not it is local, and says, as docker pull
+// does, whether the local image changed.
+func pullAgain(cmd *cobra.Command, g *globals, ref string, progress io.Writer) error {
+	full, err := images.Normalize(ref)
+	if err != nil {
+		return err
+	}
+	mode, s, reg, err := openTransfer(g, "auto", false, progress)
+	if err != nil {
+		return err
+	}
+	before, _ := s.Resolve(cmd.Context(), full)
+	res, err := reg.Pull(cmd.Context(), s, full, images.PullOptions{Progress: newProgressPrinter(progress, mode).Update})
+	if err != nil {
+		return err
+	}
+	if res.ID == before {
+		fmt.Fprintf(progress, "Status: Image is up to date for %s\n", images.Familiar(full))
+	} else {
+		fmt.Fprintf(progress, "Status: Downloaded newer image for %s\n", images.Familiar(full))
+	}
+	return nil
 }
 
 // streams says what an attached session copies.

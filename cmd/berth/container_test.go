@@ -2,11 +2,15 @@ package main
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
@@ -260,5 +264,75 @@ func TestPsNetworkAndPortFilters(t *testing.T) {
 	}
 	if got := networkNames(&runc.Record{}); len(got) != 1 || got[0] != "bridge" {
 		t.Errorf("default network names: %v", got)
+	}
+}
+
+// TestRunPullPolicy checks what run and create do about a missing image
+// for each --pull, against a loopback registry: missing and always pull (to
+// stderr), never does not, an unknown policy is an invalid argument.
+func TestRunPullPolicy(t *testing.T) {
+	host := loopbackRegistry(t, nil)
+	src := t.TempDir()
+	file := filepath.Join(t.TempDir(), "rootfs.tar")
+	if err := os.WriteFile(file, rootfsTar(t, "hello", false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := host + "/run/app:1"
+	mustCLI(t, src, "import", file, ref)
+	mustCLI(t, src, "push", "-q", ref)
+
+	tests := []struct {
+		name, pull string
+		local      bool   // the image is local before
+		quiet      bool   // --quiet
+		progress   string // the start and end of stderr, "" for none
+		wantLocal  bool
+		wantErr    func(error) bool
+	}{
+		{name: "missing pulls", pull: "missing", progress: "Unable to find image '" + ref + "' locally\n|Status: Downloaded newer image for " + ref + "\n", wantLocal: true},
+		{name: "missing keeps local", pull: "missing", local: true, wantLocal: true},
+		{name: "missing quiet", pull: "missing", quiet: true, wantLocal: true},
+		{name: "always pulls", pull: "always", progress: "|Status: Downloaded newer image for " + ref + "\n", wantLocal: true},
+		{name: "always pulls local", pull: "always", local: true, progress: "|Status: Image is up to date for " + ref + "\n", wantLocal: true},
+		{name: "never", pull: "never"},
+		{name: "unknown", pull: "sometimes", wantErr: errdefs.IsInvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &globals{root: t.TempDir()}
+			if tt.local {
+				mustCLI(t, g.root, "pull", "-q", ref)
+			}
+			cmd := &cobra.Command{}
+			cmd.SetContext(t.Context())
+			var stderr strings.Builder
+			cmd.SetErr(&stderr)
+			f := &containerFlags{pull: tt.pull, quiet: tt.quiet}
+			err := f.pullImage(cmd, g, ref)
+			if tt.wantErr != nil {
+				if !tt.wantErr(err) {
+					t.Fatalf("pullImage = %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := stderr.String()
+			if tt.progress == "" && got != "" {
+				t.Errorf("stderr = %q, want nothing", got)
+			}
+			if start, end, _ := strings.Cut(tt.progress, "|"); !strings.HasPrefix(got, start) || !strings.HasSuffix(got, end) {
+				t.Errorf("stderr = %q, want %q...%q", got, start, end)
+			}
+			s, err := openImageStore(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Resolve(t.Context(), ref)
+			if local := err == nil; local != tt.wantLocal {
+				t.Errorf("local after = %v (%v), want %v", local, err, tt.wantLocal)
+			}
+		})
 	}
 }
