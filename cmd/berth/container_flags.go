@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/ocispec"
 	"github.com/berth-dev/berth/runtime/runc"
 )
 
@@ -151,7 +152,10 @@ func (f *containerFlags) config(fs *pflag.FlagSet, image string, cmd []string) (
 		if c.Tmpfs == nil {
 			c.Tmpfs = map[string]string{}
 		}
-		dst, o, _ := strings.Cut(t, ":")
+		dst, o, err := ocispec.ParseTmpfs(t)
+		if err != nil {
+			return c, opts, err
+		}
 		c.Tmpfs[dst] = o
 	}
 	for _, s := range f.sysctls {
@@ -165,11 +169,11 @@ func (f *containerFlags) config(fs *pflag.FlagSet, image string, cmd []string) (
 		c.Sysctls[k] = v
 	}
 	for _, u := range f.ulimits {
-		ul, err := units.ParseUlimit(u)
+		ul, err := ocispec.ParseUlimit(u)
 		if err != nil {
-			return c, opts, fmt.Errorf("invalid argument %q for --ulimit: %w", u, err)
+			return c, opts, err
 		}
-		c.Ulimits = append(c.Ulimits, runtime.Ulimit{Name: ul.Name, Soft: ul.Soft, Hard: ul.Hard})
+		c.Ulimits = append(c.Ulimits, ul)
 	}
 	for flag, dst := range map[string]*int64{"memory": &c.Resources.Memory, "memory-reservation": &c.Resources.MemoryReservation, "shm-size": &c.ShmSize} {
 		v, _ := fs.GetString(flag)

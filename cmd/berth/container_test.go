@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
@@ -332,6 +333,50 @@ func TestRunPullPolicy(t *testing.T) {
 			_, err = s.Resolve(t.Context(), ref)
 			if local := err == nil; local != tt.wantLocal {
 				t.Errorf("local after = %v (%v), want %v", local, err, tt.wantLocal)
+			}
+		})
+	}
+}
+
+func TestContainerFlagsTmpfsUlimit(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		tmpfs   map[string]string
+		ulimits []runtime.Ulimit
+		invalid bool
+	}{
+		{name: "none"},
+		{name: "tmpfs", args: []string{"--tmpfs", "/run", "--tmpfs", "/tmp/:rw,noexec,size=64m"}, tmpfs: map[string]string{"/run": "", "/tmp": "rw,noexec,size=64m"}},
+		{name: "tmpfs relative", args: []string{"--tmpfs", "run"}, invalid: true},
+		{name: "tmpfs bad option", args: []string{"--tmpfs", "/run:bogus"}, invalid: true},
+		{name: "ulimit", args: []string{"--ulimit", "nofile=1024:2048", "--ulimit", "nproc=64"}, ulimits: []runtime.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}, {Name: "nproc", Soft: 64, Hard: 64}}},
+		{name: "ulimit no value", args: []string{"--ulimit", "nofile"}, invalid: true},
+		{name: "ulimit unknown", args: []string{"--ulimit", "nosuch=1"}, invalid: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &containerFlags{}
+			fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+			f.register(fs)
+			if err := fs.Parse(append(tt.args, "busybox")); err != nil {
+				t.Fatal(err)
+			}
+			cfg, _, err := f.config(fs, "busybox", nil)
+			if tt.invalid {
+				if !errdefs.IsInvalidArgument(err) {
+					t.Fatalf("config = %v, want an invalid argument", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.tmpfs, cfg.Tmpfs); diff != "" {
+				t.Errorf("tmpfs (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.ulimits, cfg.Ulimits); diff != "" {
+				t.Errorf("ulimits (-want +got):\n%s", diff)
 			}
 		})
 	}
