@@ -112,9 +112,7 @@ func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psR
 	id := rec.ID
 	if !o.noTrunc {
 		id = runc.ShortID(id)
-		if len(cmd) > 20 {
-			cmd = cmd[:19] + "…"
-		}
+		cmd = ellipsis(cmd, 20) // by runes: bytes could split a UTF-8 character
 	}
 	var labels []string
 	for k, v := range rec.Config.Labels {

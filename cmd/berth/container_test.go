@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -379,5 +380,27 @@ func TestContainerFlagsTmpfsUlimit(t *testing.T) {
 				t.Errorf("ulimits (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestPsCommandTruncated(t *testing.T) {
+	rt := runc.New(runc.Options{Root: t.TempDir(), RunRoot: t.TempDir()})
+	tests := []struct {
+		path    string
+		args    []string
+		noTrunc bool
+		want    string
+	}{
+		{path: "sh", args: []string{"-c", "true"}, want: "sh -c true"},
+		{path: "echo", args: []string{"ünïcödé-ünïcödé"}, want: "echo ünïcödé-ünïcödé"},   // 20 runes, more bytes
+		{path: "echo", args: []string{"ünïcödé-ünïcödé-ü"}, want: "echo ünïcödé-ünïcöd…"}, // 22 runes
+		{path: "echo", args: []string{"ünïcödé-ünïcödé-ü"}, noTrunc: true, want: "echo ünïcödé-ünïcödé-ü"},
+	}
+	for _, tt := range tests {
+		c := runc.Observed{Record: &runc.Record{ID: strings.Repeat("a", 64), Path: tt.path, Args: tt.args}}
+		row := newPsRow(rt, c, psOptions{noTrunc: tt.noTrunc}, time.Now())
+		if got, want := row.Command, strconv.Quote(tt.want); got != want {
+			t.Errorf("%s %q: command %s, want %s", tt.path, tt.args, got, want)
+		}
 	}
 }
