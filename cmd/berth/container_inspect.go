@@ -34,7 +34,8 @@ func newContainerInspectCmd(g *globals, use string) *cobra.Command {
 				in, err := rt.Inspect(cmd.Context(), ref, size)
 				if err != nil {
 					if errdefs.IsNotFound(err) {
-						err = fmt.Errorf("No such container: %s", ref)
+						// Docker's text, capitalised; a class, not a format string.
+						err = errdefs.ErrNotFound.WithMessage("No such container: " + ref)
 					}
 					fmt.Fprintln(cmd.ErrOrStderr(), "berth:", err)
 					failed = true
