@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -43,34 +44,8 @@ func newContainerInspectCmd(g *globals, use string) *cobra.Command {
 				}
 				docs = append(docs, in)
 			}
-			out := cmd.OutOrStdout()
-			if format == "" || format == "json" {
-				if docs == nil {
-					docs = []*runc.Inspect{}
-				}
-				b, err := json.MarshalIndent(docs, "", "    ")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(out, string(b))
-			} else {
-				tmpl, err := parseImageTemplate(format)
-				if err != nil {
-					return err
-				}
-				for _, d := range docs {
-					// Templates see the JSON document, so {{.State.Status}}
-					// and {{json .Config}} behave as in Docker.
-					var v any
-					b, _ := json.Marshal(d)
-					dec := json.NewDecoder(bytes.NewReader(b))
-					dec.UseNumber() // 67108864, not 6.7108864e+07
-					_ = dec.Decode(&v)
-					if err := tmpl.Execute(out, v); err != nil {
-						return fmt.Errorf("template: %w", err)
-					}
-					fmt.Fprintln(out)
-				}
+			if err := writeInspect(cmd.OutOrStdout(), format, docs, jsonView); err != nil {
+				return err
 			}
 			if failed {
 				return &exitError{code: 1}
@@ -81,6 +56,51 @@ func newContainerInspectCmd(g *globals, use string) *cobra.Command {
 	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template: 'json' or a Go template")
 	cmd.Flags().BoolVarP(&size, "size", "s", false, "Display total file sizes")
 	return cmd
+}
+
+// writeInspect prints inspect documents as docker inspect does: an indented
+// JSON array (empty, not null, when nothing was found) for "" or "json",
+// else the Go template format once per document, on what view makes of it
+// (the document itself when view is nil). container and image inspect share
+// it.
+func writeInspect[T any](out io.Writer, format string, docs []T, view func(T) any) error {
+	if format == "" || format == "json" {
+		if docs == nil {
+			docs = []T{}
+		}
+		b, err := json.MarshalIndent(docs, "", "    ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(out, string(b))
+		return err
+	}
+	tmpl, err := parseImageTemplate(format)
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		var v any = d
+		if view != nil {
+			v = view(d)
+		}
+		if err := tmpl.Execute(out, v); err != nil {
+			return fmt.Errorf("template: %w", err)
+		}
+		fmt.Fprintln(out)
+	}
+	return nil
+}
+
+// jsonView is the JSON document a container template sees, so that
+// {{.State.Status}} and {{json .Config}} behave as in Docker.
+func jsonView(d *runc.Inspect) any {
+	var v any
+	b, _ := json.Marshal(d)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber() // 67108864, not 6.7108864e+07
+	_ = dec.Decode(&v)
+	return v
 }
 
 func newTopCmd(g *globals) *cobra.Command {

@@ -404,3 +404,37 @@ func TestPsCommandTruncated(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteInspect(t *testing.T) {
+	type doc struct {
+		ID   string `json:"Id"`
+		Size int64
+	}
+	docs := []doc{{ID: "a", Size: 67108864}}
+	asMap := func(d doc) any { return map[string]any{"Id": d.ID} }
+	tests := []struct {
+		name, format string
+		docs         []doc
+		view         func(doc) any
+		want         string
+	}{
+		{name: "json", docs: docs, want: "[\n    {\n        \"Id\": \"a\",\n        \"Size\": 67108864\n    }\n]\n"},
+		{name: "none found", format: "json", want: "[]\n"},
+		{name: "template", format: "{{.ID}} {{.Size}}", docs: docs, want: "a 67108864\n"},
+		{name: "template on view", format: "{{.Id}}", docs: docs, view: asMap, want: "a\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := writeInspect(&b, tt.format, tt.docs, tt.view); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, b.String()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if err := writeInspect(io.Discard, "{{.Nope}}", docs, nil); err == nil {
+		t.Error("a template on a missing field: no error")
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -34,27 +33,8 @@ func newImageInspectCmd(g *globals) *cobra.Command {
 				}
 				found = append(found, images.NewInspect(im))
 			}
-			out := cmd.OutOrStdout()
-			if format == "" || format == "json" {
-				if found == nil {
-					found = []images.Inspect{}
-				}
-				b, err := json.MarshalIndent(found, "", "    ")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(out, string(b))
-			} else {
-				tmpl, err := parseImageTemplate(format)
-				if err != nil {
-					return err
-				}
-				for _, in := range found {
-					if err := tmpl.Execute(out, in); err != nil {
-						return fmt.Errorf("template: %w", err)
-					}
-					fmt.Fprintln(out)
-				}
+			if err := writeInspect(cmd.OutOrStdout(), format, found, nil); err != nil {
+				return err
 			}
 			for _, err := range failed {
 				fmt.Fprintln(cmd.ErrOrStderr(), "berth:", err)
