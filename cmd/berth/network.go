@@ -193,9 +193,9 @@ func newNetworkLsCmd(g *globals) *cobra.Command {
 			ctx := cmd.Context()
 			m := networkManager(g)
 			cleanupNetworks(ctx, g, m)
-			if _, err := m.EnsureDefault(ctx); err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), "berth: warning: default network:", err)
-			}
+			// Listing changes nothing: the default network appears once a
+			// container has used it (creating it here left a bridge and
+			// firewall rules behind on every throw-away root).
 			recs, err := m.Records(ctx)
 			if err != nil {
 				return err
