@@ -95,6 +95,12 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 	if err := os.MkdirAll(rootfs, 0o700); err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
+	// The previous run's monitor unmounts the rootfs as it exits, after it
+	// has recorded the exit (so Wait may already have returned): wait for
+	// it to be gone, or its unmount would pull the rootfs from under this run.
+	if st, err := monitor.ReadState(dir); err == nil && st.MonitorPid != 0 {
+		r.waitGone(st.MonitorPid, st.MonitorStart, 5*time.Second)
+	}
 	if !isMounted(rootfs) {
 		if err := overlay.Mount(rootfs, rec.Layers, filepath.Join(dir, "upper"), filepath.Join(dir, "work")); err != nil {
 			return fmt.Errorf("start %s: %w", rec.Name, err)
