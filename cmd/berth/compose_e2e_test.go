@@ -28,19 +28,7 @@ func TestStackEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Skip("busybox not installed")
 	}
-	dir := t.TempDir()
-	for _, pkg := range []string{"berth", "berth-shim"} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "github.com/berth-dev/berth/cmd/"+pkg).CombinedOutput()
-		if err != nil {
-			t.Fatalf("build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	// The run root holds unix sockets: keep its path short.
-	short, err := os.MkdirTemp("", "brt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(short) })
+	dir, short := e2eBinaries(t)
 	root, run, stackDir := filepath.Join(dir, "root"), filepath.Join(short, "run"), filepath.Join(dir, "stack")
 	if err := os.MkdirAll(stackDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -150,6 +138,26 @@ secrets:
 	}
 }
 
+// e2eBinaries builds berth and berth-shim into a temporary directory for
+// the end-to-end tests and returns it, with a second, short temporary
+// directory for the run root (it holds unix sockets, whose paths are short).
+func e2eBinaries(t *testing.T) (dir, short string) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, pkg := range []string{"berth", "berth-shim"} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "github.com/berth-dev/berth/cmd/"+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	short, err := os.MkdirTemp("", "brt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(short) })
+	return dir, short
+}
+
 // busyboxTar writes a root filesystem of busybox and its sh as a tar.
 func busyboxTar(busybox, path string) error {
 	bin, err := os.ReadFile(busybox)
@@ -201,18 +209,7 @@ func TestStackNetworksEndToEnd(t *testing.T) {
 			t.Skip("CNI plugins not installed")
 		}
 	}
-	dir := t.TempDir()
-	for _, pkg := range []string{"berth", "berth-shim"} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "github.com/berth-dev/berth/cmd/"+pkg).CombinedOutput()
-		if err != nil {
-			t.Fatalf("build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	short, err := os.MkdirTemp("", "brt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(short) })
+	dir, short := e2eBinaries(t)
 	root, run, stackDir := filepath.Join(dir, "root"), filepath.Join(short, "run"), filepath.Join(dir, "stack")
 	if err := os.MkdirAll(stackDir, 0o755); err != nil {
 		t.Fatal(err)

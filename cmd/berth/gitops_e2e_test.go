@@ -25,18 +25,7 @@ func TestGitopsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Skip("busybox not installed")
 	}
-	dir := t.TempDir()
-	for _, pkg := range []string{"berth", "berth-shim"} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "github.com/berth-dev/berth/cmd/"+pkg).CombinedOutput()
-		if err != nil {
-			t.Fatalf("build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	short, err := os.MkdirTemp("", "brt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(short) })
+	dir, short := e2eBinaries(t)
 	root, run := filepath.Join(dir, "root"), filepath.Join(short, "run")
 	stack := fmt.Sprintf("gops%d", time.Now().UnixNano()%1_000_000)
 	berth := func(args ...string) (string, error) {
