@@ -229,14 +229,11 @@ func newBuilderPruneCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !force {
-				msg := "WARNING! This will remove all dangling build cache.\nAre you sure you want to continue? [y/N] "
+				warning := "WARNING! This will remove all dangling build cache."
 				if all {
-					msg = "WARNING! This will remove all build cache.\nAre you sure you want to continue? [y/N] "
+					warning = "WARNING! This will remove all build cache."
 				}
-				fmt.Fprint(cmd.OutOrStdout(), msg)
-				var answer string
-				fmt.Fscanln(cmd.InOrStdin(), &answer)
-				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+				if !confirmed(cmd.OutOrStdout(), cmd.InOrStdin(), warning) {
 					return nil
 				}
 			}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -204,9 +202,7 @@ func newContainerPruneCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !force {
-				fmt.Fprint(cmd.OutOrStdout(), "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")
-				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+				if !confirmed(cmd.OutOrStdout(), cmd.InOrStdin(), "WARNING! This will remove all stopped containers.") {
 					return nil
 				}
 			}

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -60,9 +58,7 @@ func newImagePruneCmd(g *globals) *cobra.Command {
 				if all {
 					warning = "WARNING! This will remove all images without at least one container associated to them."
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\nAre you sure you want to continue? [y/N] ", warning)
-				answer, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+				if !confirmed(cmd.OutOrStdout(), cmd.InOrStdin(), warning) {
 					return nil
 				}
 			}

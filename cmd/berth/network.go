@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -504,9 +503,7 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if !force {
-				fmt.Fprint(cmd.ErrOrStderr(), "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ")
-				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+				if !confirmed(cmd.ErrOrStderr(), cmd.InOrStdin(), "WARNING! This will remove all custom networks not used by at least one container.") {
 					return nil
 				}
 			}

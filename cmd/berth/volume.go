@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -388,10 +387,8 @@ func newVolumeRmCmd(g *globals) *cobra.Command {
 }
 
 const (
-	volumePruneWarning = `WARNING! This will remove anonymous local volumes not used by at least one container.
-Are you sure you want to continue?`
-	volumePruneAllWarning = `WARNING! This will remove all local volumes not used by at least one container.
-Are you sure you want to continue?`
+	volumePruneWarning    = "WARNING! This will remove anonymous local volumes not used by at least one container."
+	volumePruneAllWarning = "WARNING! This will remove all local volumes not used by at least one container."
 )
 
 func newVolumePruneCmd(g *globals) *cobra.Command {
@@ -418,11 +415,8 @@ func newVolumePruneCmd(g *globals) *cobra.Command {
 				warning = volumePruneAllWarning
 			}
 			if !force {
-				out := cmd.OutOrStdout()
-				fmt.Fprint(out, warning+" [y/N] ")
-				answer, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-					fmt.Fprintln(out)
+				if !confirmed(cmd.OutOrStdout(), cmd.InOrStdin(), warning) {
+					fmt.Fprintln(cmd.OutOrStdout())
 					return errors.New("volume prune has been cancelled")
 				}
 			}
