@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/internal/testimage"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/network/netns"
+	"github.com/berth-dev/berth/network/networktest"
 	"github.com/berth-dev/berth/runtime"
 )
 
@@ -107,18 +108,8 @@ func (c *cli) teardown() {
 		if bytes.Contains(out, []byte(tag)) {
 			t.Errorf("%s has rules of the test's root (%s) left", cmd, tag)
 		}
-		// Chains without any berth rule are left over, unless another
-		// package's test (go test runs packages side by side) is between
-		// making its chains and its rules: give that a moment to settle.
-		orphan := func(out []byte) bool {
-			return !bytes.Contains(out, []byte("berth:")) && bytes.Contains(out, []byte("BERTH-"))
-		}
-		for i := 0; i < 20 && orphan(out); i++ {
-			time.Sleep(100 * time.Millisecond)
-			out, _ = exec.Command(cmd).Output()
-		}
-		if orphan(out) {
-			t.Errorf("%s still has berth's chains with no berth network on the host", cmd)
+		if lines := networktest.OrphanChains(cmd); lines != "" {
+			t.Errorf("%s still has berth's chains with no berth network on the host:\n%s", cmd, lines)
 		}
 	}
 	if data, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(data, []byte(c.root)) {

@@ -23,6 +23,7 @@ import (
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/network/netns"
+	"github.com/berth-dev/berth/network/networktest"
 	"github.com/berth-dev/berth/runtime"
 )
 
@@ -133,8 +134,8 @@ func (e *rootEnv) check() {
 		}
 		// With no berth network left on the host (of any root), berth's
 		// chains and their jumps must be gone too.
-		if !strings.Contains(string(out), "berth:") && strings.Contains(string(out), "BERTH-") {
-			t.Errorf("%s still has berth's chains with no network left:\n%s", cmd, grepLines(string(out), "BERTH-"))
+		if lines := networktest.OrphanChains(cmd); lines != "" {
+			t.Errorf("%s still has berth's chains with no network left:\n%s", cmd, lines)
 		}
 	}
 }

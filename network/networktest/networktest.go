@@ -12,8 +12,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"maps"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
@@ -187,5 +190,36 @@ func testCallerCopies(t *testing.T, h Harness, m network.Manager) {
 	labels["io.berth.stack"] = "changed"
 	if got, _ := listed(t, m, cfg.Name); got.Config.Labels["io.berth.stack"] != "conformance" {
 		t.Errorf("label after the caller changed its map = %q", got.Config.Labels["io.berth.stack"])
+	}
+}
+
+// OrphanChains reports berth's iptables chains left on the host with no
+// berth rule in them (the save command is iptables-save or ip6tables-save),
+// as the lines naming them, or "" when there are none. go test runs
+// packages side by side, so another package's test may be between making
+// its chains and its first rule, or between its last rule and removing the
+// chains: the check gives that a few seconds to settle before it reports.
+func OrphanChains(save string) string {
+	orphan := func() (string, bool) {
+		out, _ := exec.Command(save).Output()
+		s := string(out)
+		if strings.Contains(s, "berth:") || !strings.Contains(s, "BERTH-") {
+			return "", false
+		}
+		var lines []string
+		for _, l := range strings.Split(s, "\n") {
+			if strings.Contains(l, "BERTH-") {
+				lines = append(lines, l)
+			}
+		}
+		return strings.Join(lines, "\n"), true
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lines, ok := orphan()
+		if !ok || time.Now().After(deadline) {
+			return lines
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
