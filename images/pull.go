@@ -232,7 +232,7 @@ func (r *Registries) choose(ctx context.Context, desc *remote.Descriptor, ref na
 				return nil, registryError(err)
 			}
 			got := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
-			if !got.Satisfies(*want) {
+			if !platformMatches(got, *want) {
 				return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("image is for %s, not %s", platformString(got), platformString(*want)))
 			}
 		}
@@ -255,7 +255,7 @@ func (r *Registries) choose(ctx context.Context, desc *remote.Descriptor, ref na
 			continue
 		}
 		available = append(available, platformString(*m.Platform))
-		if m.Platform.Satisfies(*want) || (want.Variant == "v8" && m.Platform.Variant == "" && m.Platform.OS == want.OS && m.Platform.Architecture == want.Architecture) {
+		if platformMatches(*m.Platform, *want) {
 			img, err := remote.Image(ref.Context().Digest(m.Digest.String()), r.options(ctx)...)
 			if err != nil {
 				return nil, registryError(err)

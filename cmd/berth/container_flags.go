@@ -35,7 +35,7 @@ type containerFlags struct {
 	healthCmd                                                      string
 	healthInterval, healthTimeout, healthStart, healthStartInt     time.Duration
 	healthRetries                                                  int
-	pull                                                           string
+	pull, platform                                                 string
 	quiet                                                          bool
 }
 
@@ -100,6 +100,7 @@ func (f *containerFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
 	fs.StringVar(&f.pull, "pull", "missing", `Pull image before running ("always", "missing", "never")`)
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "Suppress the pull output")
+	fs.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable (os/arch[/variant])")
 }
 
 // config turns the flags, the image and the command into a container config.

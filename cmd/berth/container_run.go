@@ -150,28 +150,54 @@ func newRunCmd(g *globals) *cobra.Command {
 // pullImage makes the image of a run or create local as Docker's --pull
 // says: missing pulls it only when there is no local image (ensureImage),
 // always pulls it again, never leaves it to create to report "No such
-// image". The pull's output goes to stderr, as in Docker, so that stdout
-// stays the container's (or its ID with -d); --quiet drops it.
+// image". With --platform the pull is for that platform and a local image
+// for another platform is refused, as Docker refuses it. The pull's output
+// goes to stderr, as in Docker, so that stdout stays the container's (or
+// its ID with -d); --quiet drops it.
 func (f *containerFlags) pullImage(cmd *cobra.Command, g *globals, ref string) error {
 	progress := cmd.ErrOrStderr()
 	if f.quiet {
 		progress = io.Discard
 	}
+	if _, err := images.ParsePlatform(f.platform); err != nil {
+		return err
+	}
 	switch f.pull {
 	case "missing":
-		_, err := ensureImage(cmd, g, ref, progress)
+		_, err := ensurePlatformImage(cmd, g, ref, f.platform, progress)
 		return err
 	case "never":
-		return nil
+		if f.platform == "" {
+			return nil
+		}
+		return checkLocalPlatform(cmd, g, ref, f.platform)
 	case "always":
-		return pullAgain(cmd, g, ref, progress)
+		return pullAgain(cmd, g, ref, f.platform, progress)
 	}
 	return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(`invalid pull option: %q: must be one of "always", "missing" or "never"`, f.pull))
 }
 
-// pullAgain pulls ref whether or not it is local, and says, as docker pull
-// does, whether the local image changed.
-func pullAgain(cmd *cobra.Command, g *globals, ref string, progress io.Writer) error {
+// checkLocalPlatform refuses a local image ref for another platform than
+// platform; a missing image is left to create to report.
+func checkLocalPlatform(cmd *cobra.Command, g *globals, ref, platform string) error {
+	s, err := openImageStore(g)
+	if err != nil {
+		return err
+	}
+	im, err := s.Image(cmd.Context(), ref)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return images.CheckPlatform(im, ref, platform)
+}
+
+// pullAgain pulls ref (for platform, "" for this machine's) whether or not
+// it is local, and says, as docker pull does, whether the local image
+// changed.
+func pullAgain(cmd *cobra.Command, g *globals, ref, platform string, progress io.Writer) error {
 	full, err := images.Normalize(ref)
 	if err != nil {
 		return err
@@ -181,7 +207,7 @@ func pullAgain(cmd *cobra.Command, g *globals, ref string, progress io.Writer) e
 		return err
 	}
 	before, _ := s.Resolve(cmd.Context(), full)
-	res, err := reg.Pull(cmd.Context(), s, full, images.PullOptions{Progress: newProgressPrinter(progress, mode).Update})
+	res, err := reg.Pull(cmd.Context(), s, full, images.PullOptions{Platform: platform, Progress: newProgressPrinter(progress, mode).Update})
 	if err != nil {
 		return err
 	}

@@ -233,13 +233,32 @@ func pushRefs(cmd *cobra.Command, s *images.Store, ref string, all bool) ([]stri
 // to find image" and the pull's progress go to progress (stderr for run).
 // For the container and stack commands to call.
 func ensureImage(cmd *cobra.Command, g *globals, ref string, progress io.Writer) (string, error) {
+	return ensurePlatformImage(cmd, g, ref, "", progress)
+}
+
+// ensurePlatformImage is ensureImage for platform (os/arch[/variant]):
+// a missing image is pulled for it and, when platform is not "", a local
+// image for another platform is refused (errdefs.ErrFailedPrecondition),
+// as docker run --platform does.
+func ensurePlatformImage(cmd *cobra.Command, g *globals, ref, platform string, progress io.Writer) (string, error) {
 	s, err := openImageStore(g)
 	if err != nil {
 		return "", err
 	}
-	id, err := s.Resolve(cmd.Context(), ref)
-	if err == nil || !errdefs.IsNotFound(err) {
-		return id, err
+	if platform == "" {
+		// The index alone: run's fast path reads no manifest or config.
+		id, err := s.Resolve(cmd.Context(), ref)
+		if err == nil || !errdefs.IsNotFound(err) {
+			return id, err
+		}
+	} else {
+		im, err := s.Image(cmd.Context(), ref)
+		if err == nil {
+			return im.ID, images.CheckPlatform(im, ref, platform)
+		}
+		if !errdefs.IsNotFound(err) {
+			return "", err
+		}
 	}
 	full, nerr := images.Normalize(ref)
 	if nerr != nil {
@@ -252,7 +271,7 @@ func ensureImage(cmd *cobra.Command, g *globals, ref string, progress io.Writer)
 	}
 	mode, _ := parseProgress("auto", false, progress)
 	pp := newProgressPrinter(progress, mode)
-	res, err := reg.Pull(cmd.Context(), s, full, images.PullOptions{Progress: pp.Update})
+	res, err := reg.Pull(cmd.Context(), s, full, images.PullOptions{Platform: platform, Progress: pp.Update})
 	if err != nil {
 		return "", err
 	}
