@@ -510,6 +510,11 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 			ctx := cmd.Context()
 			m := networkManager(g)
 			cleanupNetworks(ctx, g, m)
+			// Cleanup lists the host's rules only on a sign of stale ones;
+			// prune is where the user asks for a sweep.
+			if err := m.PruneRules(ctx); err != nil {
+				fmt.Fprintln(os.Stderr, "berth: warning:", err)
+			}
 			recs, err := m.Records(ctx)
 			if err != nil {
 				return err

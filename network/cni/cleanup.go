@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 
-	"github.com/berth-dev/berth/internal/flock"
+	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/network/netns"
 )
 
@@ -17,35 +21,43 @@ import (
 // after a kill -9 in the middle of Attach or Detach or a container removed
 // without Detach: their CNI attachments (DEL releases leases, veths and
 // port rules), their namespaces under netnsDir, stray host-local leases,
-// lease directories of removed networks, and rules of networks whose record
-// is gone.
+// and lease directories of removed networks.
+//
+// It is cheap when nothing is stale: it reads the names of the attachment
+// records, namespaces and leases (and only the records of containers that
+// are gone), and execs nothing. The host's iptables rules are listed only
+// when something says a network's rules may have outlived its record: a
+// Create that failed and could not take its rules back, or a lease
+// directory of a network that is gone; PruneRules does it always.
 //
 // exists must report true for every container whose record exists, from
 // before its namespace is made until after it is removed; the runtime's
-// container list is the natural source. Run Cleanup at the start of
-// commands that create or remove containers or networks (berth does it in
-// `network prune`, `network ls` and before a container starts). It is
-// idempotent and safe to run concurrently with Attach and Detach.
+// container list is the natural source. It is idempotent and safe to run
+// concurrently with Attach and Detach.
 func (m *Manager) Cleanup(ctx context.Context, netnsDir string, exists func(containerID string) bool) error {
-	lk, err := flock.Acquire(ctx, m.attachLock())
-	if err != nil {
-		return fmt.Errorf("network cleanup: %w", err)
-	}
-	atts, err := m.attachments()
-	lk.Unlock()
+	ids, err := m.attachmentIDs()
 	if err != nil {
 		return fmt.Errorf("network cleanup: %w", err)
 	}
 	var errs []error
 	attached := map[string]bool{}
-	for _, a := range atts {
-		if exists(a.ContainerID) {
-			attached[a.ContainerID] = true
+	for _, id := range ids {
+		if exists(id) {
+			attached[id] = true
+			continue
+		}
+		a, err := m.attachment(id)
+		if errdefs.IsNotFound(err) {
+			continue // detached meanwhile
+		}
+		if err != nil {
+			errs = append(errs, err)
+			attached[id] = true
 			continue
 		}
 		if err := m.detach(ctx, a); err != nil {
 			errs = append(errs, err)
-			attached[a.ContainerID] = true // keep its namespace for the next try
+			attached[id] = true // keep its namespace for the next try
 			continue
 		}
 		if netnsDir != "" && filepath.Dir(a.NetNSPath) == filepath.Clean(netnsDir) {
@@ -71,11 +83,14 @@ func (m *Manager) Cleanup(ctx context.Context, netnsDir string, exists func(cont
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	if err := m.pruneLeases(records, func(id string) bool { return attached[id] || exists(id) }); err != nil {
+	goneNetworks, err := m.pruneLeases(records, func(id string) bool { return attached[id] || exists(id) })
+	if err != nil {
 		errs = append(errs, err)
 	}
-	if err := m.opts.Host.Prune(ctx, records); err != nil {
-		errs = append(errs, fmt.Errorf("prune rules: %w", err))
+	if goneNetworks || m.rulesMaybeStale() {
+		if err := m.pruneRules(ctx, records); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("network cleanup: %w", err)
@@ -83,17 +98,76 @@ func (m *Manager) Cleanup(ctx context.Context, netnsDir string, exists func(cont
 	return nil
 }
 
-// pruneLeases removes host-local lease files (named by the IP, holding the
-// container ID on the first line) of containers that are gone, and lease
-// directories of networks that are gone.
-func (m *Manager) pruneLeases(records []Record, keep func(id string) bool) error {
-	dirs, err := os.ReadDir(m.ipamDir())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+// PruneRules removes the host's iptables rules of this root's networks
+// whose record is gone, whatever Cleanup's cheap check says (`network
+// prune` runs it). It lists berth's chains: a few iptables execs.
+func (m *Manager) PruneRules(ctx context.Context) error {
+	records, err := m.records.list()
+	if err != nil {
+		return fmt.Errorf("prune rules: %w", err)
+	}
+	return m.pruneRules(ctx, records)
+}
+
+// staleMark is a file that says rules of a network may have outlived its
+// record; Cleanup then prunes rules and removes it.
+func (m *Manager) staleMark() string { return filepath.Join(m.records.dir, ".stale-rules") }
+
+func (m *Manager) rulesMaybeStale() bool {
+	_, err := os.Stat(m.staleMark())
+	return err == nil
+}
+
+func (m *Manager) markRulesStale() {
+	if err := os.MkdirAll(m.records.dir, 0o700); err == nil {
+		_ = atomicfile.Write(m.staleMark(), nil, 0o600)
+	}
+}
+
+// pruneRules runs Host.Prune; the mark goes first, so a mark set by a
+// Create failing meanwhile is kept for the next Cleanup, and comes back if
+// the prune fails.
+func (m *Manager) pruneRules(ctx context.Context, records []Record) error {
+	_ = os.Remove(m.staleMark())
+	if err := m.opts.Host.Prune(ctx, records); err != nil {
+		m.markRulesStale()
+		return fmt.Errorf("prune rules: %w", err)
+	}
+	return nil
+}
+
+// attachmentIDs lists the containers with an attachment record, without
+// reading the records.
+func (m *Manager) attachmentIDs() ([]string, error) {
+	entries, err := os.ReadDir(m.runDir("attachments"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []string
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok && !strings.HasPrefix(id, ".") {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// pruneLeases removes host-local lease files (named by the IP, holding the
+// container ID on the first line) of containers that are gone, and lease
+// directories of networks that are gone, reporting whether there were any
+// of the latter.
+func (m *Manager) pruneLeases(records []Record, keep func(id string) bool) (bool, error) {
+	dirs, err := os.ReadDir(m.ipamDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	gone := false
 	known := map[string]bool{}
 	for _, r := range records {
 		known[r.Name] = true
@@ -105,6 +179,7 @@ func (m *Manager) pruneLeases(records []Record, keep func(id string) bool) error
 			continue
 		}
 		if !known[d.Name()] {
+			gone = true
 			errs = append(errs, os.RemoveAll(dir))
 			continue
 		}
@@ -124,7 +199,7 @@ func (m *Manager) pruneLeases(records []Record, keep func(id string) bool) error
 			errs = append(errs, os.Remove(filepath.Join(dir, l.Name())))
 		}
 	}
-	return errors.Join(errs...)
+	return gone, errors.Join(errs...)
 }
 
 func firstLine(path string) (string, error) {

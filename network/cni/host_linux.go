@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/containerd/errdefs"
@@ -63,13 +64,18 @@ func (h LinuxHost) Setup(ctx context.Context, net Record) error {
 	if err := setupBridge(net); err != nil {
 		return fmt.Errorf("bridge %s: %w", net.Bridge, err)
 	}
+	chains := map[[2]string]bool{} // made this call, per family and table
 	for _, r := range Rules(net, h.Scope) {
-		ipt, err := newIPT(r.IPv6)
+		ipt, err := iptablesFor(r.IPv6)
 		if err != nil {
 			return err
 		}
-		if err := ensureChain(ipt, r.Table, r.Chain); err != nil {
-			return err
+		key := [2]string{fmt.Sprint(r.IPv6), r.Table}
+		if !chains[key] {
+			if err := ensureChain(ipt, r.Table, r.Chain); err != nil {
+				return err
+			}
+			chains[key] = true
 		}
 		if err := ipt.AppendUnique(r.Table, r.Chain, r.Spec...); err != nil {
 			return fmt.Errorf("iptables: %w", err)
@@ -124,19 +130,17 @@ func maskOf(p netip.Prefix) gonet.IPMask {
 	return gonet.CIDRMask(p.Bits(), p.Addr().BitLen())
 }
 
-// Teardown deletes the network's rules and its bridge.
+// Teardown deletes the network's rules and its bridge. Each rule is one
+// delete, a missing rule or chain being no error (not a check first).
 func (h LinuxHost) Teardown(ctx context.Context, net Record) error {
 	var errs []error
 	for _, r := range Rules(net, h.Scope) {
-		ipt, err := newIPT(r.IPv6)
+		ipt, err := iptablesFor(r.IPv6)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if ok, _ := ipt.ChainExists(r.Table, r.Chain); !ok {
-			continue
-		}
-		if err := ipt.DeleteIfExists(r.Table, r.Chain, r.Spec...); err != nil {
+		if err := ipt.Delete(r.Table, r.Chain, r.Spec...); err != nil && !missing(err) {
 			errs = append(errs, fmt.Errorf("iptables: %w", err))
 		}
 	}
@@ -156,6 +160,8 @@ var tagRE = regexp.MustCompile(`--comment "?(berth:([0-9a-f]+):[0-9a-f]+)"?`)
 
 // Prune deletes rules in berth's chains whose tag names no live network:
 // what a crash between Create's rules and its record, or in Remove, left.
+// It lists each of berth's two chains once per family (a missing chain
+// lists as empty), IPv6 only where ip6tables is installed.
 func (h LinuxHost) Prune(ctx context.Context, live []Record) error {
 	keep := map[string]bool{}
 	for _, r := range live {
@@ -163,29 +169,18 @@ func (h LinuxHost) Prune(ctx context.Context, live []Record) error {
 	}
 	var errs []error
 	for _, v6 := range []bool{false, true} {
-		ipt, err := newIPT(v6)
+		ipt, err := iptablesFor(v6)
 		if err != nil {
 			continue // no ip6tables: nothing of ours there either
 		}
 		for _, tc := range [][2]string{{"filter", chainForward}, {"nat", chainMasq}} {
-			if ok, _ := ipt.ChainExists(tc[0], tc[1]); !ok {
-				continue
-			}
-			rules, err := ipt.List(tc[0], tc[1])
+			rules, err := listChain(ipt, tc[0], tc[1])
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			for _, rule := range rules {
-				m := tagRE.FindStringSubmatch(rule)
-				if m == nil || m[2] != h.Scope || keep[m[1]] {
-					continue
-				}
-				spec := strings.Fields(strings.ReplaceAll(rule, `"`, ""))
-				if len(spec) < 2 || spec[0] != "-A" {
-					continue
-				}
-				if err := ipt.Delete(tc[0], tc[1], spec[2:]...); err != nil {
+			for _, spec := range staleRules(rules, h.Scope, keep) {
+				if err := ipt.Delete(tc[0], tc[1], spec...); err != nil && !missing(err) {
 					errs = append(errs, err)
 				}
 			}
@@ -194,11 +189,65 @@ func (h LinuxHost) Prune(ctx context.Context, live []Record) error {
 	return errors.Join(errs...)
 }
 
-func newIPT(v6 bool) (*iptables.IPTables, error) {
-	proto := iptables.ProtocolIPv4
-	if v6 {
-		proto = iptables.ProtocolIPv6
+// staleRules picks, from `iptables -S CHAIN` lines, the rule specs (without
+// "-A CHAIN") tagged for scope with a tag not in keep. It is pure.
+func staleRules(lines []string, scope string, keep map[string]bool) [][]string {
+	var out [][]string
+	for _, rule := range lines {
+		m := tagRE.FindStringSubmatch(rule)
+		if m == nil || m[2] != scope || keep[m[1]] {
+			continue
+		}
+		spec := strings.Fields(strings.ReplaceAll(rule, `"`, ""))
+		if len(spec) < 2 || spec[0] != "-A" {
+			continue
+		}
+		out = append(out, spec[2:])
 	}
+	return out
+}
+
+// listChain is `iptables -t table -S chain`; a chain that does not exist
+// lists as nothing, so no separate existence check is needed. Exit status
+// 1 is "no such chain" (iptables-nft 1.8.9 words it "chain ... is
+// incompatible, use 'nft' tool"), as go-iptables' ChainExists reads it.
+func listChain(ipt *iptables.IPTables, table, chain string) ([]string, error) {
+	rules, err := ipt.List(table, chain)
+	var e *iptables.Error
+	if err != nil && (missing(err) || errors.As(err, &e) && e.ExitStatus() == 1) {
+		return nil, nil
+	}
+	return rules, err
+}
+
+// missing reports an iptables error that says the rule or chain is not
+// there (exit status 1 with "does not exist" or "No chain").
+func missing(err error) bool {
+	var e *iptables.Error
+	if errors.As(err, &e) && e.IsNotExist() {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "does not exist") || strings.Contains(msg, "No chain/target/match") ||
+		strings.Contains(msg, "Couldn't load target") || strings.Contains(msg, "doesn't exist")
+}
+
+// iptablesFor returns the process's handle for IPv4 or IPv6. Making one
+// execs `iptables --version`, so it is done once per process and protocol;
+// the handle holds no other state.
+func iptablesFor(v6 bool) (*iptables.IPTables, error) {
+	if v6 {
+		return ipt6()
+	}
+	return ipt4()
+}
+
+var (
+	ipt4 = sync.OnceValues(func() (*iptables.IPTables, error) { return newIPT(iptables.ProtocolIPv4) })
+	ipt6 = sync.OnceValues(func() (*iptables.IPTables, error) { return newIPT(iptables.ProtocolIPv6) })
+)
+
+func newIPT(proto iptables.Protocol) (*iptables.IPTables, error) {
 	ipt, err := iptables.NewWithProtocol(proto)
 	if err != nil {
 		return nil, fmt.Errorf("iptables (install the iptables package): %w", err)
@@ -208,21 +257,16 @@ func newIPT(v6 bool) (*iptables.IPTables, error) {
 
 // ensureChain makes berth's chain and the jump to it from the top of the
 // built-in chain. They are shared by every network of every root; the
-// last network's removal takes them away (PruneChains).
+// last network's removal takes them away (PruneChains). Making a chain
+// that exists fails, which is the check: one exec, not two.
 func ensureChain(ipt *iptables.IPTables, table, chain string) error {
 	builtin := "FORWARD"
 	if table == "nat" {
 		builtin = "POSTROUTING"
 	}
-	ok, err := ipt.ChainExists(table, chain)
-	if err != nil {
-		return fmt.Errorf("iptables: %w", err)
-	}
-	if !ok {
-		if err := ipt.NewChain(table, chain); err != nil {
-			if ok2, _ := ipt.ChainExists(table, chain); !ok2 {
-				return fmt.Errorf("iptables: %w", err)
-			}
+	if err := ipt.NewChain(table, chain); err != nil {
+		if ok, _ := ipt.ChainExists(table, chain); !ok {
+			return fmt.Errorf("iptables: %w", err)
 		}
 	}
 	jump, err := ipt.Exists(table, builtin, "-j", chain)
@@ -241,35 +285,46 @@ func ensureChain(ipt *iptables.IPTables, table, chain string) error {
 // left in them (no network of any berth root), so a host that had networks
 // is left as it was found. The caller holds the host-wide lock, which
 // Create holds while it sets up a network, so no rule is added meanwhile.
-func (LinuxHost) PruneChains(ctx context.Context) error {
+func (h LinuxHost) PruneChains(ctx context.Context) error {
+	return h.pruneChains(ctx, []bool{false, true})
+}
+
+// PruneChainsOf is PruneChains for the address families net had rules in:
+// removing an IPv4-only network cannot have emptied the IPv6 chains.
+func (h LinuxHost) PruneChainsOf(ctx context.Context, net Record) error {
+	var fams []bool
+	for _, f := range families(net) {
+		fams = append(fams, f == 6)
+	}
+	return h.pruneChains(ctx, fams)
+}
+
+func (LinuxHost) pruneChains(ctx context.Context, fams []bool) error {
 	var errs []error
-	for _, v6 := range []bool{false, true} {
-		ipt, err := newIPT(v6)
+	for _, v6 := range fams {
+		ipt, err := iptablesFor(v6)
 		if err != nil {
 			continue // no ip6tables: no chains of ours there either
 		}
 		for _, tc := range [][2]string{{"filter", chainForward}, {"nat", chainMasq}} {
 			table, chain := tc[0], tc[1]
-			if ok, _ := ipt.ChainExists(table, chain); !ok {
-				continue
-			}
-			rules, err := ipt.List(table, chain)
+			rules, err := listChain(ipt, table, chain)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			if len(rules) > 1 { // the first line is the chain's own "-N"
+			if len(rules) != 1 { // absent, or rules besides the chain's own "-N"
 				continue
 			}
 			builtin := "FORWARD"
 			if table == "nat" {
 				builtin = "POSTROUTING"
 			}
-			if err := ipt.DeleteIfExists(table, builtin, "-j", chain); err != nil {
+			if err := ipt.Delete(table, builtin, "-j", chain); err != nil && !missing(err) {
 				errs = append(errs, fmt.Errorf("iptables: %w", err))
 				continue
 			}
-			if err := ipt.DeleteChain(table, chain); err != nil {
+			if err := ipt.DeleteChain(table, chain); err != nil && !missing(err) {
 				errs = append(errs, fmt.Errorf("iptables: %w", err))
 			}
 		}

@@ -187,7 +187,9 @@ func (m *Manager) create(ctx context.Context, cfg network.Config, isDefault bool
 		return Record{}, fmt.Errorf("create network %s: %w", cfg.Name, err)
 	}
 	if err := m.opts.Host.Setup(ctx, r); err != nil {
-		_ = m.opts.Host.Teardown(context.WithoutCancel(ctx), r)
+		if terr := m.opts.Host.Teardown(context.WithoutCancel(ctx), r); terr != nil {
+			m.markRulesStale() // the next Cleanup lists the rules
+		}
 		_ = m.records.remove(r.Name)
 		return Record{}, fmt.Errorf("create network %s: %w", cfg.Name, err)
 	}
@@ -313,19 +315,20 @@ func (m *Manager) Remove(ctx context.Context, ref string) error {
 	if err := m.records.remove(r.Name); err != nil {
 		return fmt.Errorf("remove network %s: %w", r.Name, err)
 	}
-	m.pruneChains(ctx)
+	m.pruneChains(ctx, r)
 	return nil
 }
 
-// chainPruner is a Host that can remove berth's shared chains once empty.
+// chainPruner is a Host that can remove berth's shared chains once empty,
+// in the address families of a network just removed.
 type chainPruner interface {
-	PruneChains(ctx context.Context) error
+	PruneChainsOf(ctx context.Context, net Record) error
 }
 
 // pruneChains removes berth's iptables chains when the last network of
 // every root is gone, under the host-wide lock Create sets networks up
 // with. A failure leaves empty chains, which are harmless.
-func (m *Manager) pruneChains(ctx context.Context) {
+func (m *Manager) pruneChains(ctx context.Context, removed Record) {
 	p, ok := m.opts.Host.(chainPruner)
 	if !ok {
 		return
@@ -335,7 +338,7 @@ func (m *Manager) pruneChains(ctx context.Context) {
 		return
 	}
 	defer lk.Unlock()
-	_ = p.PruneChains(ctx)
+	_ = p.PruneChainsOf(ctx, removed)
 }
 
 // List returns every network sorted by name. It does not create the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -25,6 +26,9 @@ type fakeHost struct {
 	routes []netip.Prefix
 	up     map[string]bool
 	fail   error // returned by Setup
+	// failTeardown is returned by Teardown; prunes counts Prune calls.
+	failTeardown error
+	prunes       int
 }
 
 func (h *fakeHost) Routes() ([]netip.Prefix, error) { return h.routes, nil }
@@ -46,10 +50,15 @@ func (h *fakeHost) Teardown(_ context.Context, n cni.Record) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.up, n.ID)
-	return nil
+	return h.failTeardown
 }
 
-func (h *fakeHost) Prune(context.Context, []cni.Record) error { return nil }
+func (h *fakeHost) Prune(context.Context, []cni.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.prunes++
+	return nil
+}
 
 func newFakeManager(t *testing.T, h *fakeHost) *cni.Manager {
 	dir := t.TempDir()
@@ -166,6 +175,57 @@ func TestSetupFailureLeavesNothing(t *testing.T) {
 	}
 	if ns, _ := m.List(t.Context()); len(ns) != 0 {
 		t.Errorf("failed create left %v", ns)
+	}
+}
+
+// Cleanup lists the host's rules (Host.Prune, iptables execs) only when a
+// network's rules may have outlived its record; the runtime runs it after
+// every container removal, so the usual case must exec nothing.
+func TestCleanupPrunesRulesOnlyWhenStale(t *testing.T) {
+	exists := func(string) bool { return true }
+	tests := []struct {
+		name   string
+		before func(t *testing.T, m *cni.Manager, h *fakeHost, ipam string)
+		want   []int // prunes after the first and the second Cleanup
+	}{
+		{"nothing stale", func(*testing.T, *cni.Manager, *fakeHost, string) {}, []int{0, 0}},
+		{"create failed, teardown too", func(t *testing.T, m *cni.Manager, h *fakeHost, _ string) {
+			h.fail, h.failTeardown = errors.New("setup"), errors.New("teardown")
+			if _, err := m.Create(t.Context(), network.Config{Name: "n"}); err == nil {
+				t.Fatal("create succeeded")
+			}
+			h.fail, h.failTeardown = nil, nil
+		}, []int{1, 1}},
+		{"leases of a vanished network", func(t *testing.T, _ *cni.Manager, _ *fakeHost, ipam string) {
+			if err := os.MkdirAll(filepath.Join(ipam, "gone"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}, []int{1, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &fakeHost{}
+			run := t.TempDir()
+			dir := t.TempDir()
+			m := cni.New(cni.Options{Root: dir, RunRoot: run, Host: h, HostLock: filepath.Join(dir, "host.lock")})
+			if _, err := m.Create(t.Context(), network.Config{Name: "live"}); err != nil {
+				t.Fatal(err)
+			}
+			tc.before(t, m, h, filepath.Join(run, "cni", "ipam"))
+			var got []int
+			for range 2 {
+				if err := m.Cleanup(t.Context(), filepath.Join(run, "netns"), exists); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, h.prunes)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("prunes after each Cleanup (-want +got):\n%s", diff)
+			}
+			if err := m.PruneRules(t.Context()); err != nil || h.prunes != got[1]+1 {
+				t.Errorf("PruneRules: %v, prunes %d, want %d", err, h.prunes, got[1]+1)
+			}
+		})
 	}
 }
 
