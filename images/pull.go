@@ -48,8 +48,10 @@ const (
 	StatusExists      = "Already exists"
 	StatusDownloading = "Downloading"
 	StatusComplete    = "Pull complete"
+	StatusPreparing   = "Preparing"
 	StatusPushing     = "Pushing"
 	StatusPushed      = "Pushed"
+	StatusLayerExists = "Layer already exists"
 	StatusDigest      = "Digest"
 	StatusDone        = "Done"
 )

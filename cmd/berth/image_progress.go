@@ -34,7 +34,7 @@ func parseProgress(mode string, quiet bool, out io.Writer) (progressMode, error)
 
 // progressPrinter renders transfer progress: per-layer bars redrawn in
 // place on a terminal, one line per change of status in plain mode
-// (downloads every 10%), Docker-style JSON lines in json mode.
+// (downloads and uploads every 10%), Docker-style JSON lines in json mode.
 type progressPrinter struct {
 	out   io.Writer
 	mode  progressMode
@@ -96,14 +96,6 @@ func prefix(id string) string {
 
 func (p *progressPrinter) tty(ev images.Progress) {
 	if ev.ID == "" {
-		if ev.Status == images.StatusPushing {
-			p.state[""] = ev
-			if len(p.order) == 0 || p.order[0] != "" {
-				p.order = append([]string{""}, p.order...)
-			}
-			p.redraw()
-			return
-		}
 		if ev.Status == images.StatusResolving { // a new image (pull -a, a mirror failing over)
 			p.lines, p.order, p.state = 0, nil, map[string]images.Progress{}
 			fmt.Fprintln(p.out, pullingFrom(ev.Ref))

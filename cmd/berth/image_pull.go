@@ -177,10 +177,10 @@ func newPushCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				// The other modes had "TAG: digest: … size: N" as the
+				// push's last progress event.
 				if mode == "quiet" {
 					fmt.Fprintln(out, res.Ref)
-				} else if mode != "json" {
-					fmt.Fprintf(out, "%s: digest: %s size: %d\n", res.Tag, res.Digest, res.Size)
 				}
 			}
 			return nil

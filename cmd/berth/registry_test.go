@@ -207,3 +207,40 @@ func TestEnsureImage(t *testing.T) {
 		t.Errorf("second ensure: %s %v %q", again, err, progress.String())
 	}
 }
+
+// TestPushProgressCLI: push shows each layer as docker push does, with bars
+// on a terminal, lines in plain mode, JSON lines with --progress json.
+func TestPushProgressCLI(t *testing.T) {
+	host := loopbackRegistry(t, nil)
+	root := t.TempDir()
+	file := filepath.Join(t.TempDir(), "rootfs.tar")
+	os.WriteFile(file, rootfsTar(t, strings.Repeat("x", 3<<20), false), 0o644)
+	mustCLI(t, root, "import", file, host+"/bars/app:1")
+	mustCLI(t, root, "tag", host+"/bars/app:1", host+"/bars/app:2")
+	mustCLI(t, root, "tag", host+"/bars/app:1", host+"/bars/app:3")
+
+	tty := mustCLI(t, root, "push", "--progress", "tty", host+"/bars/app:1")
+	for _, want := range []string{"The push refers to repository [" + host + "/bars/app]\n", ": Preparing", ": Pushing [", "=>", "\x1b[2K", ": Pushed\n", "1: digest: sha256:"} {
+		if !strings.Contains(tty, want) {
+			t.Errorf("tty push lacks %q:\n%q", want, tty)
+		}
+	}
+	plain := mustCLI(t, root, "push", "--progress", "plain", host+"/bars/app:2")
+	lines := strings.Split(strings.TrimSpace(plain), "\n")
+	if len(lines) != 4 || !strings.HasSuffix(lines[1], ": Preparing") || !strings.HasSuffix(lines[2], ": Layer already exists") || !strings.HasPrefix(lines[3], "2: digest: sha256:") {
+		t.Errorf("plain push of a pushed layer:\n%s", plain)
+	}
+	js := mustCLI(t, root, "push", "--progress", "json", host+"/bars/app:3")
+	var last map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(js), "\n") {
+		if err := json.Unmarshal([]byte(l), &last); err != nil {
+			t.Fatalf("json push line %q: %v", l, err)
+		}
+	}
+	if s, _ := last["status"].(string); !strings.HasPrefix(s, "3: digest: sha256:") {
+		t.Errorf("json push ended with %v", last)
+	}
+	if q := mustCLI(t, root, "push", "-q", host+"/bars/app:3"); q != host+"/bars/app:3\n" {
+		t.Errorf("push -q printed %q", q)
+	}
+}
