@@ -41,15 +41,17 @@ func addNetworkCommands(root *cobra.Command, g *globals) {
 // networkManager is the CNI manager over the global roots. Joining a user
 // network starts the DNS server (`berth dns-serve`) unless it runs.
 // BERTH_DEFAULT_BRIDGE names the default network's host bridge (berth0),
-// for a second berth root on one host, such as tests.
+// for a second berth root on one host, such as tests. BERTH_CNI_EXEC=1
+// runs the bridge and host-local plugins as binaries, not in-process.
 func networkManager(g *globals) *cni.Manager {
-	return cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot, DefaultBridge: os.Getenv("BERTH_DEFAULT_BRIDGE"), EnsureDNS: func(ctx context.Context) error {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		return dns.Ensure(ctx, dnsDir(g), []string{exe, "--root", g.root, "--run-root", g.runRoot, "dns-serve"})
-	}})
+	return cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot, DefaultBridge: os.Getenv("BERTH_DEFAULT_BRIDGE"),
+		ExecPlugins: os.Getenv("BERTH_CNI_EXEC") == "1", EnsureDNS: func(ctx context.Context) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			return dns.Ensure(ctx, dnsDir(g), []string{exe, "--root", g.root, "--run-root", g.runRoot, "dns-serve"})
+		}})
 }
 
 func dnsDir(g *globals) string { return filepath.Join(g.runRoot, "dns") }

@@ -81,7 +81,10 @@ func (m *Manager) attachLock() string { return m.runDir("attachments", ".lock") 
 func (m *Manager) attachPath(id string) string { return m.runDir("attachments", id+".json") }
 
 func (m *Manager) cni() *libcni.CNIConfig {
-	return libcni.NewCNIConfigWithCacheDir(m.opts.PluginDirs, m.runDir("cache"), nil)
+	if m.opts.ExecPlugins {
+		return libcni.NewCNIConfigWithCacheDir(m.opts.PluginDirs, m.runDir("cache"), nil)
+	}
+	return libcni.NewCNIConfigWithCacheDir(m.opts.PluginDirs, m.runDir("cache"), &inProcess{})
 }
 
 // Attach joins the container's namespace to its networks and publishes

@@ -51,6 +51,10 @@ type Options struct {
 	// EnsureDNS, if set, is called after a container joins a network with
 	// name resolution (HasDNS); it starts the DNS server unless it runs.
 	EnsureDNS func(ctx context.Context) error
+	// ExecPlugins runs every CNI plugin as its binary. By default the
+	// bridge plugin with host-local IPAM runs inside berth (inProcess),
+	// from the same configuration, saving two execs per ADD and DEL.
+	ExecPlugins bool
 	// HostLock serialises subnet allocation with bridge creation across
 	// every berth root on the host, since routes are host-wide; default
 	// /run/lock/berth-network.lock.

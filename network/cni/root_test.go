@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/vishvananda/netlink"
 
 	"github.com/berth-dev/berth/network"
@@ -32,6 +34,7 @@ import (
 type rootEnv struct {
 	t      *testing.T
 	m      *cni.Manager
+	opts   cni.Options // m's
 	nsDir  string
 	prefix string   // of every container ID of the test
 	seen   struct { // what the test made, for the leftover check
@@ -56,7 +59,8 @@ func newRootEnv(t *testing.T) *rootEnv {
 	needRoot(t)
 	run := t.TempDir()
 	e := &rootEnv{t: t, nsDir: filepath.Join(run, "netns"), prefix: "bt" + randHex(4)}
-	e.m = cni.New(cni.Options{Root: t.TempDir(), RunRoot: run, DefaultBridge: e.prefix})
+	e.opts = cni.Options{Root: t.TempDir(), RunRoot: run, DefaultBridge: e.prefix}
+	e.m = cni.New(e.opts)
 	t.Cleanup(e.check)
 	return e
 }
@@ -230,6 +234,79 @@ func TestRootTrafficBetweenNamespaces(t *testing.T) {
 	// The default route of a non-internal network goes to the gateway.
 	if gw := defaultGateway(t, ns1); gw != n.Config.Subnets[0].Gateway {
 		t.Errorf("default gateway %q, want %s", gw, n.Config.Subnets[0].Gateway)
+	}
+}
+
+// The in-process bridge and host-local are the binaries' equals: a
+// container attached by the binaries and one attached in-process share the
+// bridge and reach each other, with results of one shape, and each is
+// detached by the other side, leaving no lease and no veth.
+func TestRootInProcessMatchesBinaries(t *testing.T) {
+	e := newRootEnv(t)
+	n := e.network(network.Config{})
+	nets := []runtime.NetworkAttachment{{Network: n.Name}}
+	binOpts := e.opts
+	binOpts.ExecPlugins = true
+	bin := cni.New(binOpts)
+	attach := func(m *cni.Manager) (string, string, cni.Result) {
+		id := e.prefix + randHex(8)
+		path, err := netns.New(e.nsDir, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = e.m.Detach(context.Background(), id, path)
+			_ = netns.Remove(path)
+		})
+		res, err := m.Attach(t.Context(), cni.AttachRequest{ContainerID: id, NetNSPath: path, Networks: nets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.seen.hostIfs = append(e.seen.hostIfs, res.Interfaces[0].HostIf)
+		return id, path, res
+	}
+	idBin, nsBin, rBin := attach(bin)
+	idIn, nsIn, rIn := attach(e.m)
+	shape := func(r cni.Result) cni.Interface {
+		i := r.Interfaces[0]
+		if i.MAC == "" || !strings.HasPrefix(i.HostIf, "veth") || len(i.IPs) != 1 || len(i.Gateways) != 1 {
+			t.Errorf("interface %+v: want a MAC, a host veth, one address and one gateway", i)
+		}
+		return cni.Interface{Network: i.Network, IfName: i.IfName, Gateways: i.Gateways}
+	}
+	if diff := cmp.Diff(shape(rBin), shape(rIn), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("binary vs in-process result (-bin +in):\n%s", diff)
+	}
+	if gw := defaultGateway(t, nsIn); gw != n.Config.Subnets[0].Gateway {
+		t.Errorf("in-process default gateway %q, want %s", gw, n.Config.Subnets[0].Gateway)
+	}
+	ipBin := ipv4(t, rBin)
+	serveEcho(t, nsBin, net.JoinHostPort(ipBin.String(), "7000"))
+	var got string
+	err := netns.Do(nsIn, func() (err error) {
+		got, err = roundTrip(net.JoinHostPort(ipBin.String(), "7000"))
+		return err
+	})
+	if err != nil || got != "echo hello\n" {
+		t.Fatalf("in-process -> binary-attached: %q, %v", got, err)
+	}
+	if err := e.m.Detach(t.Context(), idBin, nsBin); err != nil {
+		t.Errorf("in-process detach of a binary attach: %v", err)
+	}
+	if err := bin.Detach(t.Context(), idIn, nsIn); err != nil {
+		t.Errorf("binary detach of an in-process attach: %v", err)
+	}
+	leases, _ := os.ReadDir(filepath.Join(e.opts.RunRoot, "cni", "ipam", n.Name))
+	for _, l := range leases {
+		if _, err := netip.ParseAddr(l.Name()); err == nil {
+			t.Errorf("lease %s left", l.Name())
+		}
+	}
+	links, _ := exec.Command("ip", "-o", "link").Output()
+	for _, r := range []cni.Result{rBin, rIn} {
+		if strings.Contains(string(links), " "+r.Interfaces[0].HostIf+"@") {
+			t.Errorf("veth %s left after detach", r.Interfaces[0].HostIf)
+		}
 	}
 }
 
