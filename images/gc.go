@@ -13,8 +13,9 @@ import (
 	"github.com/berth-dev/berth/internal/flock"
 )
 
-// GC deletes every blob and unpacked layer no image in the index refers to,
-// and whatever unfinished ingests left in tmp/. It waits for open ingests to
+// GC deletes every blob and unpacked layer no image in the index refers to
+// and Options.KeepLayers does not list, and whatever unfinished ingests
+// left in tmp/. It waits for open ingests to
 // finish. It returns the unpacked bytes freed.
 func (s *Store) GC(ctx context.Context) (int64, error) { return s.collect(ctx, false) }
 
@@ -58,6 +59,16 @@ func (s *Store) collect(ctx context.Context, try bool) (int64, error) {
 			blobs[h.Hex] = true
 		}
 		for _, l := range im.Layers {
+			blobs[l.Digest.Hex] = true
+			chains[l.ChainID.Hex] = true
+		}
+	}
+	if s.keep != nil {
+		kept, err := s.keep()
+		if err != nil {
+			return 0, fmt.Errorf("collect image garbage: layers to keep: %w", err)
+		}
+		for _, l := range kept {
 			blobs[l.Digest.Hex] = true
 			chains[l.ChainID.Hex] = true
 		}

@@ -39,6 +39,7 @@ type Store struct {
 	dir   string
 	inUse func(imageID string) bool
 	now   func() time.Time
+	keep  func() ([]LayerRef, error)
 }
 
 // Options configure a Store.
@@ -50,11 +51,24 @@ type Options struct {
 	InUse func(imageID string) bool
 	// Now is the clock for created and tag times; nil means time.Now.
 	Now func() time.Time
+	// KeepLayers lists layers garbage collection must keep although no
+	// image in the index names them: the build cache's, whose records
+	// are worth something only while their layers are stored. It is
+	// called once per collection; an error stops the collection with
+	// nothing deleted. nil keeps only what images name.
+	KeepLayers func() ([]LayerRef, error)
+}
+
+// LayerRef names a stored layer by both of its stored forms: the unpacked
+// directory (chain ID) and the blob (digest).
+type LayerRef struct {
+	ChainID v1.Hash
+	Digest  v1.Hash
 }
 
 // Open opens the store in dir, creating it if needed.
 func Open(dir string, opts Options) (*Store, error) {
-	s := &Store{dir: dir, inUse: opts.InUse, now: opts.Now}
+	s := &Store{dir: dir, inUse: opts.InUse, now: opts.Now, keep: opts.KeepLayers}
 	if s.inUse == nil {
 		s.inUse = func(string) bool { return false }
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/images/build"
 )
 
 // addImageCommands adds the image commands: import, images, image inspect,
@@ -24,7 +25,10 @@ func addImageCommands(root *cobra.Command, g *globals) {
 
 // openImageStore opens the image store, <root>/images.
 func openImageStore(g *globals) (*images.Store, error) {
-	return images.Open(filepath.Join(g.root, "images"), images.Options{InUse: imageInUse(g)})
+	// The build cache's layers are kept by garbage collection: a cached
+	// step is a hit only while its layers are stored (docs/build.md).
+	cache := &build.Cache{Dir: filepath.Join(g.root, "build-cache")}
+	return images.Open(filepath.Join(g.root, "images"), images.Options{InUse: imageInUse(g), KeepLayers: cache.Layers})
 }
 
 func newTagCmd(g *globals, use string) *cobra.Command {

@@ -298,3 +298,35 @@ func TestRenderImageRowsHeader(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// TestRmiKeepsBuildCacheLayers: the image store berth opens keeps the
+// layers a build cache record names, so rmi does not turn cached build
+// steps into misses.
+func TestRmiKeepsBuildCacheLayers(t *testing.T) {
+	root := t.TempDir()
+	if _, stderr, err := berthCLI(t, root, string(rootfsTar(t, "cached", false)), "import", "-", "cached"); err != nil {
+		t.Fatal(err, stderr)
+	}
+	if _, stderr, err := berthCLI(t, root, string(rootfsTar(t, "plain", false)), "import", "-", "plain"); err != nil {
+		t.Fatal(err, stderr)
+	}
+	// An imported layer is stored uncompressed: its digest, diff ID and
+	// (as the only layer) chain ID are one.
+	diffID := strings.Trim(mustCLI(t, root, "image", "inspect", "-f", "{{index .RootFS.Layers 0}}", "cached"), "\n")
+	plainID := strings.Trim(mustCLI(t, root, "image", "inspect", "-f", "{{index .RootFS.Layers 0}}", "plain"), "\n")
+	rec := `{"layers":[{"chainID":"` + diffID + `","digest":"` + diffID + `"}],"config":{}}`
+	recDir := filepath.Join(root, "build-cache", "records")
+	os.MkdirAll(recDir, 0o700)
+	if err := os.WriteFile(filepath.Join(recDir, strings.Repeat("a", 64)+".json"), []byte(rec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, root, "rmi", "cached", "plain")
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	hex := strings.TrimPrefix(diffID, "sha256:")
+	if !exists(filepath.Join(root, "images", "layers", hex)) || !exists(filepath.Join(root, "images", "blobs", "sha256", hex)) {
+		t.Error("rmi collected a layer the build cache uses")
+	}
+	if hex := strings.TrimPrefix(plainID, "sha256:"); exists(filepath.Join(root, "images", "layers", hex)) || exists(filepath.Join(root, "images", "blobs", "sha256", hex)) {
+		t.Error("rmi kept a layer nothing uses")
+	}
+}

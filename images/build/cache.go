@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
@@ -73,6 +74,43 @@ func (c *Cache) put(key string, st *state) error {
 		return fmt.Errorf("build cache: %w", err)
 	}
 	return atomicfile.WriteJSON(c.recordPath(key), st, 0o600)
+}
+
+// Layers lists the layers of every record, for the image store's
+// Options.KeepLayers: a cached step is a hit only while its layers are
+// stored, so garbage collection must keep them although no image names
+// them (an intermediate stage's, or an image's after rmi). Unreadable
+// records are skipped (get treats them as misses); a missing cache is
+// empty. Safe to call while builds write records (each is replaced
+// atomically).
+func (c *Cache) Layers() ([]images.LayerRef, error) {
+	recs, err := os.ReadDir(filepath.Join(c.Dir, "records"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("build cache: %w", err)
+	}
+	seen := map[images.LayerRef]bool{}
+	var out []images.LayerRef
+	for _, e := range recs {
+		k, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			continue
+		}
+		st := c.get(k)
+		if st == nil {
+			continue
+		}
+		for _, l := range st.Layers {
+			ref := images.LayerRef{ChainID: l.ChainID, Digest: l.Digest}
+			if !seen[ref] {
+				seen[ref] = true
+				out = append(out, ref)
+			}
+		}
+	}
+	return out, nil
 }
 
 // MountDir is the directory of the cache mount id, created if missing.

@@ -43,13 +43,15 @@ func newRootEnv(t *testing.T) *rootEnv {
 		t.Skip("runc not installed")
 	}
 	dir := t.TempDir()
-	st, err := images.Open(filepath.Join(dir, "images"), images.Options{})
+	cache := &Cache{Dir: filepath.Join(dir, "cache")}
+	// Wired as cmd/berth wires it: GC keeps the build cache's layers.
+	st, err := images.Open(filepath.Join(dir, "images"), images.Options{KeepLayers: cache.Layers})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &rootEnv{t: t, dir: dir, store: st, b: &Builder{
 		Store:   st,
-		Cache:   &Cache{Dir: filepath.Join(dir, "cache")},
+		Cache:   cache,
 		RunRoot: filepath.Join(dir, "run"),
 		TmpDir:  filepath.Join(dir, "tmp"),
 	}}
@@ -338,6 +340,44 @@ RUN cat /late.txt > /copy2
 	e.mustBuild(Options{ContextDir: dir})
 	if e.b.runs.Load() != runs+3 {
 		t.Errorf("after prune ran %d RUNs, want 3", e.b.runs.Load()-runs)
+	}
+}
+
+// TestBuildCacheSurvivesGC: removing the built image and collecting
+// garbage keeps the layers the build cache names, so the rebuild runs
+// nothing and gives the same image with the same content.
+func TestBuildCacheSurvivesGC(t *testing.T) {
+	e := newRootEnv(t)
+	base := e.baseImage()
+	df := "FROM " + base + `
+RUN cat /proc/sys/kernel/random/uuid > /uuid
+COPY a.txt /
+RUN cat /uuid /a.txt > /both
+`
+	dir := e.context(df, map[string]string{"a.txt": "a"})
+	id1 := e.mustBuild(Options{ContextDir: dir, Tags: []string{"test/gc:1"}})
+	want, code := e.runIn(id1, "cat /both")
+	if code != 0 || !strings.HasSuffix(want, "a") {
+		t.Fatalf("built image: /both = %q, exit %d", want, code)
+	}
+	// The base stays (FROM needs it); the RUN and COPY layers are the
+	// build cache's alone now.
+	if _, err := e.store.Remove(t.Context(), "test/gc:1", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.GC(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Resolve(t.Context(), id1); !errdefs.IsNotFound(err) {
+		t.Fatalf("the image is still there after rmi: %v", err)
+	}
+	runs := e.b.runs.Load()
+	id2, out := e.mustBuildOut(Options{ContextDir: dir, Tags: []string{"test/gc:1"}})
+	if id2 != id1 || e.b.runs.Load() != runs {
+		t.Errorf("rebuild after rmi and GC: ID same %v, %d RUNs (want 0)\n%s", id2 == id1, e.b.runs.Load()-runs, out)
+	}
+	if got, _ := e.runIn(id2, "cat /both"); got != want {
+		t.Errorf("rebuilt /both = %q, want %q", got, want)
 	}
 }
 
