@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/internal/flock"
 )
 
 // Ensure makes sure a server for dir runs and has read the records as they
@@ -17,18 +19,18 @@ import (
 // session) when no server holds the lock, or sends the running one SIGHUP,
 // then waits up to a second for the server's ready stamp to be newer than
 // the call. A container started after Ensure returns finds its names.
+//
+// Concurrent calls (the containers of a stack's first `up` attaching at
+// once, in one process or several) start one server: the check and the
+// start happen under dir/start.lock, held until the new server holds its
+// own lock (its pid file names it) or has exited.
 func Ensure(ctx context.Context, dir string, argv []string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("dns: %w", err)
 	}
 	start := time.Now()
-	if lk, err := tryLock(filepath.Join(dir, "lock")); err == nil {
-		lk.Unlock()
-		if err := spawn(dir, argv); err != nil {
-			return err
-		}
-	} else if pid := readPid(dir); pid > 0 && isServer(pid) {
-		_ = syscall.Kill(pid, syscall.SIGHUP)
+	if err := startOnce(ctx, dir, argv); err != nil {
+		return err
 	}
 	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) {
@@ -46,20 +48,59 @@ func Ensure(ctx context.Context, dir string, argv []string) error {
 	return nil // a slow server still answers within its next poll
 }
 
-func spawn(dir string, argv []string) error {
-	logf, err := os.OpenFile(filepath.Join(dir, "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+// startOnce starts a server unless one runs, or asks the running one to
+// reload (SIGHUP), under the start lock.
+func startOnce(ctx context.Context, dir string, argv []string) error {
+	slk, err := flock.Acquire(ctx, filepath.Join(dir, "start.lock"))
 	if err != nil {
 		return fmt.Errorf("dns: %w", err)
+	}
+	defer slk.Unlock()
+	lk, err := tryLock(filepath.Join(dir, "lock"))
+	if err != nil { // a server holds it
+		if pid := readPid(dir); pid > 0 && isServer(pid) {
+			_ = syscall.Kill(pid, syscall.SIGHUP)
+		}
+		return nil
+	}
+	lk.Unlock()
+	cmd, exited, err := spawn(dir, argv)
+	if err != nil {
+		return err
+	}
+	// Until the server holds its lock, another Ensure would find it free
+	// and start a second one; waiting on the lock itself would race the
+	// server for it, so wait for its pid file.
+	deadline := time.Now().Add(2 * time.Second)
+	for readPid(dir) != cmd.Process.Pid && time.Now().Before(deadline) {
+		select {
+		case <-exited: // lost the lock to a server of another process, or failed
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// spawn starts the server detached; exited is closed when it ends (it is
+// reaped if this process lives on).
+func spawn(dir string, argv []string) (*exec.Cmd, <-chan struct{}, error) {
+	logf, err := os.OpenFile(filepath.Join(dir, "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dns: %w", err)
 	}
 	defer logf.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("dns: start server: %w", err)
+		return nil, nil, fmt.Errorf("dns: start server: %w", err)
 	}
-	go func() { _ = cmd.Wait() }() // reaped if this process lives on
-	return nil
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	return cmd, exited, nil
 }
 
 func readPid(dir string) int {
