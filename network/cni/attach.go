@@ -37,6 +37,11 @@ type AttachRequest struct {
 	// Ports to publish, on the first bridge network. HostPort 0 picks a
 	// free port.
 	Ports []runtime.PortBinding
+	// Isolated attaches to no network at all (Networks and Ports are
+	// ignored): the namespace has loopback only, and the attachment exists
+	// with no endpoint, so Connect can join networks later, as Docker lets
+	// a container disconnected from its last network be connected again.
+	Isolated bool
 }
 
 // Interface is a container's interface on one network.
@@ -102,6 +107,9 @@ func (m *Manager) Attach(ctx context.Context, req AttachRequest) (Result, error)
 	nets := req.Networks
 	if len(nets) == 0 {
 		nets = []runtime.NetworkAttachment{{Network: DefaultName}}
+	}
+	if req.Isolated {
+		nets, req.Ports = nil, nil
 	}
 	records := make([]Record, len(nets))
 	for i, na := range nets {

@@ -118,6 +118,11 @@ func (m *Manager) create(ctx context.Context, cfg network.Config, isDefault bool
 	if !validName.MatchString(cfg.Name) || len(cfg.Name) > 64 {
 		return Record{}, fmt.Errorf("create network %q: invalid name: %w", cfg.Name, errdefs.ErrInvalidArgument)
 	}
+	if !isDefault && slices.Contains(predefined, cfg.Name) {
+		// As Docker, where they always exist; a user network "bridge"
+		// would be taken for the default one.
+		return Record{}, errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf("network with name %s already exists", cfg.Name))
+	}
 	cfg.Driver = driver(cfg)
 	if !slices.Contains([]string{"bridge", "macvlan", "ipvlan"}, cfg.Driver) {
 		return Record{}, fmt.Errorf("create network %s: driver %q not supported (bridge, macvlan, ipvlan): %w", cfg.Name, cfg.Driver, errdefs.ErrInvalidArgument)
@@ -281,9 +286,21 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// predefined are Docker's network names that are not user networks: the
+// default network, and the host and none network modes.
+var predefined = []string{DefaultName, "host", "none"}
+
+// errPredefined is Docker's refusal to remove a predefined network, with
+// the class of its 403 (Forbidden).
+func errPredefined(name string) error {
+	return errdefs.ErrPermissionDenied.WithMessage(fmt.Sprintf("%s is a pre-defined network and cannot be removed", name))
+}
+
 // Remove removes a network by name, ID or ID prefix: its host side, its
 // leases and its record. Unknown is ErrNotFound; a network with attached
-// containers, or the default network, ErrFailedPrecondition. A network
+// containers ErrFailedPrecondition; the default network (and Docker's
+// "host" and "none") ErrPermissionDenied, "bridge is a pre-defined network
+// and cannot be removed", as Docker refuses to remove its "bridge". A network
 // whose removal was interrupted can be removed again.
 func (m *Manager) Remove(ctx context.Context, ref string) error {
 	lk, err := flock.Acquire(ctx, m.lock)
@@ -292,11 +309,14 @@ func (m *Manager) Remove(ctx context.Context, ref string) error {
 	}
 	defer lk.Unlock()
 	r, err := m.records.find(ref)
+	if errdefs.IsNotFound(err) && slices.Contains(predefined, ref) {
+		return errPredefined(ref) // host and none: Docker's, never records
+	}
 	if err != nil {
 		return fmt.Errorf("remove network: %w", err)
 	}
 	if r.Default {
-		return fmt.Errorf("remove network %s: predefined network cannot be removed: %w", r.Name, errdefs.ErrFailedPrecondition)
+		return errPredefined(r.Name)
 	}
 	alk, err := flock.Acquire(ctx, m.attachLock())
 	if err != nil {

@@ -133,8 +133,19 @@ func TestDefaultNetwork(t *testing.T) {
 	if err != nil || again.ID != r.ID {
 		t.Errorf("second EnsureDefault: %v, %s want %s", err, again.ID, r.ID)
 	}
-	if err := m.Remove(t.Context(), "bridge"); !errors.Is(err, errdefs.ErrFailedPrecondition) {
-		t.Errorf("remove default: %v, want ErrFailedPrecondition", err)
+	// Docker's refusal, by name or ID, and for its other predefined names.
+	for _, ref := range []string{"bridge", r.ID[:12], "host", "none"} {
+		err := m.Remove(t.Context(), ref)
+		want := map[string]string{r.ID[:12]: "bridge"}[ref]
+		if want == "" {
+			want = ref
+		}
+		if !errors.Is(err, errdefs.ErrPermissionDenied) || err.Error() != want+" is a pre-defined network and cannot be removed" {
+			t.Errorf("remove %s: %v, want ErrPermissionDenied %q", ref, err, want+" is a pre-defined network and cannot be removed")
+		}
+	}
+	if _, err := m.Get(t.Context(), "bridge"); err != nil {
+		t.Errorf("default network gone after a refused remove: %v", err)
 	}
 }
 
@@ -153,6 +164,9 @@ func TestCreateRejects(t *testing.T) {
 		{"v6 without --ipv6", network.Config{Name: "n", Subnets: []network.Subnet{{Subnet: "fd00:1::/64"}}}, errdefs.ErrInvalidArgument},
 		{"long bridge name", network.Config{Name: "n", Options: map[string]string{cni.OptBridgeName: "a-very-long-bridge-name"}}, errdefs.ErrInvalidArgument},
 		{"bad mtu", network.Config{Name: "n", Options: map[string]string{cni.OptMTU: "x"}}, errdefs.ErrInvalidArgument},
+		{"the default's name", network.Config{Name: "bridge"}, errdefs.ErrAlreadyExists},
+		{"host", network.Config{Name: "host"}, errdefs.ErrAlreadyExists},
+		{"none", network.Config{Name: "none"}, errdefs.ErrAlreadyExists},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

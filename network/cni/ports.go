@@ -17,8 +17,9 @@ import (
 
 // ParsePorts parses `-p` values, Docker's `[hostip:][hostport:]containerport[/proto]`
 // with ranges (`8000-8001:80-81`), into one binding per port. A missing host
-// port is 0: any free port, chosen at Attach. It is pure; bad input is
-// ErrInvalidArgument.
+// port is 0: any free port, chosen at Attach. A host range for one
+// container port (`8000-8010:80`) is HostPort..HostPortEnd, one free port
+// of which Attach picks. It is pure; bad input is ErrInvalidArgument.
 func ParsePorts(specs []string) ([]runtime.PortBinding, error) {
 	var out []runtime.PortBinding
 	for _, spec := range specs {
@@ -30,16 +31,21 @@ func ParsePorts(specs []string) ([]runtime.PortBinding, error) {
 			if m.Port.Proto() == "sctp" {
 				return nil, fmt.Errorf("publish %q: sctp is not supported: %w", spec, errdefs.ErrInvalidArgument)
 			}
-			if strings.Contains(m.Binding.HostPort, "-") {
-				return nil, fmt.Errorf("publish %q: a host port range for one container port is not supported: %w", spec, errdefs.ErrInvalidArgument)
-			}
 			b := runtime.PortBinding{HostIP: m.Binding.HostIP, ContainerPort: uint16(m.Port.Int()), Protocol: m.Port.Proto()}
 			if m.Binding.HostPort != "" {
-				hp, err := strconv.ParseUint(m.Binding.HostPort, 10, 16)
-				if err != nil {
+				lo, hi, isRange := strings.Cut(m.Binding.HostPort, "-")
+				start, err := strconv.ParseUint(lo, 10, 16)
+				end := start
+				if err == nil && isRange {
+					end, err = strconv.ParseUint(hi, 10, 16)
+				}
+				if err != nil || end < start || isRange && start == 0 {
 					return nil, fmt.Errorf("publish %q: host port %q: %w", spec, m.Binding.HostPort, errdefs.ErrInvalidArgument)
 				}
-				b.HostPort = uint16(hp)
+				b.HostPort = uint16(start)
+				if end > start {
+					b.HostPortEnd = uint16(end)
+				}
 			}
 			if b.ContainerPort == 0 {
 				return nil, fmt.Errorf("publish %q: container port 0: %w", spec, errdefs.ErrInvalidArgument)
@@ -85,7 +91,14 @@ func assignPorts(req []runtime.PortBinding, others []Attachment, bind probe) ([]
 				return nil, fmt.Errorf("publish %d/%s: host ip %q: %w", p.ContainerPort, p.Protocol, p.HostIP, errdefs.ErrInvalidArgument)
 			}
 		}
-		if p.HostPort != 0 {
+		if p.HostPortEnd > p.HostPort {
+			port, err := pickInRange(p, taken, bind)
+			if err != nil {
+				return nil, err
+			}
+			p.HostPort, p.HostPortEnd = port, 0
+		} else if p.HostPort != 0 {
+			p.HostPortEnd = 0
 			if conflicts(p, taken) {
 				return nil, fmt.Errorf("bind for %s failed: port is already allocated: %w", hostAddr(p), errdefs.ErrConflict)
 			}
@@ -113,6 +126,34 @@ func assignPorts(req []runtime.PortBinding, others []Attachment, bind probe) ([]
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// pickInRange returns the first port of p's host range that no other
+// binding publishes and the host can bind, as Docker's allocator does.
+// A range with none free is ErrConflict.
+func pickInRange(p runtime.PortBinding, taken []runtime.PortBinding, bind probe) (uint16, error) {
+	var last error
+	for port := uint32(p.HostPort); port <= uint32(p.HostPortEnd); port++ {
+		c := p
+		c.HostPort, c.HostPortEnd = uint16(port), 0
+		if conflicts(c, taken) {
+			continue
+		}
+		if _, err := bind(c.HostIP, c.HostPort, c.Protocol); err != nil {
+			last = err
+			continue
+		}
+		return c.HostPort, nil
+	}
+	ip := p.HostIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	addr := fmt.Sprintf("%s:%d-%d/%s", ip, p.HostPort, p.HostPortEnd, p.Protocol)
+	if last != nil && !errors.Is(last, syscall.EADDRINUSE) {
+		return 0, fmt.Errorf("bind for %s failed: %w", addr, portErr(last))
+	}
+	return 0, fmt.Errorf("bind for %s failed: port is already allocated: %w", addr, errdefs.ErrConflict)
 }
 
 // conflicts reports whether p's host side clashes with one of taken: same

@@ -31,7 +31,10 @@ func TestParsePorts(t *testing.T) {
 			{ContainerPort: 54, Protocol: "udp"},
 		}},
 		{in: "8000-8002:80-81", wantErr: true},
-		{in: "8000-8010:80", wantErr: true}, // dynamic host range: not supported
+		{in: "8000-8010:80", want: []runtime.PortBinding{{HostPort: 8000, HostPortEnd: 8010, ContainerPort: 80, Protocol: "tcp"}}},
+		{in: "127.0.0.1:8000-8001:53/udp", want: []runtime.PortBinding{{HostIP: "127.0.0.1", HostPort: 8000, HostPortEnd: 8001, ContainerPort: 53, Protocol: "udp"}}},
+		{in: "8010-8000:80", wantErr: true},
+		{in: "0-10:80", wantErr: true},
 		{in: "80/sctp", wantErr: true},
 		{in: "80/icmp", wantErr: true},
 		{in: "99999:80", wantErr: true},
@@ -114,6 +117,13 @@ func TestAssignPorts(t *testing.T) {
 		{"random skips ports of other containers", []runtime.PortBinding{{ContainerPort: 80}},
 			[]runtime.PortBinding{{HostPort: 40001, ContainerPort: 80, Protocol: "tcp"}}, nil},
 		{"twice in one request", []runtime.PortBinding{{HostPort: 7000, ContainerPort: 80}, {HostPort: 7000, ContainerPort: 81}}, nil, errdefs.ErrConflict},
+		{"range: first port free", []runtime.PortBinding{{HostPort: 8081, HostPortEnd: 8090, ContainerPort: 80}},
+			[]runtime.PortBinding{{HostPort: 8081, ContainerPort: 80, Protocol: "tcp"}}, nil},
+		{"range: skips another container's and the host's", []runtime.PortBinding{{HostPort: 8080, HostPortEnd: 8090, ContainerPort: 80}, {HostPort: 2221, HostPortEnd: 2223, ContainerPort: 22}},
+			[]runtime.PortBinding{{HostPort: 8081, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 2221, ContainerPort: 22, Protocol: "tcp"}}, nil},
+		{"range: two of one request get two ports", []runtime.PortBinding{{HostPort: 2222, HostPortEnd: 2224, ContainerPort: 80}, {HostPort: 2222, HostPortEnd: 2224, ContainerPort: 81}},
+			[]runtime.PortBinding{{HostPort: 2223, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 2224, ContainerPort: 81, Protocol: "tcp"}}, nil},
+		{"range: none free", []runtime.PortBinding{{HostPort: 2221, ContainerPort: 21}, {HostPort: 2221, HostPortEnd: 2222, ContainerPort: 80}}, nil, errdefs.ErrConflict},
 		{"bad protocol", []runtime.PortBinding{{HostPort: 7000, ContainerPort: 80, Protocol: "sctp"}}, nil, errdefs.ErrInvalidArgument},
 	}
 	for _, tc := range tests {

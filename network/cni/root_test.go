@@ -602,6 +602,48 @@ func TestRootConnectDisconnect(t *testing.T) {
 	}
 }
 
+// A container disconnected from its last network keeps its namespace and
+// can be connected again (issue #5), and one attached Isolated (a stopped
+// container so disconnected, started again) has loopback only until it is
+// connected.
+func TestRootReconnectAfterLastDisconnect(t *testing.T) {
+	e := newRootEnv(t)
+	a := e.network(network.Config{})
+	nets := []runtime.NetworkAttachment{{Network: a.Name}}
+	ns1, _, err := e.container(cni.AttachRequest{Networks: nets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns2, res2, err := e.container(cni.AttachRequest{Networks: nets, Isolated: true,
+		Ports: []runtime.PortBinding{{ContainerPort: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res2.Interfaces) != 0 || len(res2.Ports) != 0 {
+		t.Errorf("isolated attach = %+v, want no interface and no port", res2)
+	}
+	id1, id2 := filepath.Base(ns1), filepath.Base(ns2)
+	if err := e.m.Disconnect(t.Context(), id1, a.Name); err != nil {
+		t.Fatal(err)
+	}
+	if eps, _ := e.m.Endpoints(t.Context(), a.Name); len(eps) != 0 {
+		t.Errorf("endpoints after the last disconnect: %+v", eps)
+	}
+	for _, id := range []string{id1, id2} {
+		iface, err := e.m.Connect(t.Context(), id, runtime.NetworkAttachment{Network: a.Name})
+		if err != nil {
+			t.Fatalf("connect %s: %v", id, err)
+		}
+		e.seen.hostIfs = append(e.seen.hostIfs, iface.HostIf)
+		if iface.IfName != "eth0" || len(iface.IPs) == 0 {
+			t.Errorf("connected %s as %+v, want eth0 with an address", id, iface)
+		}
+	}
+	if eps, _ := e.m.Endpoints(t.Context(), a.Name); len(eps) != 2 {
+		t.Errorf("endpoints after connecting again: %d, want 2", len(eps))
+	}
+}
+
 func TestRootConcurrentAttach(t *testing.T) {
 	e := newRootEnv(t)
 	n := e.network(network.Config{})
