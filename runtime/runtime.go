@@ -107,11 +107,11 @@ type NetworkAttachment struct {
 
 // PortBinding publishes a container port on the host.
 type PortBinding struct {
-	HostIP        string
-	HostPort      uint16 // 0: any free port
+	HostIP   string
+	HostPort uint16 // 0: any free port
 	// HostPortEnd, when above HostPort, makes [HostPort, HostPortEnd] a
 	// range to pick a free port from (`-p 8000-8010:80`), as Docker does.
-	HostPortEnd uint16
+	HostPortEnd   uint16
 	ContainerPort uint16
 	Protocol      string // "tcp" or "udp"
 }
