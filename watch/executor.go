@@ -19,10 +19,12 @@ import (
 // through the container's root filesystem, exec as `compose exec`).
 type ContainerOps interface {
 	List(ctx context.Context) ([]runtime.Container, error)
-	// CopyIn copies the host file or directory to target in the container,
-	// creating the parent directories; RemoveIn removes target (all of it).
-	CopyIn(ctx context.Context, id, hostPath, target string) error
-	RemoveIn(ctx context.Context, id, target string) error
+	// Sync puts each host file or directory at its ContainerPath in the
+	// container (creating the parent directories, replacing what is
+	// there), or removes the path (all of it) when Delete, in order. A
+	// copy whose host path is gone by then is a removal.
+	Sync(ctx context.Context, id string, copies []Copy) error
+	// Exec runs the hook's command and fails unless it exits 0.
 	Exec(ctx context.Context, id string, hook types.ServiceHook) error
 	Restart(ctx context.Context, id string) error
 }
@@ -76,20 +78,7 @@ func (e *StackExecutor) each(ctx context.Context, service string, fn func(runtim
 }
 
 func (e *StackExecutor) Sync(ctx context.Context, service string, copies []Copy) error {
-	return e.each(ctx, service, func(c runtime.Container) error {
-		for _, cp := range copies {
-			var err error
-			if cp.Delete {
-				err = e.Ops.RemoveIn(ctx, c.ID, cp.ContainerPath)
-			} else {
-				err = e.Ops.CopyIn(ctx, c.ID, cp.HostPath, cp.ContainerPath)
-			}
-			if err != nil {
-				return fmt.Errorf("sync %s: %w", cp.ContainerPath, err)
-			}
-		}
-		return nil
-	})
+	return e.each(ctx, service, func(c runtime.Container) error { return e.Ops.Sync(ctx, c.ID, copies) })
 }
 
 func (e *StackExecutor) Exec(ctx context.Context, service string, hook types.ServiceHook) error {

@@ -19,12 +19,14 @@ type fakeOps struct {
 }
 
 func (f *fakeOps) List(context.Context) ([]runtime.Container, error) { return f.cs, nil }
-func (f *fakeOps) CopyIn(_ context.Context, id, host, target string) error {
-	f.calls = append(f.calls, fmt.Sprintf("copy %s %s -> %s", id, host, target))
-	return nil
-}
-func (f *fakeOps) RemoveIn(_ context.Context, id, target string) error {
-	f.calls = append(f.calls, fmt.Sprintf("rm %s %s", id, target))
+func (f *fakeOps) Sync(_ context.Context, id string, copies []Copy) error {
+	for _, c := range copies {
+		if c.Delete {
+			f.calls = append(f.calls, fmt.Sprintf("rm %s %s", id, c.ContainerPath))
+		} else {
+			f.calls = append(f.calls, fmt.Sprintf("copy %s %s -> %s", id, c.HostPath, c.ContainerPath))
+		}
+	}
 	return nil
 }
 func (f *fakeOps) Exec(_ context.Context, id string, h types.ServiceHook) error {

@@ -45,7 +45,7 @@ type Rule struct {
 func Rules(p *types.Project, services []string) ([]Rule, error) {
 	var out []Rule
 	var errs []error
-	names := services
+	names := slices.Clone(services)
 	if len(names) == 0 {
 		names = p.ServiceNames()
 	}
@@ -170,6 +170,11 @@ func (r Rule) Matches(path string) bool {
 		return err == nil && ok
 	}
 	return true
+}
+
+// same reports whether o is the same trigger as r (for Watcher.Update).
+func (r Rule) same(o Rule) bool {
+	return r.Service == o.Service && r.Action == o.Action && r.Path == o.Path && r.Target == o.Target && r.InitialSync == o.InitialSync
 }
 
 // containerPath is where the host file path lands in the container under

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -27,6 +29,9 @@ type Executor interface {
 }
 
 // Watcher watches the rules' paths and hands what changed to Exec.
+//
+// Run owns the rules once it started: change them with Update. Update and
+// Resync may be called from any goroutine, before or during Run.
 type Watcher struct {
 	Rules []Rule
 	Exec  Executor
@@ -36,8 +41,51 @@ type Watcher struct {
 	Debounce time.Duration
 	// Retry is how long after a failed action its changes are tried again
 	// (default 1s). A failed action is never dropped: it is reported and
-	// retried, merged with the changes that arrived meanwhile.
+	// retried, merged with the changes that arrived meanwhile, unless its
+	// error is Permanent (then the next change of its files tries again).
 	Retry time.Duration
+
+	once    sync.Once
+	updates chan []Rule
+	resyncs chan []string
+}
+
+func (w *Watcher) init() {
+	w.once.Do(func() {
+		w.updates = make(chan []Rule, 1)
+		w.resyncs = make(chan []string, 16)
+	})
+}
+
+// Update replaces the rules (the stack file changed): paths new to the
+// watch are added, and the initial_sync rules that are new run their
+// initial sync. Only the latest of several quick updates counts.
+func (w *Watcher) Update(rules []Rule) {
+	w.init()
+	for {
+		select {
+		case w.updates <- rules:
+			return
+		default:
+			select { // drop an older update not yet taken
+			case <-w.updates:
+			default:
+			}
+		}
+	}
+}
+
+// Resync copies again, into the services' current containers, every file
+// their sync rules copied since the watch began (every matching file for
+// initial_sync rules): a container recreated by a stack change starts from
+// its image and would lose them. It only syncs; no exec, restart or
+// rebuild.
+func (w *Watcher) Resync(services []string) {
+	if len(services) == 0 {
+		return
+	}
+	w.init()
+	w.resyncs <- slices.Clone(services)
 }
 
 func (w *Watcher) logf(format string, args ...any) {
@@ -48,6 +96,7 @@ func (w *Watcher) logf(format string, args ...any) {
 
 // Run does the initial syncs, then watches until ctx ends (nil error).
 func (w *Watcher) Run(ctx context.Context) error {
+	w.init()
 	debounce, retry := w.Debounce, w.Retry
 	if debounce <= 0 {
 		debounce = 100 * time.Millisecond
@@ -60,41 +109,91 @@ func (w *Watcher) Run(ctx context.Context) error {
 		return fmt.Errorf("develop watch: %w", err)
 	}
 	defer fw.Close()
-	for _, r := range w.Rules {
-		if fi, err := os.Stat(r.Path); err != nil || !fi.IsDir() {
-			// A file, or a path not there yet: its directory tells.
-			if err := fw.Add(filepath.Dir(r.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	watched := map[string]bool{} // rule paths already added
+	watch := func(rules []Rule) error {
+		for _, r := range rules {
+			if watched[r.Path] {
+				continue
+			}
+			watched[r.Path] = true
+			if fi, err := os.Stat(r.Path); err != nil || !fi.IsDir() {
+				// A file, or a path not there yet: its directory tells.
+				if err := fw.Add(filepath.Dir(r.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("develop watch %s: %w", r.Path, err)
+				}
+				continue
+			}
+			if err := addTree(fw, r.Path); err != nil {
 				return fmt.Errorf("develop watch %s: %w", r.Path, err)
 			}
-			continue
 		}
-		if err := addTree(fw, r.Path); err != nil {
-			return fmt.Errorf("develop watch %s: %w", r.Path, err)
-		}
+		return nil
+	}
+	if err := watch(w.Rules); err != nil {
+		return err
 	}
 
-	// The initial syncs only sync (no restart, rebuild or exec of other
-	// rules); a failure is retried with the first batch.
 	pending := map[string]Change{}
+	// history is the last change of every path seen, for Resync.
+	history := map[string]Change{}
 	var settle <-chan time.Time
-	if init := w.initial(); len(init) > 0 {
-		var rules []Rule
-		for _, r := range w.Rules {
-			if r.InitialSync {
-				rules = append(rules, r)
+	// run applies a batch and queues what failed for a retry, unless a
+	// newer change of the same path is already pending.
+	run := func(rules []Rule, batch map[string]Change) {
+		failed := w.apply(ctx, rules, batch)
+		for p, c := range failed {
+			if _, newer := pending[p]; !newer {
+				pending[p] = c
 			}
 		}
-		pending = w.apply(ctx, rules, init)
-		if len(pending) > 0 {
+		if len(failed) > 0 && settle == nil {
 			settle = time.After(retry)
 		}
 	}
+	// The initial syncs only sync (no restart, rebuild or exec of other
+	// rules); a failure is retried with the next batch.
+	initialSync := func(rules []Rule) {
+		var init []Rule
+		for _, r := range rules {
+			if r.InitialSync {
+				init = append(init, r)
+			}
+		}
+		if batch := initial(init); len(batch) > 0 {
+			run(syncOnly(init), batch)
+		}
+	}
+	initialSync(w.Rules)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case err := <-fw.Errors:
 			w.logf("develop watch: %v", err)
+		case rules := <-w.updates:
+			var added []Rule
+			for _, r := range rules {
+				if !slices.ContainsFunc(w.Rules, r.same) {
+					added = append(added, r)
+				}
+			}
+			w.Rules = rules
+			if err := watch(rules); err != nil {
+				w.logf("%v", err)
+			}
+			initialSync(added)
+		case services := <-w.resyncs:
+			var rules []Rule
+			for _, r := range syncOnly(w.Rules) {
+				if slices.Contains(services, r.Service) {
+					rules = append(rules, r)
+				}
+			}
+			batch := initial(rules)
+			for p, c := range history {
+				batch[p] = c
+			}
+			run(rules, batch)
 		case ev := <-fw.Events:
 			if ev.Op == fsnotify.Chmod {
 				continue
@@ -118,21 +217,30 @@ func (w *Watcher) Run(ctx context.Context) error {
 			settle = nil
 			batch := pending
 			pending = map[string]Change{}
-			failed := w.apply(ctx, w.Rules, batch)
-			for p, c := range failed {
-				if _, newer := pending[p]; !newer {
-					pending[p] = c
-				}
+			for p, c := range batch {
+				history[p] = c
 			}
-			if len(failed) > 0 {
-				settle = time.After(retry)
-			}
+			run(w.Rules, batch)
 		}
 	}
 }
 
+// syncOnly is the sync-type rules of rules, as plain sync rules: what an
+// initial sync or a resync runs.
+func syncOnly(rules []Rule) []Rule {
+	var out []Rule
+	for _, r := range rules {
+		switch r.Action {
+		case types.WatchActionSync, types.WatchActionSyncRestart, types.WatchActionSyncExec:
+			r.Action = types.WatchActionSync
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // apply runs the actions of a batch, each service on its own, and returns
-// the changes of the services whose action failed, to retry.
+// the changes of the services whose action failed and is worth retrying.
 func (w *Watcher) apply(ctx context.Context, rules []Rule, batch map[string]Change) map[string]Change {
 	changes := make([]Change, 0, len(batch))
 	for _, c := range batch {
@@ -140,16 +248,21 @@ func (w *Watcher) apply(ctx context.Context, rules []Rule, batch map[string]Chan
 	}
 	failed := map[string]Change{}
 	for _, a := range Plan(rules, changes) {
-		if err := w.do(ctx, a); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			w.logf("develop watch: service %s: %v; retrying", a.Service, err)
-			for _, c := range changes {
-				for _, r := range rules {
-					if r.Service == a.Service && r.Matches(c.Path) {
-						failed[c.Path] = c
-					}
+		err := w.do(ctx, a)
+		switch {
+		case err == nil:
+			continue
+		case ctx.Err() != nil:
+			return nil
+		case IsPermanent(err):
+			w.logf("develop watch: service %s: %v", a.Service, err)
+			continue
+		}
+		w.logf("develop watch: service %s: %v; retrying", a.Service, err)
+		for _, c := range changes {
+			for _, r := range rules {
+				if r.Service == a.Service && r.Matches(c.Path) {
+					failed[c.Path] = c
 				}
 			}
 		}
@@ -160,7 +273,11 @@ func (w *Watcher) apply(ctx context.Context, rules []Rule, batch map[string]Chan
 func (w *Watcher) do(ctx context.Context, a Action) error {
 	if a.Rebuild {
 		w.logf("develop watch: rebuilding service %s", a.Service)
-		return w.Exec.Rebuild(ctx, a.Service)
+		if err := w.Exec.Rebuild(ctx, a.Service); err != nil {
+			return fmt.Errorf("rebuild: %w", err)
+		}
+		w.logf("develop watch: rebuilt service %s", a.Service)
+		return nil
 	}
 	if len(a.Sync) > 0 {
 		if err := w.Exec.Sync(ctx, a.Service, a.Sync); err != nil {
@@ -170,7 +287,7 @@ func (w *Watcher) do(ctx context.Context, a Action) error {
 	}
 	for _, h := range a.Exec {
 		if err := w.Exec.Exec(ctx, a.Service, h); err != nil {
-			return fmt.Errorf("exec %v: %w", h.Command, err)
+			return fmt.Errorf("exec %v: %w", []string(h.Command), err)
 		}
 	}
 	if a.Restart {
@@ -182,11 +299,11 @@ func (w *Watcher) do(ctx context.Context, a Action) error {
 	return nil
 }
 
-// initial is what the initial_sync rules copy before watching: every file
+// initial is what the initial_sync rules among rules copy: every file
 // under their paths that they match.
-func (w *Watcher) initial() map[string]Change {
+func initial(rules []Rule) map[string]Change {
 	out := map[string]Change{}
-	for _, r := range w.Rules {
+	for _, r := range rules {
 		if !r.InitialSync {
 			continue
 		}

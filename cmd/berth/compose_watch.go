@@ -34,7 +34,15 @@ and override files, env files, included and extended files, the files of
 configs and secrets, and the default files whose absence mattered). After
 a change it reloads the stack, prints the plan and applies it. A bad edit
 prints the problem and leaves the running stack alone; fixing the file
-resumes. Ctrl-C stops watching and leaves the stack running.`,
+resumes.
+
+At the same time it runs the services' develop.watch rules, as docker
+compose watch does: sync copies changed files into every running
+container of the service (and deletes deleted ones), sync+restart and
+restart restart it, sync+exec runs the rule's command after the sync, and
+rebuild builds the service's image and recreates only that service. A sync
+that fails is reported and retried. Ctrl-C stops watching and leaves the
+stack running.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUp(cmd, env, o, args)
 		},
@@ -51,7 +59,8 @@ resumes. Ctrl-C stops watching and leaves the stack running.`,
 }
 
 // watchStack applies the stack and re-applies it after every change of its
-// input files until ctx ends or a signal arrives. Only the first load's
+// input files until ctx ends or a signal arrives, and runs the services'
+// develop.watch rules beside it (developWatch). Only the first load's
 // error ends it; later ones are printed and waited out.
 func watchStack(cmd *cobra.Command, env *stackEnv, w *stackWorld, o *upOptions, services []string, opts reconcile.Options, prog *progress) error {
 	ctx, cancel := context.WithCancel(cmd.Context())
@@ -75,7 +84,7 @@ func watchStack(cmd *cobra.Command, env *stackEnv, w *stackWorld, o *upOptions, 
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer watcher.Close()
-	errOut := cmd.ErrOrStderr()
+	errOut := &lockedWriter{w: cmd.ErrOrStderr()}
 
 	files := map[string]bool{} // the inputs, absolute
 	dirs := map[string]bool{}  // the directories watched for them
@@ -112,34 +121,58 @@ func watchStack(cmd *cobra.Command, env *stackEnv, w *stackWorld, o *upOptions, 
 		}
 		return st, nil
 	}
-	apply := func(st *spec.Stack) error {
+	// apply converges the stack and returns the services whose containers
+	// it created or recreated.
+	apply := func(st *spec.Stack) ([]string, error) {
 		if err := checkServices(st.Project, services); err != nil {
-			return err
+			return nil, err
 		}
-		lock, err := converge(ctx, cmd, env, w, st.Project, opts, o.images(cmd), prog)
+		var made []string
+		ip := o.images(cmd)
+		ip.onPlan = func(plan *reconcile.Plan) { made = createdServices(plan) }
+		lock, err := converge(ctx, cmd, env, w, st.Project, opts, ip, prog)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return lock.Unlock()
+		return made, lock.Unlock()
 	}
 
 	st, err := load()
 	if err != nil {
 		return err
 	}
-	if err := apply(st); err != nil {
+	if _, err := apply(st); err != nil {
 		return err
 	}
 	if err := saveStackRecord(env.g, o.stack, st.Project); err != nil {
 		return err
 	}
+	dev, err := newDevelopWatch(cmd, env, w, o, services, opts, prog, errOut, st.Project)
+	if err != nil {
+		return err
+	}
+	devDone := make(chan error, 1)
+	go func() { devDone <- dev.run(ctx) }()
+	defer func() {
+		cancel()
+		<-devDone
+	}()
 	fmt.Fprintf(errOut, "Watching %d files of stack %s for changes (Ctrl-C to stop)\n", len(files), st.Project.Name)
+	if n := len(dev.w.Rules); n > 0 {
+		fmt.Fprintf(errOut, "Watching %d develop.watch paths\n", n)
+	}
 
 	var settle <-chan time.Time
 	var changed string
 	for {
 		select {
 		case <-ctx.Done():
+			return nil
+		case err := <-devDone:
+			devDone <- err // for the deferred receive
+			if err != nil {
+				return err
+			}
 			return nil
 		case err := <-watcher.Errors:
 			fmt.Fprintln(errOut, "berth: watch:", err)
@@ -153,8 +186,10 @@ func watchStack(cmd *cobra.Command, env *stackEnv, w *stackWorld, o *upOptions, 
 			settle = nil
 			fmt.Fprintf(errOut, "Change in %s: reloading stack\n", changed)
 			st, err := load()
+			var made []string
 			if err == nil {
-				err = apply(st)
+				dev.update(st.Project)
+				made, err = apply(st)
 			}
 			if ctx.Err() != nil {
 				return nil
@@ -162,7 +197,25 @@ func watchStack(cmd *cobra.Command, env *stackEnv, w *stackWorld, o *upOptions, 
 			if err != nil {
 				// The running stack stays as it was; the next edit retries.
 				fmt.Fprintln(errOut, "berth:", err)
+				continue
 			}
+			// New containers start from their image: give them back what
+			// develop.watch synced into the old ones.
+			dev.w.Resync(made)
 		}
 	}
+}
+
+// createdServices are the services a plan creates or recreates containers
+// of, sorted.
+func createdServices(plan *reconcile.Plan) []string {
+	var out []string
+	for _, op := range plan.Ops {
+		if op.Resource == reconcile.ResourceContainer && (op.Kind == reconcile.KindCreate || op.Kind == reconcile.KindRecreate) &&
+			op.Service != "" && !slices.Contains(out, op.Service) {
+			out = append(out, op.Service)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
