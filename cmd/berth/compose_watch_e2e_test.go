@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the writes of a child process and
+// the reads of the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDevelopWatchEndToEnd runs `berth watch` (the built binary, as root,
+// on runc) on a stack with develop.watch rules: a synced file is in the
+// container within a second and a deleted one goes, ignored files do
+// nothing, sync+exec runs its command, restart restarts, a rebuild path
+// rebuilds and recreates only its service, and an edit of the stack file
+// with an edit of a source file at the same moment both take effect (the
+// recreated container gets the synced files back).
+func TestDevelopWatchEndToEnd(t *testing.T) {
+	if os.Getenv("BERTH_TEST_ROOT") != "1" {
+		t.Skip("needs root, runc and overlayfs: set BERTH_TEST_ROOT=1")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("runc not installed")
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox not installed")
+	}
+	dir, short := e2eBinaries(t)
+	root, run, stackDir := filepath.Join(dir, "root"), filepath.Join(short, "run"), filepath.Join(dir, "stack")
+	stack := fmt.Sprintf("wdev%d", time.Now().UnixNano()%1_000_000)
+	berth := func(args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(dir, "berth"), append([]string{"--root", root, "--run-root", run}, args...)...)
+		cmd.Dir = stackDir
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	write := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(stackDir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stackFile := func(level string) string {
+		return fmt.Sprintf(`name: %s
+services:
+  web:
+    image: wdev-busybox:1
+    network_mode: none
+    environment: {LEVEL: %s}
+    command: ["sh", "-c", "echo x >> /starts; trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+    develop:
+      watch:
+        - {path: ./src, action: sync, target: /app, ignore: ["*.tmp"]}
+        - {path: ./hook, action: sync+exec, target: /hook, exec: {command: ["sh", "-c", "cat /hook/* > /hook.out"]}}
+        - {path: ./restart.txt, action: restart}
+  api:
+    build: ./api
+    image: wdev-api-%s:1
+    network_mode: none
+    develop:
+      watch:
+        - {path: ./api, action: rebuild}
+`, stack, level, stack)
+	}
+	write("src/keep.txt", "keep")
+	write("hook/.keep", "")
+	write("api/Dockerfile", "FROM wdev-busybox:1\nCOPY . /api\nCMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 0.2; done\"]\n")
+	write("api/v.txt", "1")
+	write("compose.yaml", stackFile("one"))
+
+	image := filepath.Join(dir, "busybox.tar")
+	if err := busyboxTar(busybox, image); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := berth("import", "-c", `CMD ["sh"]`, image, "wdev-busybox:1"); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+
+	var log syncBuffer
+	watcher := exec.Command(filepath.Join(dir, "berth"), "--root", root, "--run-root", run, "watch", "--progress", "plain")
+	watcher.Dir = stackDir
+	watcher.Stdout, watcher.Stderr = &log, &log
+	if err := watcher.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		watcher.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- watcher.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			watcher.Process.Kill()
+			<-done
+		}
+		if out, err := berth("down", "-v", "-t", "0", "-p", stack, "--progress", "quiet"); err != nil {
+			t.Errorf("cleanup: %v\n%s", err, out)
+		}
+		if t.Failed() {
+			t.Logf("berth watch:\n%s", log.String())
+		}
+	})
+	// waitFor polls cond until it holds or d passes.
+	waitFor := func(what string, d time.Duration, cond func() bool) {
+		t.Helper()
+		for end := time.Now().Add(d); ; time.Sleep(10 * time.Millisecond) {
+			if cond() {
+				return
+			}
+			if time.Now().After(end) {
+				t.Fatalf("%s: not within %v", what, d)
+			}
+		}
+	}
+	waitFor("berth watch started", 60*time.Second, func() bool { return strings.Contains(log.String(), "develop.watch paths") })
+
+	id := func(service string) string {
+		t.Helper()
+		out, err := berth("inspect", "-f", "{{.Id}}", stack+"-"+service+"-1")
+		if err != nil {
+			t.Fatalf("inspect %s: %v\n%s", service, err, out)
+		}
+		return strings.TrimSpace(out)
+	}
+	// inWeb reads a file as web's container sees it: its live root
+	// filesystem (cheap enough to poll every 10 ms).
+	inWeb := func(p string) (string, bool) {
+		data, err := os.ReadFile(filepath.Join(run, id("web"), "rootfs", p))
+		return string(data), err == nil
+	}
+	execWeb := func(script string) string {
+		t.Helper()
+		out, err := berth("compose", "exec", "-T", "web", "sh", "-c", script)
+		if err != nil {
+			t.Fatalf("exec %q: %v\n%s", script, err, out)
+		}
+		return out
+	}
+
+	t.Run("sync", func(t *testing.T) {
+		write("src/a.txt", "one")
+		waitFor("a.txt synced", time.Second, func() bool { s, _ := inWeb("app/a.txt"); return s == "one" })
+		write("src/d/b.txt", "bee")
+		waitFor("d/b.txt synced", time.Second, func() bool { s, _ := inWeb("app/d/b.txt"); return s == "bee" })
+		if out := execWeb("cat /app/a.txt /app/d/b.txt"); out != "onebee" {
+			t.Errorf("the container sees %q", out)
+		}
+		os.Remove(filepath.Join(stackDir, "src", "a.txt"))
+		waitFor("a.txt deleted", time.Second, func() bool { _, ok := inWeb("app/a.txt"); return !ok })
+	})
+	t.Run("ignored", func(t *testing.T) {
+		write("src/x.tmp", "ignored")
+		write("src/c.txt", "sea")
+		waitFor("c.txt synced", time.Second, func() bool { s, _ := inWeb("app/c.txt"); return s == "sea" })
+		if _, ok := inWeb("app/x.tmp"); ok {
+			t.Error("an ignored file was synced")
+		}
+	})
+	t.Run("sync+exec", func(t *testing.T) {
+		write("hook/h.txt", "hooked")
+		waitFor("exec ran", 5*time.Second, func() bool { s, _ := inWeb("hook.out"); return s == "hooked" })
+	})
+	t.Run("restart", func(t *testing.T) {
+		before := id("web")
+		write("restart.txt", "1")
+		waitFor("web restarted", 10*time.Second, func() bool { s, _ := inWeb("starts"); return s == "x\nx\n" })
+		if after := id("web"); after != before {
+			t.Errorf("restart recreated web: %s -> %s", before, after)
+		}
+	})
+	t.Run("rebuild", func(t *testing.T) {
+		web, api := id("web"), id("api")
+		write("api/v.txt", "2")
+		waitFor("api recreated", 30*time.Second, func() bool {
+			out, err := berth("inspect", "-f", "{{.Id}}", stack+"-api-1")
+			return err == nil && strings.TrimSpace(out) != api
+		})
+		if id("web") != web {
+			t.Error("a rebuild of api recreated web")
+		}
+		waitFor("api running the new image", 10*time.Second, func() bool {
+			out, err := berth("compose", "exec", "-T", "api", "cat", "/api/v.txt")
+			return err == nil && out == "2"
+		})
+	})
+	t.Run("stack and source edits together", func(t *testing.T) {
+		before := id("web")
+		write("compose.yaml", stackFile("two"))
+		write("src/e.txt", "eee")
+		waitFor("web recreated", 20*time.Second, func() bool {
+			out, err := berth("inspect", "-f", "{{.Id}}", stack+"-web-1")
+			return err == nil && strings.TrimSpace(out) != before
+		})
+		// The new container has the new environment, the file of the same
+		// moment and the files synced before it was made.
+		waitFor("files back in the new container", 5*time.Second, func() bool {
+			e, _ := inWeb("app/e.txt")
+			b, _ := inWeb("app/d/b.txt")
+			return e == "eee" && b == "bee"
+		})
+		if out := execWeb("echo $LEVEL; cat /app/e.txt"); out != "two\neee" {
+			t.Errorf("web after both edits: %q", out)
+		}
+	})
+}
