@@ -146,13 +146,29 @@ type LayerInput struct {
 // is kept and the new copy dropped. The returned Layer's Dir is the
 // overlayfs lowerdir.
 func (in *Ingest) WriteLayer(ctx context.Context, r io.Reader, li LayerInput) (Layer, error) {
+	return in.writeLayer(ctx, r, li, nil)
+}
+
+// writeLayer is WriteLayer; with p (a pull's partial download of a
+// compressed blob, li.MediaType set) the blob is p's file: its first p.n
+// bytes are read back from it, r supplies the rest and is appended. p is
+// renamed into blobs/ on success and left in place on failure, for the
+// caller to keep (a resumable failure) or remove.
+func (in *Ingest) writeLayer(ctx context.Context, r io.Reader, li LayerInput, p *partialBlob) (Layer, error) {
 	s := in.s
-	blob, err := os.CreateTemp(s.tmpDir(), "blob-*")
-	if err != nil {
-		return Layer{}, fmt.Errorf("write layer: %w", err)
+	var blob *os.File
+	if p != nil && li.MediaType != "" {
+		blob = p.f
+	} else {
+		p = nil
+		f, err := os.CreateTemp(s.tmpDir(), "blob-*")
+		if err != nil {
+			return Layer{}, fmt.Errorf("write layer: %w", err)
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		blob = f
 	}
-	defer os.Remove(blob.Name())
-	defer blob.Close()
 	blobHash := newHashWriter()
 	diffHash := newHashWriter()
 	blobOut := newWritebackFile(blob)
@@ -163,7 +179,14 @@ func (in *Ingest) WriteLayer(ctx context.Context, r io.Reader, li LayerInput) (L
 	src := io.Reader(&ctxReader{ctx, r})
 	keepCompressed := li.MediaType != ""
 	if keepCompressed {
-		blobRA := newReadAhead(io.TeeReader(src, io.MultiWriter(blobOut, blobHash)))
+		fetched := io.TeeReader(src, io.MultiWriter(blobOut, blobHash))
+		if p != nil && p.n > 0 {
+			// What an earlier pull stored goes through the hashes and the
+			// unpacking again, read from disk; only the rest is fetched.
+			blobOut.off, blobOut.started = p.n, p.n
+			fetched = io.MultiReader(io.TeeReader(io.NewSectionReader(p.f, 0, p.n), blobHash), fetched)
+		}
+		blobRA := newReadAhead(fetched)
 		defer blobRA.Close() // after the decompressor's read-ahead, deferred below
 		src = blobRA
 	}
@@ -225,6 +248,9 @@ func (in *Ingest) WriteLayer(ctx context.Context, r io.Reader, li LayerInput) (L
 	layer := Layer{Digest: digest, MediaType: mt, BlobSize: blobHash.n, DiffID: diffID, ChainID: chain, Dir: s.LayerDir(chain), Size: stats.Size}
 	if err := s.commitBlob(blob, digest); err != nil {
 		return Layer{}, err
+	}
+	if p != nil {
+		p.remove() // still there if another pull stored the blob first
 	}
 	if err := s.commitLayer(tmp, layerMeta{ChainID: chain, DiffID: diffID, Size: stats.Size}); err != nil {
 		return Layer{}, err

@@ -67,8 +67,8 @@ type PullResult struct {
 // Docker does) into st and names it ref and repo@digest. Layers are fetched
 // in parallel and unpacked while they download; layers st already has are
 // skipped. Nothing is visible as an image until everything is stored and
-// verified; an interrupted pull leaves only garbage for GC and the next pull
-// starts over. For Docker Hub, mirrors are tried first.
+// verified; an interrupted pull leaves only garbage for GC, and the next
+// pull skips the layers it completed and resumes the ones it was fetching. For Docker Hub, mirrors are tried first.
 func (r *Registries) Pull(ctx context.Context, st *Store, ref string, opts PullOptions) (PullResult, error) {
 	full, err := Normalize(ref)
 	if err != nil {
@@ -171,7 +171,12 @@ func (r *Registries) pullFrom(ctx context.Context, st *Store, full string, ref n
 		return PullResult{}, err
 	}
 	defer in.Close()
-	mdesc, err := storeImage(ctx, in, img, opts, report)
+	// Layers resume from their partial downloads by Range requests to
+	// the endpoint they come from.
+	from := func(ctx context.Context, digest v1.Hash, offset, size int64) (io.ReadCloser, int64, error) {
+		return r.fetchBlobFrom(ctx, ref.Context(), digest, offset, size)
+	}
+	mdesc, err := storeImage(ctx, in, img, opts, from, report)
 	if err != nil {
 		// What this pull stored no image names. After bad content or a
 		// refusal, collect it now (unless another writer is active; then
@@ -278,7 +283,7 @@ func platformString(p v1.Platform) string {
 
 // storeImage stores img's config, layers and manifest through in and
 // returns the manifest's descriptor, ready for AddImage.
-func storeImage(ctx context.Context, in *Ingest, img v1.Image, opts PullOptions, report func(Progress)) (v1.Descriptor, error) {
+func storeImage(ctx context.Context, in *Ingest, img v1.Image, opts PullOptions, from rangeFetcher, report func(Progress)) (v1.Descriptor, error) {
 	raw, err := img.RawManifest()
 	if err != nil {
 		return v1.Descriptor{}, registryError(err)
@@ -305,7 +310,7 @@ func storeImage(ctx context.Context, in *Ingest, img v1.Image, opts PullOptions,
 	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
 		return v1.Descriptor{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("image has %d layers but %d diff IDs", len(m.Layers), len(cf.RootFS.DiffIDs)))
 	}
-	if err := storeLayers(ctx, in, img, m, cf, opts, report); err != nil {
+	if err := storeLayers(ctx, in, img, m, cf, opts, from, report); err != nil {
 		return v1.Descriptor{}, err
 	}
 	digest, size, err := in.WriteBlob(ctx, bytes.NewReader(raw), v1.Hash{})
@@ -320,7 +325,7 @@ func storeImage(ctx context.Context, in *Ingest, img v1.Image, opts PullOptions,
 
 // storeLayers fetches the layers st lacks, opts.Jobs at a time, each
 // streamed through decompression into its unpacked directory.
-func storeLayers(ctx context.Context, in *Ingest, img v1.Image, m *v1.Manifest, cf *v1.ConfigFile, opts PullOptions, report func(Progress)) error {
+func storeLayers(ctx context.Context, in *Ingest, img v1.Image, m *v1.Manifest, cf *v1.ConfigFile, opts PullOptions, from rangeFetcher, report func(Progress)) error {
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = 4
@@ -352,29 +357,121 @@ func storeLayers(ctx context.Context, in *Ingest, img v1.Image, m *v1.Manifest, 
 			if err != nil {
 				return fmt.Errorf("layer %s: %w", l.Digest, registryError(err))
 			}
-			rc, err := layer.Compressed()
-			if err != nil {
-				return fmt.Errorf("layer %s: %w", l.Digest, registryError(err))
-			}
-			defer rc.Close()
-			pr := &progressReader{r: rc, total: l.Size, report: func(n int64) {
+			if err := fetchLayer(gctx, in, layer, l, li, chain, from, func(n int64) {
 				report(Progress{ID: id, Status: StatusDownloading, Current: n, Total: l.Size})
-			}}
-			if in.s.HasLayer(chain) {
-				// Unpacked already (from a blob compressed differently):
-				// only the blob is missing.
-				_, _, err = in.WriteBlob(gctx, pr, l.Digest)
-			} else {
-				_, err = in.WriteLayer(gctx, pr, li)
-			}
-			if err != nil {
-				return fmt.Errorf("layer %s: %w", l.Digest, registryError(err))
+			}); err != nil {
+				return fmt.Errorf("layer %s: %w", l.Digest, err)
 			}
 			report(Progress{ID: id, Status: StatusComplete, Current: l.Size, Total: l.Size})
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// rangeFetcher fetches a blob from offset on: the body and the offset it
+// really starts at (0 when the registry sent it whole).
+type rangeFetcher func(ctx context.Context, digest v1.Hash, offset, size int64) (io.ReadCloser, int64, error)
+
+// fetchLayer downloads the layer l into the store, unpacking it unless
+// its chain is unpacked already. With from, the download goes through the
+// layer's partial file in tmp/ and starts where an earlier, killed or cut
+// off pull of it stopped (docs/registry.md); a resumed download that turns
+// out bad (its digest, or content the unpacking refuses) is tried once
+// more from the start, since the stored part may be what was bad.
+func fetchLayer(ctx context.Context, in *Ingest, layer v1.Layer, l v1.Descriptor, li LayerInput, chain v1.Hash, from rangeFetcher, progress func(int64)) error {
+	var p *partialBlob
+	if from != nil && !in.s.HasLayer(chain) {
+		p, _ = in.s.openPartial(l.Digest) // no partial: download as without one
+		if p != nil {
+			defer func() {
+				if fi, err := p.f.Stat(); err == nil && fi.Size() == 0 {
+					p.remove() // nothing came: nothing to resume
+				}
+				p.Close()
+			}()
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		rc, start, err := openLayer(ctx, layer, l, p, from)
+		if err != nil {
+			return registryError(err)
+		}
+		nr := &netReader{r: rc}
+		pr := &progressReader{r: nr, n: start, last: start, total: l.Size, report: progress}
+		if in.s.HasLayer(chain) {
+			// Unpacked already (from a blob compressed differently): only
+			// the blob is missing.
+			_, _, err = in.WriteBlob(ctx, pr, l.Digest)
+		} else {
+			_, err = in.writeLayer(ctx, pr, li, p)
+		}
+		rc.Close()
+		if err == nil {
+			return nil
+		}
+		err = registryError(err)
+		// A failure of the network (or a cancel) keeps what came for the
+		// next pull; one of the content (its digest, or what the
+		// decompression or the unpacking refuses) keeps none of it.
+		cut := (nr.err != nil || ctx.Err() != nil) && resumable(err)
+		if p != nil && !cut {
+			if rerr := p.reset(); rerr == nil && start > 0 && attempt == 0 {
+				continue
+			}
+			p.remove()
+		}
+		return err
+	}
+}
+
+// netReader records the error reading the network stream failed with.
+type netReader struct {
+	r   io.Reader
+	err error
+}
+
+func (n *netReader) Read(b []byte) (int, error) {
+	k, err := n.r.Read(b)
+	if err != nil && err != io.EOF && n.err == nil {
+		n.err = err
+	}
+	return k, err
+}
+
+// openLayer opens the layer's compressed stream: the rest of it after
+// what p holds when from can fetch a range, else all of it.
+func openLayer(ctx context.Context, layer v1.Layer, l v1.Descriptor, p *partialBlob, from rangeFetcher) (io.ReadCloser, int64, error) {
+	if p != nil && p.n > l.Size {
+		if err := p.reset(); err != nil {
+			return nil, 0, err
+		}
+	}
+	if p != nil && p.n == l.Size {
+		// All of it came before the kill: it is checked as it is read.
+		return io.NopCloser(strings.NewReader("")), p.n, nil
+	}
+	if p != nil && p.n > 0 {
+		rc, start, err := from(ctx, l.Digest, p.n, l.Size)
+		if err == nil && start == 0 {
+			err = p.reset() // the whole blob came: start the file again
+			if err != nil {
+				rc.Close()
+			}
+		}
+		if err == nil {
+			return rc, start, nil
+		}
+		if ctx.Err() != nil {
+			return nil, 0, ctx.Err()
+		}
+		// The range was refused: fetch it all, as without a partial.
+		if err := p.reset(); err != nil {
+			return nil, 0, err
+		}
+	}
+	rc, err := layer.Compressed()
+	return rc, 0, err
 }
 
 func shortDigest(h v1.Hash) string {

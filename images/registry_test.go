@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bytes"
 	"context"
 	"encoding/pem"
 	"errors"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -398,18 +400,45 @@ func sabotage(mode *string, target *string) func(http.Handler) http.Handler {
 	}
 }
 
+// rangeLog records the Range header of every GET of the blob target
+// ("" for none).
+func rangeLog(target *string, log *[]string, mu *sync.Mutex) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/blobs/"+*target) {
+				mu.Lock()
+				*log = append(*log, req.Header.Get("Range"))
+				mu.Unlock()
+			}
+			next.ServeHTTP(w, req)
+		})
+	}
+}
+
 func TestPullInterrupted(t *testing.T) {
 	mode, target := "", ""
-	reg := newTestRegistry(t, false, sabotage(&mode, &target))
+	var ranges []string
+	var mu sync.Mutex
+	reg := newTestRegistry(t, false, func(h http.Handler) http.Handler {
+		return rangeLog(&target, &ranges, &mu)(sabotage(&mode, &target)(h))
+	})
 	img := pushRandom(t, reg.host+"/cut/app:1", 3)
 	layers, _ := img.Layers()
 	d, _ := layers[2].Digest()
 	target = d.String()
+	partial := "partial-" + d.Hex
+	size, _ := layers[2].Size()
 	s, _ := testStore(t)
 	r := testRegistries(t, RegistryConfig{}, nil)
-	for _, tc := range []struct{ mode, want string }{
-		{"cut", "unexpected EOF"},
-		{"wrong", "digest mismatch"},
+	for _, tc := range []struct {
+		mode, want string
+		kept       []string // in tmp/ after the failure
+	}{
+		// A cut connection keeps what came, to resume from.
+		{mode: "cut", want: "unexpected EOF", kept: []string{partial}},
+		// The registry sends the whole blob (it ignores the Range), and
+		// the wrong one: nothing of it is kept.
+		{mode: "wrong", want: "digest mismatch"},
 	} {
 		mode = tc.mode
 		_, err := r.Pull(t.Context(), s, reg.host+"/cut/app:1", PullOptions{})
@@ -419,8 +448,8 @@ func TestPullInterrupted(t *testing.T) {
 		if ims, _ := s.List(t.Context()); len(ims) != 0 {
 			t.Errorf("%s: an image is visible after a failed pull", tc.mode)
 		}
-		if got := dirEntries(t, s.tmpDir()); len(got) != 0 {
-			t.Errorf("%s: tmp/ holds %v", tc.mode, got)
+		if got := dirEntries(t, s.tmpDir()); !cmp.Equal(got, tc.kept, cmpopts.EquateEmpty()) {
+			t.Errorf("%s: tmp/ holds %v, want %v", tc.mode, got, tc.kept)
 		}
 		if tc.mode == "wrong" { // bad content: nothing of it is kept
 			assertClean(t, s)
@@ -430,7 +459,10 @@ func TestPullInterrupted(t *testing.T) {
 	mode = "stall"
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {
-		for !s.hasTemp() {
+		for {
+			if fi, err := os.Stat(filepath.Join(s.tmpDir(), partial)); err == nil && fi.Size() > 0 {
+				break
+			}
 			time.Sleep(5 * time.Millisecond)
 		}
 		cancel()
@@ -438,17 +470,56 @@ func TestPullInterrupted(t *testing.T) {
 	if _, err := r.Pull(ctx, s, reg.host+"/cut/app:1", PullOptions{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled pull: %v", err)
 	}
-	if got := dirEntries(t, s.tmpDir()); len(got) != 0 {
-		t.Errorf("cancelled: tmp/ holds %v", got)
+	// The stalled layer's first half is kept (others that had not
+	// started leave nothing).
+	got := dirEntries(t, s.tmpDir())
+	fi, err := os.Stat(filepath.Join(s.tmpDir(), partial))
+	if !slices.Contains(got, partial) || err != nil || fi.Size() == 0 {
+		t.Fatalf("cancelled: tmp/ holds %v, want %s with the first half", got, partial)
 	}
+	half := fi.Size()
 	// kill -9 leaves temp files and unnamed blobs and layers behind.
 	os.WriteFile(filepath.Join(s.tmpDir(), "blob-123"), []byte("half"), 0o600)
 	os.MkdirAll(filepath.Join(s.tmpDir(), "layer-123", "fs", "etc"), 0o755)
 	mode = ""
+	mu.Lock()
+	ranges = nil
+	mu.Unlock()
 	if _, err := r.Pull(t.Context(), s, reg.host+"/cut/app:1", PullOptions{}); err != nil {
 		t.Fatalf("clean pull after failures: %v", err)
 	}
+	// It asked for the rest of the blob only.
+	if want := []string{fmt.Sprintf("bytes=%d-%d", half, size-1)}; !cmp.Equal(ranges, want) {
+		t.Errorf("the resumed pull's requests of the blob: Range %q, want %q", ranges, want)
+	}
 	assertClean(t, s) // what the interrupted pulls kept is the image's now
+}
+
+// TestPullResumeBadPartial: a partial download whose content is not the
+// blob's (a power loss, a bug) fails its digest check once resumed; the
+// layer is then fetched whole, and the pull succeeds.
+func TestPullResumeBadPartial(t *testing.T) {
+	target := ""
+	var ranges []string
+	var mu sync.Mutex
+	reg := newTestRegistry(t, false, rangeLog(&target, &ranges, &mu))
+	img := pushRandom(t, reg.host+"/bad/app:1", 1)
+	layers, _ := img.Layers()
+	d, _ := layers[0].Digest()
+	target = d.String()
+	s, _ := testStore(t)
+	if err := os.WriteFile(filepath.Join(s.tmpDir(), "partial-"+d.Hex), bytes.Repeat([]byte{0x1f}, 100), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := testRegistries(t, RegistryConfig{}, nil)
+	if _, err := r.Pull(t.Context(), s, reg.host+"/bad/app:1", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	size, _ := layers[0].Size()
+	if want := []string{fmt.Sprintf("bytes=100-%d", size-1), ""}; !cmp.Equal(ranges, want) {
+		t.Errorf("requests of the blob: Range %q, want %q", ranges, want)
+	}
+	assertClean(t, s)
 }
 
 func TestConcurrentPullsShareLayers(t *testing.T) {

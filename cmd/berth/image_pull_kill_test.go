@@ -6,12 +6,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +36,8 @@ type throttle struct {
 	streaming chan struct{}
 	release   chan struct{}
 	once      sync.Once
+	mu        sync.Mutex
+	ranges    []string // the Range header of each GET of the blob
 }
 
 func (th *throttle) wrap(next http.Handler) http.Handler {
@@ -42,6 +46,9 @@ func (th *throttle) wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		th.mu.Lock()
+		th.ranges = append(th.ranges, r.Header.Get("Range"))
+		th.mu.Unlock()
 		select {
 		case <-th.release:
 			next.ServeHTTP(w, r)
@@ -129,8 +136,9 @@ func killTestImage(t *testing.T, busybox string) (v1.Image, v1.Layer) {
 
 // TestPullKilled kills the built berth binary with SIGKILL while a layer's
 // blob streams in, then checks the store: no image, no blob or layer under
-// the half-fetched digest, every stored blob whole; and that the next pull
-// completes and its image inspects and runs.
+// the half-fetched digest, every stored blob whole, what came kept as the
+// blob's partial download; and that the next pull fetches only the rest
+// (a Range request), completes, and its image inspects and runs.
 func TestPullKilled(t *testing.T) {
 	if os.Getenv("BERTH_TEST_ROOT") != "1" {
 		t.Skip("builds the binary and runs a container as root: set BERTH_TEST_ROOT=1")
@@ -214,10 +222,29 @@ func TestPullKilled(t *testing.T) {
 		}
 	}
 
+	// What came before the kill waits in tmp/ under the blob's digest.
+	partial := filepath.Join(tmp, "partial-"+bigDigest.Hex)
+	fi, err := os.Stat(partial)
+	if err != nil || fi.Size() == 0 {
+		t.Fatalf("no partial download of the blob after the kill: %v", err)
+	}
+	kept := fi.Size()
+
 	release()
+	th.mu.Lock()
+	th.ranges = nil
+	th.mu.Unlock()
+	start := time.Now()
 	if out, err := berth("pull", "--progress", "plain", ref); err != nil {
 		t.Fatalf("pull after the kill: %v\n%s", err, out)
 	}
+	t.Logf("the next pull took %v, resuming at byte %d of %d", time.Since(start), kept, bigSize)
+	// It asked for the rest of the blob only.
+	th.mu.Lock()
+	if want := []string{fmt.Sprintf("bytes=%d-%d", kept, bigSize-1)}; !slices.Equal(th.ranges, want) {
+		t.Errorf("the next pull's requests of the blob: Range %q, want %q", th.ranges, want)
+	}
+	th.mu.Unlock()
 	if n := tempBytes(tmp); n != 0 {
 		t.Errorf("tmp/ holds %d bytes after the next pull", n)
 	}
