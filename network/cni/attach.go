@@ -89,7 +89,7 @@ func (m *Manager) cni() *libcni.CNIConfig {
 	if m.opts.ExecPlugins {
 		return libcni.NewCNIConfigWithCacheDir(m.opts.PluginDirs, m.runDir("cache"), nil)
 	}
-	return libcni.NewCNIConfigWithCacheDir(m.opts.PluginDirs, m.runDir("cache"), &inProcess{})
+	return libcni.NewCNIConfigWithCacheDir(m.opts.PluginDirs, m.runDir("cache"), &inProcess{hostLock: m.opts.HostLock})
 }
 
 // Attach joins the container's namespace to its networks and publishes

@@ -8,6 +8,7 @@ import (
 	gonet "net"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -255,27 +256,30 @@ func newIPT(proto iptables.Protocol) (*iptables.IPTables, error) {
 	return ipt, nil
 }
 
-// ensureChain makes berth's chain and the jump to it from the top of the
-// built-in chain. They are shared by every network of every root; the
-// last network's removal takes them away (PruneChains). Making a chain
-// that exists fails, which is the check: one exec, not two.
+// ensureChain makes one of berth's chains (berthChains) and the jumps to
+// it at the top of the built-in chains. They are shared by every network
+// of every root; the last network's removal takes them away (PruneChains).
+// Making a chain that exists fails, which is the check: one exec, not two.
 func ensureChain(ipt *iptables.IPTables, table, chain string) error {
-	builtin := "FORWARD"
-	if table == "nat" {
-		builtin = "POSTROUTING"
+	i := slices.IndexFunc(berthChains, func(c berthChain) bool { return c.table == table && c.chain == chain })
+	if i < 0 {
+		return fmt.Errorf("iptables: %s is not one of berth's chains", chain)
 	}
 	if err := ipt.NewChain(table, chain); err != nil {
 		if ok, _ := ipt.ChainExists(table, chain); !ok {
 			return fmt.Errorf("iptables: %w", err)
 		}
 	}
-	jump, err := ipt.Exists(table, builtin, "-j", chain)
-	if err != nil {
-		return fmt.Errorf("iptables: %w", err)
-	}
-	if !jump {
-		if err := ipt.Insert(table, builtin, 1, "-j", chain); err != nil {
+	for _, j := range berthChains[i].jumps {
+		spec := append(slices.Clone(j[1:]), "-j", chain)
+		jump, err := ipt.Exists(table, j[0], spec...)
+		if err != nil {
 			return fmt.Errorf("iptables: %w", err)
+		}
+		if !jump {
+			if err := ipt.Insert(table, j[0], 1, spec...); err != nil {
+				return fmt.Errorf("iptables: %w", err)
+			}
 		}
 	}
 	return nil
@@ -306,9 +310,8 @@ func (LinuxHost) pruneChains(ctx context.Context, fams []bool) error {
 		if err != nil {
 			continue // no ip6tables: no chains of ours there either
 		}
-		for _, tc := range [][2]string{{"filter", chainForward}, {"nat", chainMasq}} {
-			table, chain := tc[0], tc[1]
-			rules, err := listChain(ipt, table, chain)
+		for _, c := range berthChains {
+			rules, err := listChain(ipt, c.table, c.chain)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -316,15 +319,13 @@ func (LinuxHost) pruneChains(ctx context.Context, fams []bool) error {
 			if len(rules) != 1 { // absent, or rules besides the chain's own "-N"
 				continue
 			}
-			builtin := "FORWARD"
-			if table == "nat" {
-				builtin = "POSTROUTING"
+			for _, j := range c.jumps {
+				spec := append(slices.Clone(j[1:]), "-j", c.chain)
+				if err := ipt.Delete(c.table, j[0], spec...); err != nil && !missing(err) {
+					errs = append(errs, fmt.Errorf("iptables: %w", err))
+				}
 			}
-			if err := ipt.Delete(table, builtin, "-j", chain); err != nil && !missing(err) {
-				errs = append(errs, fmt.Errorf("iptables: %w", err))
-				continue
-			}
-			if err := ipt.DeleteChain(table, chain); err != nil && !missing(err) {
+			if err := ipt.DeleteChain(c.table, c.chain); err != nil && !missing(err) {
 				errs = append(errs, fmt.Errorf("iptables: %w", err))
 			}
 		}

@@ -59,7 +59,8 @@ func newRootEnv(t *testing.T) *rootEnv {
 	needRoot(t)
 	run := t.TempDir()
 	e := &rootEnv{t: t, nsDir: filepath.Join(run, "netns"), prefix: "bt" + randHex(4)}
-	e.opts = cni.Options{Root: t.TempDir(), RunRoot: run, DefaultBridge: e.prefix}
+	// BERTH_CNI_EXEC=1 runs the same tests on the plugin binaries.
+	e.opts = cni.Options{Root: t.TempDir(), RunRoot: run, DefaultBridge: e.prefix, ExecPlugins: os.Getenv("BERTH_CNI_EXEC") == "1"}
 	e.m = cni.New(e.opts)
 	t.Cleanup(e.check)
 	return e
@@ -377,6 +378,43 @@ func TestRootPublishedPortOnLocalhost(t *testing.T) {
 	_, _, err = e.container(cni.AttachRequest{Networks: nets, Ports: []runtime.PortBinding{{HostPort: busy, ContainerPort: 80}}})
 	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "already allocated") {
 		t.Errorf("host port %d held by the host: %v, want ErrConflict", busy, err)
+	}
+}
+
+// A published port is reached through the host's address on the bridge
+// (the gateway) by a neighbour on the network and by the container itself
+// (hairpin), as portmap's snat does; after detach no rule of it is left.
+func TestRootPublishedPortFromTheNetwork(t *testing.T) {
+	e := newRootEnv(t)
+	n := e.network(network.Config{})
+	nets := []runtime.NetworkAttachment{{Network: n.Name}}
+	nsA, resA, err := e.container(cni.AttachRequest{Networks: nets, Ports: []runtime.PortBinding{{ContainerPort: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsB, _, err := e.container(cni.AttachRequest{Networks: nets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveEcho(t, nsA, ":80")
+	addr := net.JoinHostPort(n.Config.Subnets[0].Gateway, fmt.Sprint(resA.Ports[0].HostPort))
+	for name, ns := range map[string]string{"neighbour": nsB, "itself": nsA} {
+		var got string
+		err := netns.Do(ns, func() (err error) {
+			got, err = roundTrip(addr)
+			return err
+		})
+		if err != nil || got != "echo hello\n" {
+			t.Errorf("%s -> %s: %q, %v", name, addr, got, err)
+		}
+	}
+	id := filepath.Base(nsA)
+	if err := e.m.Detach(t.Context(), id, nsA); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command("iptables-save", "-t", "nat").Output()
+	if strings.Contains(string(out), id) {
+		t.Errorf("port rules of %s left after detach:\n%s", id, grepLines(string(out), id))
 	}
 }
 
