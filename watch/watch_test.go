@@ -200,3 +200,80 @@ func TestWatcher(t *testing.T) {
 		t.Errorf("ignored files did something: %q", rec.calls[n:])
 	}
 }
+
+// permExec fails every Exec permanently and counts the calls.
+type permExec struct {
+	recorder
+	execs int
+}
+
+func (p *permExec) Exec(_ context.Context, service string, h types.ServiceHook) error {
+	p.mu.Lock()
+	p.execs++
+	p.mu.Unlock()
+	p.add(fmt.Sprintf("exec %s %v", service, h.Command))
+	return Permanent(errors.New("exit status 1"))
+}
+
+func TestWatcherUpdateResyncPermanent(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"src", "api", "later"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(dir, "later", "init.txt"), []byte("1"), 0o644)
+	p := project(dir)
+	rules, err := Rules(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &permExec{}
+	w := &Watcher{Rules: rules, Exec: rec, Debounce: 20 * time.Millisecond, Retry: 30 * time.Millisecond}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	write := func(p string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A permanent failure is reported once, not retried.
+	write("api/app.py")
+	rec.waitFor(t, "exec api [kill -HUP 1]")
+	time.Sleep(150 * time.Millisecond)
+	rec.mu.Lock()
+	if rec.execs != 1 {
+		t.Errorf("a permanent failure ran %d times, want 1", rec.execs)
+	}
+	rec.mu.Unlock()
+
+	// Resync copies again what was synced, and only syncs.
+	write("src/a.js")
+	rec.waitFor(t, "sync web /app/src/a.js delete=false")
+	rec.mu.Lock()
+	rec.calls = nil
+	rec.mu.Unlock()
+	w.Resync([]string{"web"})
+	rec.waitFor(t, "sync web /app/src/a.js delete=false")
+	rec.mu.Lock()
+	for _, c := range rec.calls {
+		if !strings.HasPrefix(c, "sync web ") {
+			t.Errorf("resync did %q", c)
+		}
+	}
+	rec.mu.Unlock()
+
+	// Update adds the new rules' paths and runs their initial sync.
+	p.Services["web"].Develop.Watch = append(p.Services["web"].Develop.Watch,
+		types.Trigger{Path: "later", Action: types.WatchActionSync, Target: "/later", InitialSync: true})
+	rules, err = Rules(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Update(rules)
+	rec.waitFor(t, "sync web /later/init.txt delete=false")
+	write("later/b.txt")
+	rec.waitFor(t, "sync web /later/b.txt delete=false")
+}

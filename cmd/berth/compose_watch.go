@@ -151,16 +151,16 @@ func watchStack(cmd *cobra.Command, env *stackEnv, w *stackWorld, o *upOptions, 
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(errOut, "Watching %d files of stack %s for changes (Ctrl-C to stop)\n", len(files), st.Project.Name)
+	if n := len(dev.w.Rules); n > 0 {
+		fmt.Fprintf(errOut, "Watching %d develop.watch paths\n", n)
+	}
 	devDone := make(chan error, 1)
 	go func() { devDone <- dev.run(ctx) }()
 	defer func() {
 		cancel()
 		<-devDone
 	}()
-	fmt.Fprintf(errOut, "Watching %d files of stack %s for changes (Ctrl-C to stop)\n", len(files), st.Project.Name)
-	if n := len(dev.w.Rules); n > 0 {
-		fmt.Fprintf(errOut, "Watching %d develop.watch paths\n", n)
-	}
 
 	var settle <-chan time.Time
 	var changed string
