@@ -221,7 +221,9 @@ func TestWatcherUpdateResyncPermanent(t *testing.T) {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 	}
 	os.WriteFile(filepath.Join(dir, "later", "init.txt"), []byte("1"), 0o644)
+	os.WriteFile(filepath.Join(dir, "src", "boot.js"), []byte("1"), 0o644)
 	p := project(dir)
+	p.Services["web"].Develop.Watch[0].InitialSync = true // to know when the watch is set up
 	rules, err := Rules(p, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +241,7 @@ func TestWatcherUpdateResyncPermanent(t *testing.T) {
 		}
 	}
 
+	rec.waitFor(t, "sync web /app/src/boot.js delete=false")
 	// A permanent failure is reported once, not retried.
 	write("api/app.py")
 	rec.waitFor(t, "exec api [kill -HUP 1]")
