@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -150,6 +152,21 @@ auth:
 	}
 	if pulled.Digest != pushed.Digest {
 		t.Errorf("pulled digest %s, pushed %s", pulled.Digest, pushed.Digest)
+	}
+	// A resumed download's Range request goes through the same
+	// credentials and certificates, and docker-registry honours it.
+	im, _ := b.Image(t.Context(), pulled.Ref)
+	l := im.Layers[0]
+	ref, _ := r.parse(pulled.Ref)
+	rc, start, err := r.fetchBlobFrom(t.Context(), ref.Context(), l.Digest, 10, l.BlobSize)
+	if err != nil || start != 10 {
+		t.Fatalf("range fetch: start %d, %v", start, err)
+	}
+	rest, _ := io.ReadAll(rc)
+	rc.Close()
+	whole, _ := os.ReadFile(b.BlobPath(l.Digest))
+	if !bytes.Equal(rest, whole[10:]) {
+		t.Errorf("range fetch gave %d bytes, not the blob's last %d", len(rest), len(whole)-10)
 	}
 	found, err := r.Search(t.Context(), host+"/dist", 0)
 	if err != nil || len(found) != 1 || found[0].Name != host+"/dist/app" {
