@@ -258,6 +258,17 @@ func TestPullKilled(t *testing.T) {
 	if out, err := berth("run", "--rm", "--name", name, "--network", "none", ref); err != nil || out != "ok\n" {
 		t.Errorf("run = %q %v", out, err)
 	}
+	// The container inspects with Docker's template names.
+	if out, err := berth("run", "-d", "--name", name, "--network", "none", "-v", "/tmp:/host:ro", ref, "sleep", "30"); err != nil {
+		t.Fatalf("run -d: %v\n%s", err, out)
+	}
+	out, err := berth("inspect", "-f", "{{.State.Status}} {{.Name}} {{.Config.Image}} {{.HostConfig.RestartPolicy.Name}} {{range .Mounts}}{{.Destination}}{{end}} {{.NetworkSettings.IPAddress}}|{{gt .State.Pid 0}}", name)
+	if want := "running /" + name + " " + ref + " no /host |true\n"; err != nil || out != want {
+		t.Errorf("inspect -f = %q %v, want %q", out, err, want)
+	}
+	if out, err := berth("rm", "-f", name); err != nil {
+		t.Errorf("rm -f: %v\n%s", err, out)
+	}
 }
 
 // tempBytes is the size of the files under dir.
