@@ -63,7 +63,25 @@ func (s *Store) collect(ctx context.Context, try bool) (int64, error) {
 			chains[l.ChainID.Hex] = true
 		}
 	}
-	if s.keep != nil {
+	// Garbage: what no image reaches.
+	var deadBlobs, deadChains []string
+	if ents, err := os.ReadDir(s.blobDir()); err == nil {
+		for _, e := range ents {
+			if !blobs[e.Name()] {
+				deadBlobs = append(deadBlobs, e.Name())
+			}
+		}
+	}
+	if ents, err := os.ReadDir(s.layerRoot()); err == nil {
+		for _, e := range ents {
+			if !chains[e.Name()] {
+				deadChains = append(deadChains, e.Name())
+			}
+		}
+	}
+	// Less what the build cache keeps; asked only when there is garbage,
+	// since it reads every cache record.
+	if s.keep != nil && len(deadBlobs)+len(deadChains) > 0 {
 		kept, err := s.keep()
 		if err != nil {
 			return 0, fmt.Errorf("collect image garbage: layers to keep: %w", err)
@@ -75,25 +93,21 @@ func (s *Store) collect(ctx context.Context, try bool) (int64, error) {
 	}
 	var freed int64
 	var errs []error
-	if ents, err := os.ReadDir(s.blobDir()); err == nil {
-		for _, e := range ents {
-			if !blobs[e.Name()] {
-				errs = append(errs, os.Remove(filepath.Join(s.blobDir(), e.Name())))
-			}
+	for _, b := range deadBlobs {
+		if !blobs[b] {
+			errs = append(errs, os.Remove(filepath.Join(s.blobDir(), b)))
 		}
 	}
-	if ents, err := os.ReadDir(s.layerRoot()); err == nil {
-		for _, e := range ents {
-			if chains[e.Name()] {
-				continue
-			}
-			if h, err := v1.NewHash("sha256:" + e.Name()); err == nil {
-				if meta, err := s.readLayerMeta(h); err == nil {
-					freed += meta.Size
-				}
-			}
-			errs = append(errs, os.RemoveAll(filepath.Join(s.layerRoot(), e.Name())))
+	for _, c := range deadChains {
+		if chains[c] {
+			continue
 		}
+		if h, err := v1.NewHash("sha256:" + c); err == nil {
+			if meta, err := s.readLayerMeta(h); err == nil {
+				freed += meta.Size
+			}
+		}
+		errs = append(errs, os.RemoveAll(filepath.Join(s.layerRoot(), c)))
 	}
 	if ents, err := os.ReadDir(s.tmpDir()); err == nil {
 		for _, e := range ents {
