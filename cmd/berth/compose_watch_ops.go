@@ -306,10 +306,10 @@ func copyFile(root *os.Root, src, rel string, fi fs.FileInfo) error {
 	}
 	if err == nil {
 		owner := rel
-		if _, err := root.Lstat(rel); err != nil {
+		if _, lerr := root.Lstat(rel); lerr != nil {
 			owner = path.Dir(rel)
 		}
-		if st, err := root.Lstat(owner); err == nil {
+		if st, lerr := root.Lstat(owner); lerr == nil {
 			if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 				err = root.Lchown(tmp, int(sys.Uid), int(sys.Gid))
 			}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/containerd/errdefs"
@@ -147,5 +148,35 @@ func TestSyncFiles(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(host, "a.txt")); string(data) != "new a" {
 		t.Errorf("the source changed: %q", data)
+	}
+}
+
+// TestSyncOwner: a replaced file keeps its owner, a new one gets its
+// directory's (chown needs root).
+func TestSyncOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	host, rootfs := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(host, "a"), []byte("a"), 0o644)
+	os.MkdirAll(filepath.Join(rootfs, "app"), 0o755)
+	os.Chown(filepath.Join(rootfs, "app"), 1000, 1000)
+	os.WriteFile(filepath.Join(rootfs, "app", "old"), []byte("o"), 0o644)
+	os.Chown(filepath.Join(rootfs, "app", "old"), 2000, 2000)
+	mounts := []fileMount{{Target: "/", Dir: rootfs}}
+	if err := syncFiles(mounts, []watch.Copy{
+		{HostPath: filepath.Join(host, "a"), ContainerPath: "/app/old"},
+		{HostPath: filepath.Join(host, "a"), ContainerPath: "/app/new/deep/a"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]uint32{"app/old": 2000, "app/new": 1000, "app/new/deep/a": 1000} {
+		fi, err := os.Lstat(filepath.Join(rootfs, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != want {
+			t.Errorf("%s: uid %d, want %d", p, uid, want)
+		}
 	}
 }
