@@ -38,6 +38,10 @@ type StackStatus struct {
 	// commit it was found at; the stack runs Commit meanwhile.
 	Error       string `json:"error,omitempty"`
 	ErrorCommit string `json:"error_commit,omitempty"`
+	// RolledBack is the commit whose apply failed (with Syncer.Rollback)
+	// and was rolled back: the stack's folder holds Commit's files again
+	// and the stack runs them until a newer commit than RolledBack.
+	RolledBack string `json:"rolled_back,omitempty"`
 	// Removed is set when the folder left the repository and the stack was
 	// kept (no --prune).
 	Removed bool `json:"removed,omitempty"`

@@ -65,12 +65,19 @@ type Applier interface {
 // every stack found and prunes those gone. Sync is safe to call from
 // several goroutines; calls run one at a time.
 type Syncer struct {
-	Repo    *Repo
-	Paths   []string // followed folders; none means the whole repository
-	Prune   bool
-	Applier Applier
-	Log     io.Writer
-	Now     func() time.Time
+	Repo  *Repo
+	Paths []string // followed folders; none means the whole repository
+	Prune bool
+	// Rollback: a stack whose new commit was applied (a plan not empty)
+	// and then failed (a container that did not start, or with the
+	// applier's --wait an unhealthy one) is put back as its last good
+	// commit had it: its folder is checked out at that commit
+	// (Repo.CheckoutPath) and applied again. It stays there, and the
+	// failure stays its error, until a newer commit.
+	Rollback bool
+	Applier  Applier
+	Log      io.Writer
+	Now      func() time.Time
 
 	mu     sync.Mutex
 	status *Status
@@ -194,7 +201,20 @@ func (s *Syncer) Sync(ctx context.Context) error {
 // syncStack converges one stack and updates its record.
 func (s *Syncer) syncStack(ctx context.Context, f Found, commit string, paths []string, ss StackStatus) (StackStatus, error) {
 	labels := map[string]string{LabelRepo: s.Repo.URL, LabelRef: s.Repo.Ref, LabelPath: f.Path}
-	res, err := s.Applier.Apply(ctx, Target{Path: f.Path, Dir: f.Dir, Files: f.Files, Commit: commit, Labels: labels, Found: paths})
+	target := Target{Path: f.Path, Dir: f.Dir, Files: f.Files, Commit: commit, Labels: labels, Found: paths}
+	if ss.RolledBack != "" && ss.RolledBack != commit {
+		ss.RolledBack = "" // a newer commit: it is tried
+	}
+	rolledBack := ss.RolledBack != "" && ss.Commit != ""
+	if rolledBack {
+		// The commit was rolled back: keep converging the good one (drift
+		// repair), from its files.
+		if err := s.Repo.CheckoutPath(ss.Commit, f.Path); err != nil {
+			return ss, fmt.Errorf("stack %s (%s): %w", ss.Stack, f.Path, err)
+		}
+		target.Commit = ss.Commit
+	}
+	res, err := s.Applier.Apply(ctx, target)
 	now := s.now()
 	ss.Checked = now
 	if res.Stack != "" {
@@ -206,14 +226,30 @@ func (s *Syncer) syncStack(ctx context.Context, f Found, commit string, paths []
 	}
 	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), s.Repo.Tree()+"/", "")
-		if ctx.Err() != nil {
+		left := "the running stack is left as it was"
+		switch {
+		case ctx.Err() != nil:
 			msg = "apply abandoned (berth gitops was stopped); the stack may be partly converged until the next sync: " + msg
+		case rolledBack:
+			msg = ss.Error // the rolled-back commit's error stays the stack's
+			left = fmt.Sprintf("the stack of commit %s did not converge either: %v", short(ss.Commit), err)
+		case s.Rollback && res.Changed && ss.Commit != "" && ss.Commit != commit:
+			ss.RolledBack = commit
+			left = s.rollback(ctx, target, ss.Commit)
 		}
-		if msg != ss.Error || commit != ss.ErrorCommit {
-			s.logf("stack %s (%s) at commit %s: %s\n  the running stack is left as it was", name, f.Path, short(commit), indent(msg))
+		if msg != ss.Error || commit != ss.ErrorCommit || rolledBack {
+			s.logf("stack %s (%s) at commit %s: %s\n  %s", name, f.Path, short(commit), indent(msg), left)
 		}
 		ss.Error, ss.ErrorCommit = msg, commit
 		return ss, fmt.Errorf("stack %s (%s) at commit %s: %s", name, f.Path, short(commit), msg)
+	}
+	if rolledBack {
+		if res.Changed {
+			s.logf("stack %s (%s): repaired drift of commit %s (commit %s was rolled back): %s", name, f.Path, short(ss.Commit), short(commit), res.Summary)
+			ss.Applied = now
+		}
+		ss.Plan = res.Summary
+		return ss, fmt.Errorf("stack %s (%s) at commit %s: %s (rolled back to commit %s)", name, f.Path, short(commit), ss.Error, short(ss.Commit))
 	}
 	switch {
 	case res.Changed && ss.Commit == commit:
@@ -231,6 +267,20 @@ func (s *Syncer) syncStack(ctx context.Context, f Found, commit string, paths []
 	}
 	ss.Commit, ss.Plan, ss.Error, ss.ErrorCommit = commit, res.Summary, "", ""
 	return ss, nil
+}
+
+// rollback puts the stack back as commit good had it: its folder checked
+// out at good and applied. It returns what to log about it.
+func (s *Syncer) rollback(ctx context.Context, t Target, good string) string {
+	if err := s.Repo.CheckoutPath(good, t.Path); err != nil {
+		return fmt.Sprintf("rollback to commit %s failed: %v", short(good), err)
+	}
+	t.Commit = good
+	res, err := s.Applier.Apply(ctx, t)
+	if err != nil {
+		return fmt.Sprintf("rolled back to commit %s, which did not converge either: %v", short(good), err)
+	}
+	return fmt.Sprintf("rolled back to commit %s (%s); it stays until a newer commit", short(good), res.Summary)
 }
 
 // prune takes down (with Prune) the stacks deployed from this repository,

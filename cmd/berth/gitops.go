@@ -138,7 +138,9 @@ func gitopsSyncer(cmd *cobra.Command, env *stackEnv, o *gitopsOptions, errOut io
 	if o.wait {
 		ap.waitTimeout = o.waitTimeout
 	}
-	return &gitops.Syncer{Repo: repo, Paths: o.paths, Prune: o.prune, Applier: ap, Log: errOut}, nil
+	// With --wait a commit that does not become ready is rolled back:
+	// "ready" is what makes a commit good.
+	return &gitops.Syncer{Repo: repo, Paths: o.paths, Prune: o.prune, Rollback: o.wait, Applier: ap, Log: errOut}, nil
 }
 
 func runGitops(cmd *cobra.Command, env *stackEnv, o *gitopsOptions) error {
@@ -347,8 +349,8 @@ func (a *gitopsApplier) Apply(ctx context.Context, t gitops.Target) (gitops.Resu
 	if a.waitTimeout > 0 {
 		// Like up --wait, under the stack's lock, on every sync (so a
 		// stack that stays unhealthy stays in error): one that does not
-		// become ready is an error of this commit. The new containers
-		// stay; there is no rollback.
+		// become ready is an error of this commit, which the Syncer rolls
+		// back to the stack's last good commit (Syncer.Rollback).
 		wctx, cancel := context.WithTimeout(ctx, a.waitTimeout)
 		defer cancel()
 		if err := waitReady(wctx, a.env, a.w.Runtime, p.Name, p.ServiceNames(), prog); err != nil {

@@ -528,3 +528,67 @@ func TestGitopsStopSignals(t *testing.T) {
 		}
 	}
 }
+
+// TestGitopsWaitRollback: with --wait, a commit whose stack does not
+// become healthy is rolled back to the stack's last good commit (its
+// configuration, not its containers: they were replaced), stays rolled
+// back on later syncs of that commit, and a newer good commit applies.
+func TestGitopsWaitRollback(t *testing.T) {
+	s := newTestStack(t, demoStack, fake.WithHealthOnStart("unhealthy"))
+	g := newGitRemote(t)
+	db := func(level string, healthcheck bool) string {
+		c := "services:\n  db:\n    image: postgres:16\n    environment: {LEVEL: " + level + "}\n"
+		if healthcheck {
+			c += "    healthcheck: {test: [\"CMD\", \"pg_isready\"]}\n"
+		}
+		return c
+	}
+	sync := func() (string, error) {
+		_, errOut, err := s.run(t, "gitops", "--repo", g.url, "--once", "--wait", "--wait-timeout", "5s")
+		return errOut, err
+	}
+	level := func() string {
+		t.Helper()
+		for _, e := range s.container(t, "db-db-1").Config.Env {
+			if v, ok := strings.CutPrefix(e, "LEVEL="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	good := g.commit(t, map[string]string{"db/compose.yaml": db("one", false)})
+	if errOut, err := sync(); err != nil {
+		t.Fatalf("good commit: %v\n%s", err, errOut)
+	}
+	bad := g.commit(t, map[string]string{"db/compose.yaml": db("two", true)})
+	errOut, err := sync()
+	if err == nil || !strings.Contains(errOut, "is unhealthy") || !strings.Contains(errOut, "rolled back to commit "+good[:12]) {
+		t.Fatalf("bad commit: %v\n%s", err, errOut)
+	}
+	if got := level(); got != "one" {
+		t.Errorf("after the rollback db runs LEVEL=%s, want one", got)
+	}
+	st := stackStatus(t, s.gitopsStatus(t), "db")
+	if st.Commit != good || st.ErrorCommit != bad || st.RolledBack != bad || st.Error == "" {
+		t.Errorf("status after the rollback: %+v", st)
+	}
+	// The same commit again: it stays rolled back, changes nothing and is
+	// still an error.
+	ids := s.ids(t)
+	if errOut, err := sync(); err == nil {
+		t.Errorf("resync of the rolled-back commit: %v\n%s", err, errOut)
+	}
+	if diff := cmpIDs(ids, s.ids(t)); diff != "" || level() != "one" {
+		t.Errorf("resync of the rolled-back commit changed the stack: %s, LEVEL=%s", diff, level())
+	}
+	fixed := g.commit(t, map[string]string{"db/compose.yaml": db("three", false)})
+	if errOut, err := sync(); err != nil {
+		t.Fatalf("fixed commit: %v\n%s", err, errOut)
+	}
+	if got := level(); got != "three" {
+		t.Errorf("after the fix db runs LEVEL=%s, want three", got)
+	}
+	if st := stackStatus(t, s.gitopsStatus(t), "db"); st.Commit != fixed || st.Error != "" || st.RolledBack != "" {
+		t.Errorf("status after the fix: %+v", st)
+	}
+}
