@@ -152,12 +152,33 @@ func readIgnore(path string) ([]string, error) {
 	return pats, nil
 }
 
+// ephemeral are the names editors give their temporary and backup files
+// (vim's swap files and its 4913 write test, emacs' lock and auto-save
+// files, backups, JetBrains' safe-write files) and .git: never synced, as
+// Compose ignores them too.
+var ephemeral = []string{".git", "*.swp", "*.swx", "*.swo", "4913", ".#*", "#*#", "*~", "*___jb_tmp___", "*___jb_old___"}
+
+func isEphemeral(rel string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		for _, pat := range ephemeral {
+			if ok, _ := filepath.Match(pat, part); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Matches reports whether a change of the host file path concerns the
-// rule: it is the rule's path or inside it, is not ignored, and is
-// included (when include is set).
+// rule: it is the rule's path or inside it, is not an editor's temporary
+// file or in a .git directory, is not ignored, and is included (when
+// include is set).
 func (r Rule) Matches(path string) bool {
 	path = filepath.Clean(path)
 	if path != r.Path && !strings.HasPrefix(path, r.Path+string(filepath.Separator)) {
+		return false
+	}
+	if rel, err := filepath.Rel(r.Path, path); err == nil && rel != "." && isEphemeral(rel) {
 		return false
 	}
 	if r.ignore != nil {

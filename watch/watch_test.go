@@ -51,6 +51,8 @@ func TestPlan(t *testing.T) {
 		{"sync", []Change{{Path: at("src/a/b.js")}}, []Action{{Service: "web", Sync: []Copy{{at("src/a/b.js"), "/app/src/a/b.js", false}}}}},
 		{"delete", []Change{{Path: at("src/old.js"), Removed: true}}, []Action{{Service: "web", Sync: []Copy{{at("src/old.js"), "/app/src/old.js", true}}}}},
 		{"ignored", []Change{{Path: at("src/x.tmp")}, {Path: at("src/node_modules/m/i.js")}, {Path: at("README")}}, nil},
+		{"editor files and .git", []Change{{Path: at("src/.a.js.swp")}, {Path: at("src/4913")}, {Path: at("src/a.js~")}, {Path: at("src/.#a.js")},
+			{Path: at("src/#a.js#")}, {Path: at("src/a.js___jb_tmp___")}, {Path: at("src/.git/index")}}, nil},
 		{"sync+restart", []Change{{Path: at("conf/web.conf")}}, []Action{{Service: "web", Sync: []Copy{{at("conf/web.conf"), "/etc/web/web.conf", false}}, Restart: true}}},
 		{"rebuild wins", []Change{{Path: at("src/a.js")}, {Path: at("package.json")}}, []Action{{Service: "web", Rebuild: true}}},
 		{"sync+exec once, include", []Change{{Path: at("api/a.py")}, {Path: at("api/b.py")}, {Path: at("api/notes.md")}}, []Action{{Service: "api",
