@@ -172,7 +172,11 @@ func syncFiles(mounts []fileMount, copies []watch.Copy) error {
 		}
 	}()
 	for _, c := range copies {
-		m, rel := resolveMount(mounts, c.ContainerPath)
+		target, err := resolveParents(mounts, c.ContainerPath)
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", c.ContainerPath, err)
+		}
+		m, rel := resolveMount(mounts, target)
 		if m.Tmpfs {
 			return fmt.Errorf("sync %s: it is on a tmpfs mount, which berth cannot reach from outside the container: %w", c.ContainerPath, errdefs.ErrNotImplemented)
 		}
@@ -184,7 +188,6 @@ func syncFiles(mounts []fileMount, copies []watch.Copy) error {
 			}
 			roots[m.Dir] = root
 		}
-		var err error
 		if c.Delete {
 			err = removeIn(root, rel)
 		} else {
@@ -195,6 +198,53 @@ func syncFiles(mounts []fileMount, copies []watch.Copy) error {
 		}
 	}
 	return nil
+}
+
+// resolveParents resolves the symlinks in the directories of the
+// container path p (not in its last element) as the container sees them:
+// an absolute link is relative to the container's root (/app -> /srv/app
+// is common in images), and a link may lead into a volume or bind mount.
+// os.Root, which every write still goes through, would refuse an absolute
+// link as leading out of the root.
+func resolveParents(mounts []fileMount, p string) (string, error) {
+	dir, base := path.Split(path.Clean("/" + p))
+	todo := strings.Split(strings.Trim(dir, "/"), "/")
+	cur := "/"
+	for hops := 0; len(todo) > 0; {
+		part := todo[0]
+		todo = todo[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, part)
+		m, rel := resolveMount(mounts, next)
+		if m.Dir == "" || rel == "." {
+			cur = next
+			continue
+		}
+		host := filepath.Join(m.Dir, filepath.FromSlash(rel))
+		fi, err := os.Lstat(host)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next // a missing directory is made later
+			continue
+		}
+		if hops++; hops > 40 {
+			return "", fmt.Errorf("too many levels of symbolic links in %s: %w", p, errdefs.ErrInvalidArgument)
+		}
+		link, err := os.Readlink(host)
+		if err != nil {
+			return "", err
+		}
+		if path.IsAbs(link) {
+			cur = "/"
+		}
+		todo = append(strings.Split(link, "/"), todo...)
+	}
+	return path.Join(cur, base), nil
 }
 
 // removeIn removes rel (all of it) under root; a missing path is done.

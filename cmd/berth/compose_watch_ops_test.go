@@ -132,10 +132,19 @@ func TestSyncFiles(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(rootfs, "app", "pkg")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("deleted directory still there: %v", err)
 	}
-	err := syncFiles(mounts, []watch.Copy{{HostPath: filepath.Join(host, "a.txt"), ContainerPath: "/app/escape/etc/x"}})
-	if err == nil {
-		t.Error("a copy through a symlink out of the root succeeded")
+	// A symlink to / is the container's root, not the host's.
+	name := filepath.Base(rootfs) + "-escape"
+	if err := syncFiles(mounts, []watch.Copy{{HostPath: filepath.Join(host, "a.txt"), ContainerPath: "/app/escape/" + name}}); err != nil {
+		t.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(rootfs, name)); err != nil {
+		t.Errorf("not in the container's root: %v", err)
+	}
+	if _, err := os.Lstat("/" + name); err == nil {
+		os.Remove("/" + name)
+		t.Error("a copy through a symlink to / wrote to the host's root")
+	}
+	os.Remove(filepath.Join(rootfs, name))
 	if err := syncFiles(mounts, []watch.Copy{{HostPath: filepath.Join(host, "a.txt"), ContainerPath: "/tmp/a"}}); !errdefs.IsNotImplemented(err) || !strings.Contains(err.Error(), "tmpfs") {
 		t.Errorf("a copy onto a tmpfs: %v", err)
 	}
@@ -178,5 +187,38 @@ func TestSyncOwner(t *testing.T) {
 		if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != want {
 			t.Errorf("%s: uid %d, want %d", p, uid, want)
 		}
+	}
+}
+
+// TestSyncThroughSymlinks: directories of the target that are symlinks
+// are followed as in the container, absolute ones from its root, also
+// into a volume; the write stays inside the container.
+func TestSyncThroughSymlinks(t *testing.T) {
+	host, rootfs, vol := t.TempDir(), t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(host, "a"), []byte("a"), 0o644)
+	os.MkdirAll(filepath.Join(rootfs, "srv", "app"), 0o755)
+	os.Symlink("/srv/app", filepath.Join(rootfs, "app"))         // absolute
+	os.Symlink("srv/app", filepath.Join(rootfs, "rel"))          // relative
+	os.Symlink("/data/inner", filepath.Join(rootfs, "srv", "d")) // into the volume
+	os.MkdirAll(filepath.Join(vol, "inner"), 0o755)
+	os.Symlink("../../../..", filepath.Join(rootfs, "srv", "up")) // climbs above /: stays at /
+	mounts := []fileMount{{Target: "/", Dir: rootfs}, {Target: "/data", Dir: vol}}
+	for _, tc := range []struct{ target, want string }{
+		{"/app/x/a", filepath.Join(rootfs, "srv", "app", "x", "a")},
+		{"/rel/a", filepath.Join(rootfs, "srv", "app", "a")},
+		{"/srv/d/a", filepath.Join(vol, "inner", "a")},
+		{"/srv/up/etc/a", filepath.Join(rootfs, "etc", "a")},
+	} {
+		if err := syncFiles(mounts, []watch.Copy{{HostPath: filepath.Join(host, "a"), ContainerPath: tc.target}}); err != nil {
+			t.Errorf("%s: %v", tc.target, err)
+			continue
+		}
+		if data, err := os.ReadFile(tc.want); err != nil || string(data) != "a" {
+			t.Errorf("%s: not at %s: %v", tc.target, tc.want, err)
+		}
+	}
+	os.Symlink("loop", filepath.Join(rootfs, "loop"))
+	if err := syncFiles(mounts, []watch.Copy{{HostPath: filepath.Join(host, "a"), ContainerPath: "/loop/a"}}); err == nil {
+		t.Error("a symlink loop: no error")
 	}
 }
