@@ -282,3 +282,36 @@ func TestWatcherUpdateResyncPermanent(t *testing.T) {
 	write("later/b.txt")
 	rec.waitFor(t, "sync web /later/b.txt delete=false")
 }
+
+// TestWatcherBurst: a file written without a pause is still synced, a
+// second after the burst began, not when it ends.
+func TestWatcherBurst(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
+	os.WriteFile(filepath.Join(dir, "src", "boot.js"), []byte("1"), 0o644)
+	p := project(dir)
+	p.Services["web"].Develop.Watch[0].InitialSync = true
+	rules, err := Rules(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- (&Watcher{Rules: rules, Exec: rec, Debounce: 200 * time.Millisecond}).Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	rec.waitFor(t, "sync web /app/src/boot.js delete=false")
+	want := "sync web /app/src/log.txt delete=false"
+	start := time.Now()
+	for time.Since(start) < 3*time.Second {
+		os.WriteFile(filepath.Join(dir, "src", "log.txt"), []byte(time.Now().String()), 0o644)
+		rec.mu.Lock()
+		ok := slices.Contains(rec.calls, want)
+		rec.mu.Unlock()
+		if ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("a file written every 50 ms was not synced within 3 s")
+}

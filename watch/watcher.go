@@ -28,6 +28,10 @@ type Executor interface {
 	Rebuild(ctx context.Context, service string) error
 }
 
+// maxWait is the longest a batch of changes waits for a pause in the
+// events before it is acted on.
+const maxWait = time.Second
+
 // Watcher watches the rules' paths and hands what changed to Exec.
 //
 // Run owns the rules once it started: change them with Update. Update and
@@ -37,7 +41,8 @@ type Watcher struct {
 	Exec  Executor
 	Log   io.Writer
 	// Debounce is how long a burst of events settles (default 100ms):
-	// editors save in several steps.
+	// editors save in several steps. A burst without a pause is acted on
+	// a second after its first event all the same.
 	Debounce time.Duration
 	// Retry is how long after a failed action its changes are tried again
 	// (default 1s). A failed action is never dropped: it is reported and
@@ -137,6 +142,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	// history is the last change of every path seen, for Resync.
 	history := map[string]Change{}
 	var settle <-chan time.Time
+	var burst time.Time // the first event of the batch being debounced
 	// run applies a batch and queues what failed for a retry, unless a
 	// newer change of the same path is already pending.
 	run := func(rules []Rule, batch map[string]Change) {
@@ -212,9 +218,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 					return nil
 				})
 			}
-			settle = time.After(debounce)
+			// Each event restarts the debounce, but a batch waits at most
+			// maxWait from its first event: a tool that writes without a
+			// pause does not hold every sync back.
+			if burst.IsZero() {
+				burst = time.Now()
+			}
+			settle = time.After(min(debounce, max(0, time.Until(burst.Add(maxWait)))))
 		case <-settle:
-			settle = nil
+			settle, burst = nil, time.Time{}
 			batch := pending
 			pending = map[string]Change{}
 			for p, c := range batch {
