@@ -36,9 +36,10 @@ func (s *syncBuffer) String() string {
 // on runc) on a stack with develop.watch rules: a synced file is in the
 // container within a second and a deleted one goes, ignored files do
 // nothing, sync+exec runs its command, restart restarts, a rebuild path
-// rebuilds and recreates only its service, and an edit of the stack file
-// with an edit of a source file at the same moment both take effect (the
-// recreated container gets the synced files back).
+// rebuilds and recreates only its service, an edit of the stack file with
+// an edit of a source file at the same moment both take effect (the
+// recreated container gets the synced files back), and a sync that fails
+// (the service is stopped) is reported and lands once it runs again.
 func TestDevelopWatchEndToEnd(t *testing.T) {
 	if os.Getenv("BERTH_TEST_ROOT") != "1" {
 		t.Skip("needs root, runc and overlayfs: set BERTH_TEST_ROOT=1")
@@ -231,5 +232,18 @@ services:
 		if out := execWeb("echo $LEVEL; cat /app/e.txt"); out != "two\neee" {
 			t.Errorf("web after both edits: %q", out)
 		}
+	})
+	t.Run("a failed sync is retried", func(t *testing.T) {
+		if out, err := berth("compose", "stop", "-t", "0", "web"); err != nil {
+			t.Fatalf("stop: %v\n%s", err, out)
+		}
+		write("src/late.txt", "late")
+		waitFor("the failure reported", 5*time.Second, func() bool {
+			return strings.Contains(log.String(), "no running container of service web") && strings.Contains(log.String(), "retrying")
+		})
+		if out, err := berth("compose", "start", "web"); err != nil {
+			t.Fatalf("start: %v\n%s", err, out)
+		}
+		waitFor("late.txt synced once web runs", 5*time.Second, func() bool { s, _ := inWeb("app/late.txt"); return s == "late" })
 	})
 }
