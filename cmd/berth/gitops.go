@@ -346,6 +346,10 @@ func (a *gitopsApplier) Apply(ctx context.Context, t gitops.Target) (gitops.Resu
 		return res, err
 	}
 	defer lock.Unlock()
+	// For berth boot, as up records it.
+	if err := saveGitopsBootRecord(a.env.g, p, t.Labels); err != nil {
+		return res, err
+	}
 	if a.waitTimeout > 0 {
 		// Like up --wait, under the stack's lock, on every sync (so a
 		// stack that stays unhealthy stays in error): one that does not
@@ -417,6 +421,7 @@ func (a *gitopsApplier) Down(ctx context.Context, name string) error {
 		return err
 	}
 	os.Remove(files)
+	forgetGitopsBootRecord(a.env.g, name)
 	os.Remove(filepath.Dir(files)) // once empty
 	return nil
 }

@@ -13,7 +13,8 @@ import (
 // TestGitopsRollbackEndToEnd runs the built berth on runc: with --wait, a
 // commit whose healthcheck fails is rolled back (the service runs the last
 // good commit's configuration again, healthy, the other service is not
-// touched), the status says so, and a later good commit applies.
+// touched), the status says so, a later good commit applies, and berth
+// boot brings the stack back after its containers stopped.
 func TestGitopsRollbackEndToEnd(t *testing.T) {
 	if os.Getenv("BERTH_TEST_ROOT") != "1" {
 		t.Skip("needs root, runc and overlayfs: set BERTH_TEST_ROOT=1")
@@ -118,5 +119,21 @@ services:
 	}
 	if got := level(); got != "fixed" {
 		t.Errorf("web runs LEVEL=%s after the fix, want fixed", got)
+	}
+
+	// A reboot: berth boot brings the gitops stack back as it was, without
+	// recreating anything.
+	before = ids()
+	if out, err := berth("compose", "-p", stack, "stop", "-t", "0"); err != nil {
+		t.Fatalf("stop: %v\n%s", err, out)
+	}
+	if out, err := berth("boot", "--progress", "quiet"); err != nil {
+		t.Fatalf("boot: %v\n%s", err, out)
+	}
+	if after := ids(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("boot recreated containers: before %v after %v", before, after)
+	}
+	if got := level(); got != "fixed" {
+		t.Errorf("web runs LEVEL=%s after boot, want fixed", got)
 	}
 }

@@ -592,3 +592,42 @@ func TestGitopsWaitRollback(t *testing.T) {
 		t.Errorf("status after the fix: %+v", st)
 	}
 }
+
+// TestGitopsBoot: berth boot brings back a stack berth gitops deployed,
+// starting its containers with their gitops labels (nothing recreated),
+// and forgets it once gitops prunes it.
+func TestGitopsBoot(t *testing.T) {
+	s := newTestStack(t, demoStack)
+	g := newGitRemote(t)
+	g.commit(t, map[string]string{"apps/web/compose.yaml": gitopsWeb})
+	if _, errOut, err := s.run(t, "gitops", "--repo", g.url, "--once"); err != nil {
+		t.Fatalf("gitops: %v\n%s", err, errOut)
+	}
+	ids := s.ids(t)
+	cs, _ := s.rt.List(t.Context())
+	for _, c := range cs {
+		s.rt.Stop(t.Context(), c.ID, nil)
+	}
+	if _, errOut, err := s.run(t, "boot"); err != nil {
+		t.Fatalf("boot: %v\n%s", err, errOut)
+	}
+	if diff := cmpIDs(ids, s.ids(t)); diff != "" {
+		t.Errorf("boot recreated containers: %s", diff)
+	}
+	for _, n := range []string{"web-web-1", "web-db-1"} {
+		c := s.container(t, n)
+		if c.Status != runtime.StatusRunning || c.Labels[gitops.LabelRepo] != g.url {
+			t.Errorf("%s after boot: %s, labels %v", n, c.Status, c.Labels)
+		}
+	}
+	g.commit(t, map[string]string{"apps/web/": ""})
+	if _, errOut, err := s.run(t, "gitops", "--repo", g.url, "--once", "--prune"); err != nil {
+		t.Fatalf("prune: %v\n%s", err, errOut)
+	}
+	if _, errOut, err := s.run(t, "boot"); err != nil || strings.Contains(errOut, "web") {
+		t.Errorf("boot after the prune: %v\n%s", err, errOut)
+	}
+	if cs, _ := s.rt.List(t.Context()); len(cs) != 0 {
+		t.Errorf("boot brought a pruned stack back: %d containers", len(cs))
+	}
+}
