@@ -4,7 +4,8 @@
 # sleep`, against the same with `--network none`; the difference per
 # container is what a network attach costs a `run` (namespace, CNI bridge
 # ADD, /etc/hosts and resolv.conf, DNS server kept informed). Then a
-# published port (-p) for the portmap plugin's extra cost.
+# published port (-p) for the port rules' extra cost, and the removal of
+# the 2N containers (rm -f), whose difference is what detaching costs.
 #
 # Usage: bench/network.sh [N]       (run as root)
 # Env:   BERTH (default: berth in PATH; berth-shim must sit next to it or in PATH)
@@ -64,8 +65,24 @@ for i in $(seq 1 $P); do
 done
 port_ms=$(( ($(now) - t0) / 1000000 ))
 
+# detach: the same containers removed one by one (rm -f kills, detaches,
+# removes the namespace; interleaved as above).
+rmnone_ns=0 rmnet_ns=0
+for i in $(seq 1 "$N"); do
+  t0=$(now)
+  $B rm -f "none$i" >/dev/null
+  t1=$(now)
+  $B rm -f "net$i" >/dev/null
+  t2=$(now)
+  rmnone_ns=$((rmnone_ns + t1 - t0)) rmnet_ns=$((rmnet_ns + t2 - t1))
+done
+rmnone_ms=$((rmnone_ns / 1000000)) rmnet_ms=$((rmnet_ns / 1000000))
+
 echo "berth: $N containers, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '  %-28s %6d ms total %6d ms each\n' "--network none" "$none_ms" $((none_ms / N))
 printf '  %-28s %6d ms total %6d ms each\n' "--network $NET (user)" "$net_ms" $((net_ms / N))
 printf '  %-28s %6d ms per container\n' "attach cost (user - none)" $(((net_ms - none_ms) / N))
 printf '  %-28s %6d ms each\n' "user network + -p 80" $((port_ms / P))
+printf '  %-28s %6d ms total %6d ms each\n' "rm -f, --network none" "$rmnone_ms" $((rmnone_ms / N))
+printf '  %-28s %6d ms total %6d ms each\n' "rm -f, user network" "$rmnet_ms" $((rmnet_ms / N))
+printf '  %-28s %6d ms per container\n' "detach cost (user - none)" $(((rmnet_ms - rmnone_ms) / N))
