@@ -21,3 +21,15 @@ func TestStaleRules(t *testing.T) {
 		t.Errorf("staleRules (-want +got):\n%s", diff)
 	}
 }
+
+func TestTablesInput(t *testing.T) {
+	got := tablesInput(map[string][]string{
+		"nat":    {"-A BERTH-POSTROUTING -s 10.0.0.0/24 ! -o br -j MASQUERADE"},
+		"filter": {"-D BERTH-FORWARD -i br -j ACCEPT", "-A BERTH-FORWARD -i br -j ACCEPT"},
+	})
+	want := "*filter\n-D BERTH-FORWARD -i br -j ACCEPT\n-A BERTH-FORWARD -i br -j ACCEPT\nCOMMIT\n" +
+		"*nat\n-A BERTH-POSTROUTING -s 10.0.0.0/24 ! -o br -j MASQUERADE\nCOMMIT\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tablesInput (-want +got):\n%s", diff)
+	}
+}

@@ -329,6 +329,35 @@ func defaultGateway(t *testing.T, nsPath string) string {
 	return gw
 }
 
+// Setup again (a network whose Create was interrupted is finished by the
+// first Attach) leaves each rule once; Teardown takes them all.
+func TestRootSetupTwiceLeavesRulesOnce(t *testing.T) {
+	e := newRootEnv(t)
+	for _, cfg := range []network.Config{{}, {Internal: true}, {IPv6: true}} {
+		n := e.network(cfg)
+		h := cni.LinuxHost{Scope: cni.Scope(e.opts.Root)}
+		tag := n.ID[:12]
+		count := func() int {
+			c := 0
+			for _, cmd := range []string{"iptables-save", "ip6tables-save"} {
+				out, _ := exec.Command(cmd).Output()
+				c += strings.Count(string(out), tag)
+			}
+			return c
+		}
+		want := len(cni.Rules(n, cni.Scope(e.opts.Root)))
+		if got := count(); got != want {
+			t.Errorf("%+v: %d rules after create, want %d", cfg, got, want)
+		}
+		if err := h.Setup(t.Context(), n); err != nil {
+			t.Fatal(err)
+		}
+		if got := count(); got != want {
+			t.Errorf("%+v: %d rules after a second Setup, want %d", cfg, got, want)
+		}
+	}
+}
+
 func TestRootInternalHasNoDefaultRoute(t *testing.T) {
 	e := newRootEnv(t)
 	n := e.network(network.Config{Internal: true})
