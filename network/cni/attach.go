@@ -20,6 +20,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/flock"
+	"github.com/berth-dev/berth/network/netns"
 	"github.com/berth-dev/berth/runtime"
 )
 
@@ -289,7 +290,42 @@ func (m *Manager) Detach(ctx context.Context, containerID, netnsPath string) err
 	return m.detach(ctx, att)
 }
 
+// DetachRemove is Detach followed by netns.Remove of netnsPath, for a
+// container whose namespace goes with it (the runtime's release after the
+// process ended, rm): the container's veths are not deleted one by one
+// but go with the namespace, which the kernel destroys in the background,
+// many at a time. Deleting a veth waits for the kernel (17-50 ms here,
+// serialised under the rtnl lock, so a `down` of 50 paid them one after
+// the other). Leases and port rules are released before it returns; the
+// host ends of the veths disappear shortly after (host-local hands the
+// addresses out again only after going round its range). Idempotent, as
+// Detach; with Options.ExecPlugins it is Detach then netns.Remove.
+func (m *Manager) DetachRemove(ctx context.Context, containerID, netnsPath string) error {
+	att, err := m.attachment(containerID)
+	if err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("detach %s: %w", containerID, err)
+	}
+	if err == nil {
+		if netnsPath != "" {
+			att.NetNSPath = netnsPath
+		}
+		if err := m.detachOpts(ctx, att, true); err != nil {
+			return err
+		}
+	}
+	if netnsPath == "" {
+		return nil
+	}
+	return netns.Remove(netnsPath)
+}
+
 func (m *Manager) detach(ctx context.Context, att Attachment) error {
+	return m.detachOpts(ctx, att, false)
+}
+
+// detachOpts runs every endpoint's DEL; keepLinks leaves the veths to the
+// namespace's destruction (DetachRemove).
+func (m *Manager) detachOpts(ctx context.Context, att Attachment, keepLinks bool) error {
 	nsPath := att.NetNSPath
 	if _, err := os.Stat(nsPath); err != nil {
 		nsPath = ""
@@ -297,7 +333,7 @@ func (m *Manager) detach(ctx context.Context, att Attachment) error {
 	att.NetNSPath = nsPath
 	var errs []error
 	for i := len(att.Endpoints) - 1; i >= 0; i-- {
-		if err := m.delEndpoint(ctx, att, att.Endpoints[i]); err != nil {
+		if err := m.delEndpointOpts(ctx, att, att.Endpoints[i], keepLinks); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -312,6 +348,15 @@ func (m *Manager) detach(ctx context.Context, att Attachment) error {
 
 // delEndpoint runs DEL for one endpoint with the list it was added with.
 func (m *Manager) delEndpoint(ctx context.Context, att Attachment, ep Endpoint) error {
+	return m.delEndpointOpts(ctx, att, ep, false)
+}
+
+// keepLinkArg tells the in-process bridge's DEL to leave the container's
+// veth to the namespace's destruction; IgnoreUnknown makes host-local's
+// argument parser pass over it.
+var keepLinkArgs = [][2]string{{"IgnoreUnknown", "1"}, {"BERTH_KEEP_LINK", "1"}}
+
+func (m *Manager) delEndpointOpts(ctx context.Context, att Attachment, ep Endpoint, keepLink bool) error {
 	nsPath := att.NetNSPath
 	if _, err := os.Stat(nsPath); err != nil {
 		nsPath = ""
@@ -320,9 +365,13 @@ func (m *Manager) delEndpoint(ctx context.Context, att Attachment, ep Endpoint) 
 	if err != nil {
 		return fmt.Errorf("network %s: %w", ep.Network, err)
 	}
-	err = m.cni().DelNetworkList(ctx, list, &libcni.RuntimeConf{
+	rc := &libcni.RuntimeConf{
 		ContainerID: att.ContainerID, NetNS: nsPath, IfName: ep.IfName, CapabilityArgs: ep.CapabilityArgs,
-	})
+	}
+	if keepLink && nsPath != "" && !m.opts.ExecPlugins {
+		rc.Args = keepLinkArgs
+	}
+	err = m.cni().DelNetworkList(ctx, list, rc)
 	if err != nil {
 		return fmt.Errorf("network %s: %w", ep.Network, err)
 	}

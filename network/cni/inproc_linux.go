@@ -269,9 +269,11 @@ func bridgeAdd(conf bridgeNet, stdin []byte, args cniArgs) (out []byte, err erro
 }
 
 // bridgeDel is the bridge plugin's DEL: the container's veth (if the
-// namespace is still there) and the lease. Idempotent.
+// namespace is still there, and unless CNI_ARGS has BERTH_KEEP_LINK=1:
+// DetachRemove leaves it to the namespace's destruction) and the lease.
+// Idempotent.
 func bridgeDel(stdin []byte, args cniArgs) error {
-	if args.netns != "" {
+	if args.netns != "" && !strings.Contains(";"+args.args+";", ";BERTH_KEEP_LINK=1;") {
 		err := ns.WithNetNSPath(args.netns, func(ns.NetNS) error {
 			if err := ip.DelLinkByName(args.ifName); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
 				return err

@@ -358,6 +358,57 @@ func TestRootSetupTwiceLeavesRulesOnce(t *testing.T) {
 	}
 }
 
+// DetachRemove releases the lease and port rules at once and removes the
+// namespace; the veth goes with the namespace, shortly after.
+func TestRootDetachRemove(t *testing.T) {
+	e := newRootEnv(t)
+	n := e.network(network.Config{})
+	id := e.prefix + randHex(8)
+	path, err := netns.New(e.nsDir, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.m.Detach(context.Background(), id, path); _ = netns.Remove(path) })
+	res, err := e.m.Attach(t.Context(), cni.AttachRequest{ContainerID: id, NetNSPath: path,
+		Networks: []runtime.NetworkAttachment{{Network: n.Name}}, Ports: []runtime.PortBinding{{ContainerPort: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostIf := res.Interfaces[0].HostIf
+	e.seen.hostIfs = append(e.seen.hostIfs, hostIf)
+	if err := e.m.DetachRemove(t.Context(), id, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("namespace left")
+	}
+	if eps, _ := e.m.Endpoints(t.Context(), n.Name); len(eps) != 0 {
+		t.Errorf("endpoints left: %+v", eps)
+	}
+	leases, _ := os.ReadDir(filepath.Join(e.opts.RunRoot, "cni", "ipam", n.Name))
+	for _, l := range leases {
+		if _, err := netip.ParseAddr(l.Name()); err == nil {
+			t.Errorf("lease %s left", l.Name())
+		}
+	}
+	if out, _ := exec.Command("iptables-save", "-t", "nat").Output(); strings.Contains(string(out), id) {
+		t.Errorf("port rules left:\n%s", grepLines(string(out), id))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := netlink.LinkByName(hostIf); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("veth %s still there 5 s after its namespace went", hostIf)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := e.m.DetachRemove(t.Context(), id, path); err != nil {
+		t.Errorf("second DetachRemove: %v", err)
+	}
+}
+
 func TestRootInternalHasNoDefaultRoute(t *testing.T) {
 	e := newRootEnv(t)
 	n := e.network(network.Config{Internal: true})
@@ -601,7 +652,8 @@ func BenchmarkDetach(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
 		ports []runtime.PortBinding
-	}{{"plain", nil}, {"port", []runtime.PortBinding{{ContainerPort: 80}}}} {
+		keep  bool // DetachRemove: the veth goes with the namespace
+	}{{"plain", nil, false}, {"port", []runtime.PortBinding{{ContainerPort: 80}}, false}, {"detachremove", nil, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			var detach, remove, cleanup time.Duration
 			for b.Loop() {
@@ -609,7 +661,11 @@ func BenchmarkDetach(b *testing.B) {
 				id, path := attach(tc.ports)
 				b.StartTimer()
 				t0 := time.Now()
-				if err := m.Detach(ctx, id, path); err != nil {
+				detachFn := m.Detach
+				if tc.keep {
+					detachFn = m.DetachRemove
+				}
+				if err := detachFn(ctx, id, path); err != nil {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
