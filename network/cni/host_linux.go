@@ -136,6 +136,17 @@ func tablesInput(byTable map[string][]string) string {
 	return b.String()
 }
 
+// Present reports whether net's bridge exists (for other drivers: true).
+// A reboot removes bridges and rules but not records; a network found
+// without its bridge is set up again at its next use.
+func (LinuxHost) Present(net Record) bool {
+	if driver(net.Config) != "bridge" || net.Bridge == "" {
+		return true
+	}
+	_, err := netlink.LinkByName(net.Bridge)
+	return err == nil
+}
+
 // setupBridge creates the bridge up front, not at the first container's
 // ADD, so its route claims the subnet at once (the next pool allocation,
 // by any berth, sees it) and the gateway address exists for DNS.

@@ -394,12 +394,46 @@ func (m *Manager) Get(ctx context.Context, ref string) (Record, error) {
 	return m.records.find(ref)
 }
 
+// hostChecker is a Host that can tell whether a network's host side is
+// still there: a reboot takes bridges and rules away, not records.
+type hostChecker interface {
+	Present(net Record) bool
+}
+
+// hostSideUp reports whether r's host side is there, as far as the Host
+// can tell cheaply (LinuxHost: the bridge exists, one netlink call).
+func (m *Manager) hostSideUp(r Record) bool {
+	c, ok := m.opts.Host.(hostChecker)
+	return !ok || c.Present(r)
+}
+
+// setupAgain sets up r's host side, which a crash in Create or a reboot
+// left missing, under the host-wide lock Create sets networks up with, so
+// concurrent attaches set it up once.
+func (m *Manager) setupAgain(ctx context.Context, r Record) error {
+	lk, err := flock.Acquire(ctx, m.opts.HostLock)
+	if err != nil {
+		return fmt.Errorf("network %s: %w", r.Name, err)
+	}
+	defer lk.Unlock()
+	if r.Ready && m.hostSideUp(r) {
+		return nil // done by a concurrent attach
+	}
+	if err := m.opts.Host.Setup(ctx, r); err != nil {
+		return fmt.Errorf("network %s: %w", r.Name, err)
+	}
+	return nil
+}
+
 // EnsureDefault returns the default network, creating it on first use
 // (172.17.0.0/16 unless the host or another network has it).
 func (m *Manager) EnsureDefault(ctx context.Context) (Record, error) {
 	r, err := m.records.get(DefaultName)
-	if err == nil {
+	if err == nil && (!r.Ready || m.hostSideUp(r)) {
 		return r, nil
+	}
+	if err == nil { // its bridge is gone (a reboot): set it up again
+		return r, m.setupAgain(ctx, r)
 	}
 	if !errdefs.IsNotFound(err) {
 		return Record{}, err
@@ -418,11 +452,14 @@ func (m *Manager) ready(ctx context.Context, name string) (Record, error) {
 		return m.EnsureDefault(ctx)
 	}
 	r, err := m.Get(ctx, name)
-	if err != nil || r.Ready {
+	if err != nil {
 		return r, err
 	}
-	if err := m.opts.Host.Setup(ctx, r); err != nil {
-		return Record{}, fmt.Errorf("network %s: %w", name, err)
+	if r.Ready && m.hostSideUp(r) {
+		return r, nil
+	}
+	if err := m.setupAgain(ctx, r); err != nil {
+		return Record{}, err
 	}
 	r.Ready = true
 	lk, err := flock.Acquire(ctx, m.lock)

@@ -409,6 +409,27 @@ func TestRootDetachRemove(t *testing.T) {
 	}
 }
 
+// After a reboot records remain but bridges and rules are gone: the next
+// attach sets the network up again, rules included.
+func TestRootAttachAfterReboot(t *testing.T) {
+	e := newRootEnv(t)
+	n := e.network(network.Config{})
+	h := cni.LinuxHost{Scope: cni.Scope(e.opts.Root)}
+	if err := h.Teardown(t.Context(), n); err != nil { // the "reboot"
+		t.Fatal(err)
+	}
+	if _, _, err := e.container(cni.AttachRequest{Networks: []runtime.NetworkAttachment{{Network: n.Name}}}); err != nil {
+		t.Fatalf("attach after the bridge went: %v", err)
+	}
+	if _, err := netlink.LinkByName(n.Bridge); err != nil {
+		t.Errorf("bridge %s not made again: %v", n.Bridge, err)
+	}
+	out, _ := exec.Command("iptables-save").Output()
+	if got, want := strings.Count(string(out), n.ID[:12]), len(cni.Rules(n, cni.Scope(e.opts.Root))); got != want {
+		t.Errorf("%d rules of the network after the attach, want %d", got, want)
+	}
+}
+
 func TestRootInternalHasNoDefaultRoute(t *testing.T) {
 	e := newRootEnv(t)
 	n := e.network(network.Config{Internal: true})
