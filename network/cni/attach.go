@@ -375,6 +375,17 @@ func (m *Manager) delEndpointOpts(ctx context.Context, att Attachment, ep Endpoi
 	if err != nil {
 		return fmt.Errorf("network %s: %w", ep.Network, err)
 	}
+	if _, ok := ep.CapabilityArgs["portMappings"]; ok && m.opts.ExecPlugins {
+		// Ports published in-process (before BERTH_CNI_EXEC=1 was set)
+		// are berth's rules, which the portmap binary does not know.
+		e := &inProcess{hostLock: m.opts.HostLock}
+		if lk, err := e.lockHost(ctx); err == nil {
+			args := cniArgs{containerID: att.ContainerID, ifName: ep.IfName}
+			_, _ = delPortRules(false, args, nil)
+			_, _ = delPortRules(true, args, nil)
+			lk.Unlock()
+		}
+	}
 	return nil
 }
 

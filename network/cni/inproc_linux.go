@@ -59,7 +59,12 @@ func (e *inProcess) ExecPlugin(ctx context.Context, pluginPath string, stdin []b
 			case "ADD":
 				return e.portsAdd(ctx, conf, args)
 			case "DEL":
-				return nil, e.portsDel(ctx, conf, args)
+				found, err := e.portsDel(ctx, conf, args)
+				if found || err != nil {
+					return nil, err
+				}
+				// None of berth's: the portmap binary's, if any.
+				return e.raw.ExecPlugin(ctx, pluginPath, stdin, environ)
 			}
 		}
 	}

@@ -100,7 +100,7 @@ func (e *inProcess) portsAdd(ctx context.Context, conf portmapNet, args cniArgs)
 		return nil, err
 	}
 	if err := addPortRules(true, v6); err != nil {
-		_ = delPortRules(false, args, v4)
+		_, _ = delPortRules(false, args, v4)
 		return nil, err
 	}
 	for _, a := range addrs {
@@ -118,8 +118,11 @@ func (e *inProcess) portsAdd(ctx context.Context, conf portmapNet, args cniArgs)
 
 // portsDel takes the container's port rules away: the exact ones computed
 // from the cached result when there is one, else (or if that fails, say
-// after a crash half-way through an ADD) every rule carrying its tag.
-func (e *inProcess) portsDel(ctx context.Context, conf portmapNet, args cniArgs) error {
+// after a crash half-way through an ADD) every rule carrying its tag. It
+// reports whether it found any: none means the ports were published by
+// the portmap binary (a container attached before berth had its own
+// rules, or with BERTH_CNI_EXEC=1), whose DEL the caller then runs.
+func (e *inProcess) portsDel(ctx context.Context, conf portmapNet, args cniArgs) (bool, error) {
 	_, addrs, err := prevAddrs(conf.PrevResult)
 	if err != nil {
 		addrs = nil
@@ -127,14 +130,17 @@ func (e *inProcess) portsDel(ctx context.Context, conf portmapNet, args cniArgs)
 	v4, v6 := PortRules(args.containerID, args.ifName, conf.RuntimeConfig.PortMaps, addrs)
 	lk, err := e.lockHost(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer lk.Unlock()
-	errs := []error{delPortRules(false, args, v4)}
+	found, err := delPortRules(false, args, v4)
+	errs := []error{err}
 	if len(v6) > 0 || len(addrs) == 0 {
-		errs = append(errs, delPortRules(true, args, v6))
+		found6, err := delPortRules(true, args, v6)
+		found = found || found6
+		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	return found, errors.Join(errs...)
 }
 
 // lockHost takes the host-wide network lock: chains are made and pruned
@@ -179,15 +185,17 @@ func addPortRules(v6 bool, rules []string) error {
 }
 
 // delPortRules deletes rules in one transaction, or when that fails (one
-// is gone, or they are not known) every rule tagged for the interface.
-func delPortRules(v6 bool, args cniArgs, rules []string) error {
+// is gone, or they are not known) every rule tagged for the interface,
+// reporting whether there were any.
+func delPortRules(v6 bool, args cniArgs, rules []string) (bool, error) {
 	if len(rules) > 0 && iptablesRestore(v6, restoreInput("-D", rules)) == nil {
-		return nil
+		return true, nil
 	}
 	ipt, err := iptablesFor(v6)
 	if err != nil {
-		return nil // no ip6tables: no rules there either
+		return false, nil // no ip6tables: no rules there either
 	}
+	found := false
 	tag := portTag(args.containerID, args.ifName)
 	var errs []error
 	for _, chain := range []string{chainDNAT, chainMasq} {
@@ -197,13 +205,14 @@ func delPortRules(v6 bool, args cniArgs, rules []string) error {
 			continue
 		}
 		for _, r := range taggedRules(lines, tag) {
+			found = true
 			spec := strings.Fields(r)[2:]
 			if err := ipt.Delete("nat", chain, spec...); err != nil && !missing(err) {
 				errs = append(errs, err)
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return found, errors.Join(errs...)
 }
 
 // iptablesRestore feeds in to `iptables-restore --noflush` (ip6tables- for

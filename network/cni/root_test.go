@@ -249,7 +249,7 @@ func TestRootInProcessMatchesBinaries(t *testing.T) {
 	binOpts := e.opts
 	binOpts.ExecPlugins = true
 	bin := cni.New(binOpts)
-	attach := func(m *cni.Manager) (string, string, cni.Result) {
+	attach := func(m *cni.Manager, ports []runtime.PortBinding) (string, string, cni.Result) {
 		id := e.prefix + randHex(8)
 		path, err := netns.New(e.nsDir, id)
 		if err != nil {
@@ -259,15 +259,20 @@ func TestRootInProcessMatchesBinaries(t *testing.T) {
 			_ = e.m.Detach(context.Background(), id, path)
 			_ = netns.Remove(path)
 		})
-		res, err := m.Attach(t.Context(), cni.AttachRequest{ContainerID: id, NetNSPath: path, Networks: nets})
+		res, err := m.Attach(t.Context(), cni.AttachRequest{ContainerID: id, NetNSPath: path, Networks: nets, Ports: ports})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.seen.hostIfs = append(e.seen.hostIfs, res.Interfaces[0].HostIf)
+		for _, ip := range res.Interfaces[0].IPs {
+			e.seen.tags = append(e.seen.tags, "--to-destination "+ip.Addr().String()+":")
+		}
 		return id, path, res
 	}
-	idBin, nsBin, rBin := attach(bin)
-	idIn, nsIn, rIn := attach(e.m)
+	// Both publish a port: portmap's rules for one, berth's for the other,
+	// and each side's DEL takes the other's away.
+	idBin, nsBin, rBin := attach(bin, []runtime.PortBinding{{ContainerPort: 80}})
+	idIn, nsIn, rIn := attach(e.m, []runtime.PortBinding{{ContainerPort: 81}})
 	shape := func(r cni.Result) cni.Interface {
 		i := r.Interfaces[0]
 		if i.MAC == "" || !strings.HasPrefix(i.HostIf, "veth") || len(i.IPs) != 1 || len(i.Gateways) != 1 {
@@ -301,6 +306,12 @@ func TestRootInProcessMatchesBinaries(t *testing.T) {
 	for _, l := range leases {
 		if _, err := netip.ParseAddr(l.Name()); err == nil {
 			t.Errorf("lease %s left", l.Name())
+		}
+	}
+	nat, _ := exec.Command("iptables-save", "-t", "nat").Output()
+	for _, r := range []cni.Result{rBin, rIn} {
+		if to := "--to-destination " + ipv4(t, r).String() + ":"; strings.Contains(string(nat), to) {
+			t.Errorf("port rules left after the other side's detach:\n%s", grepLines(string(nat), to))
 		}
 	}
 	links, _ := exec.Command("ip", "-o", "link").Output()
