@@ -102,9 +102,28 @@ type psRow struct {
 	Mounts       string `json:"Mounts"`
 	Networks     string `json:"Networks"`
 	LocalVolumes string `json:"LocalVolumes"`
+
+	labels map[string]string // for {{.Label "key"}}
+	header bool              // the table's header row
 }
 
-var psHeader = psRow{ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT", RunningFor: "CREATED", Ports: "PORTS", State: "STATE", Status: "STATUS", Size: "SIZE", Names: "NAMES", Labels: "LABELS", Mounts: "MOUNTS", Networks: "NETWORKS", LocalVolumes: "LOCAL VOLUMES"}
+// Label is the value of the container's label name, "" if it has none; in
+// the header row, the column title: the key's last dotted part, as Docker's.
+func (r psRow) Label(name string) string {
+	if r.header {
+		return labelHeader(name)
+	}
+	return r.labels[name]
+}
+
+// labelHeader is the title of a {{.Label "key"}} column in Docker's table
+// formats: the key's last dotted part, with - and _ as spaces.
+func labelHeader(name string) string {
+	parts := strings.Split(name, ".")
+	return strings.NewReplacer("-", " ", "_", " ").Replace(parts[len(parts)-1])
+}
+
+var psHeader = psRow{ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT", RunningFor: "CREATED", Ports: "PORTS", State: "STATE", Status: "STATUS", Size: "SIZE", Names: "NAMES", Labels: "LABELS", Mounts: "MOUNTS", Networks: "NETWORKS", LocalVolumes: "LOCAL VOLUMES", header: true}
 
 func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psRow {
 	rec := c.Record
@@ -133,7 +152,7 @@ func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psR
 		CreatedAt:  rec.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 		RunningFor: units.HumanDuration(now.Sub(rec.Created)) + " ago",
 		State:      c.State.Status, Status: statusText(c, now), Names: rec.Name,
-		Labels: strings.Join(labels, ","), Mounts: strings.Join(mounts, ","),
+		Labels: strings.Join(labels, ","), labels: rec.Config.Labels, Mounts: strings.Join(mounts, ","),
 		LocalVolumes: strconv.Itoa(len(rec.Volumes)),
 		Ports:        runc.FormatPorts(rt.PortMap(context.Background(), rec, c.State)),
 	}
