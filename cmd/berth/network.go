@@ -14,8 +14,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -170,10 +168,29 @@ func keyValues(flag string, kvs []string) (map[string]string, error) {
 // networkRow is one line of `network ls`, with Docker's template fields.
 type networkRow struct {
 	ID, Name, Driver, Scope, IPv6, Internal, Labels, CreatedAt string
-	rec                                                        cni.Record
+
+	rec    cni.Record
+	header bool // the table's header row
 }
 
-func (r networkRow) Label(k string) string { return r.rec.Config.Labels[k] }
+// Label is the value of the network's label k; in the header row, the
+// column title (the key's last dotted part), as Docker's.
+func (r networkRow) Label(k string) string {
+	if r.header {
+		return labelHeader(k)
+	}
+	return r.rec.Config.Labels[k]
+}
+
+func newNetworkRow(r cni.Record, noTrunc bool) networkRow {
+	row := networkRow{ID: r.ID, Name: r.Name, Driver: r.Config.Driver, Scope: "local",
+		IPv6: fmt.Sprint(r.Config.IPv6), Internal: fmt.Sprint(r.Config.Internal),
+		Labels: joinLabels(r.Config.Labels), CreatedAt: r.Created.Format("2006-01-02 15:04:05.999999999 -0700 MST"), rec: r}
+	if !noTrunc {
+		row.ID = r.ID[:12]
+	}
+	return row
+}
 
 func newNetworkLsCmd(g *globals) *cobra.Command {
 	var (
@@ -206,13 +223,7 @@ func newNetworkLsCmd(g *globals) *cobra.Command {
 				if !match(r) {
 					continue
 				}
-				row := networkRow{ID: r.ID, Name: r.Name, Driver: r.Config.Driver, Scope: "local",
-					IPv6: fmt.Sprint(r.Config.IPv6), Internal: fmt.Sprint(r.Config.Internal),
-					Labels: joinLabels(r.Config.Labels), CreatedAt: r.Created.Format("2006-01-02 15:04:05.999999999 -0700 MST"), rec: r}
-				if !noTrunc {
-					row.ID = r.ID[:12]
-				}
-				rows = append(rows, row)
+				rows = append(rows, newNetworkRow(r, noTrunc))
 			}
 			out := cmd.OutOrStdout()
 			if quiet {
@@ -240,44 +251,15 @@ func joinLabels(l map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
+// networkHeader is the header row of a `network ls` table.
+var networkHeader = networkRow{ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER", Scope: "SCOPE", IPv6: "IPV6",
+	Internal: "INTERNAL", Labels: "LABELS", CreatedAt: "CREATED AT", header: true}
+
+// renderNetworkRows writes `network ls` rows per --format, through the
+// image commands' template machinery: Docker's template functions, header
+// functions for a table's header row, "table" with or without a space.
 func renderNetworkRows(out io.Writer, format string, rows []networkRow) error {
-	switch {
-	case format == "" || format == "table":
-		format = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
-	case format == "json":
-		enc := json.NewEncoder(out)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	text, table := strings.CutPrefix(format, "table ")
-	tmpl, err := template.New("format").Funcs(template.FuncMap{"json": toJSON}).Parse(text + "\n")
-	if err != nil {
-		return fmt.Errorf("--format: %v: %w", err, errdefs.ErrInvalidArgument)
-	}
-	w := out
-	var tw *tabwriter.Writer
-	if table {
-		tw = tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
-		w = tw
-		hdr := networkRow{ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER", Scope: "SCOPE", IPv6: "IPV6",
-			Internal: "INTERNAL", Labels: "LABELS", CreatedAt: "CREATED AT"}
-		if err := tmpl.Execute(w, hdr); err != nil {
-			return err
-		}
-	}
-	for _, r := range rows {
-		if err := tmpl.Execute(w, r); err != nil {
-			return err
-		}
-	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
+	return renderImageRows(out, format, "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", networkHeader, rows)
 }
 
 func toJSON(v any) (string, error) {
@@ -429,26 +411,8 @@ func newNetworkInspectCmd(g *globals) *cobra.Command {
 				}
 				docs = append(docs, inspectDoc(r, eps))
 			}
-			out := cmd.OutOrStdout()
-			if format != "" && format != "json" {
-				tmpl, err := template.New("format").Funcs(template.FuncMap{"json": toJSON}).Parse(format + "\n")
-				if err != nil {
-					return fmt.Errorf("--format: %v: %w", err, errdefs.ErrInvalidArgument)
-				}
-				for _, d := range docs {
-					if err := tmpl.Execute(out, d); err != nil {
-						return err
-					}
-				}
-			} else {
-				if docs == nil {
-					docs = []networkInspect{}
-				}
-				b, err := json.MarshalIndent(docs, "", "    ")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(out, string(b))
+			if err := writeInspect(cmd.OutOrStdout(), format, docs, nil); err != nil {
+				return err
 			}
 			return errors.Join(errs...)
 		},
