@@ -237,30 +237,67 @@ func newBuilderPruneCmd(g *globals) *cobra.Command {
 					return nil
 				}
 			}
+			ctx := cmd.Context()
 			st, err := openImageStore(g)
 			if err != nil {
 				return err
 			}
-			c := &build.Cache{Dir: filepath.Join(g.root, "build-cache")}
-			res, err := c.Prune(all, func(chains []string) bool {
-				for _, ch := range chains {
-					h, err := v1.NewHash(ch)
-					if err != nil || !st.HasLayer(h) {
-						return false
-					}
+			// Plain prune deletes Docker's dangling build cache: records
+			// with a layer no named image has (an rmi'd image's steps, an
+			// intermediate stage's). A record of a named image's layers
+			// (FROM base, ENV ...) costs no layer space and stays.
+			var keep func(chains []string) bool
+			if !all {
+				named, err := namedImageChains(ctx, st)
+				if err != nil {
+					return err
 				}
-				return true
-			})
+				keep = func(chains []string) bool {
+					for _, c := range chains {
+						if !named[c] {
+							return false
+						}
+					}
+					return true
+				}
+			}
+			c := &build.Cache{Dir: filepath.Join(g.root, "build-cache")}
+			res, err := c.Prune(all, keep)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted build cache objects: %d records, %d cache mounts\nTotal reclaimed space: %s\n", res.Records, res.Mounts, buildCacheSize(res.Bytes))
+			// The store keeps the layers cache records name (KeepLayers):
+			// collecting now frees those of the deleted records.
+			freed, err := st.GC(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Deleted build cache objects: %d records, %d cache mounts\nTotal reclaimed space: %s\n", res.Records, res.Mounts, buildCacheSize(res.Bytes+freed))
 			return nil
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused build cache, not just dangling ones")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
 	return cmd
+}
+
+// namedImageChains is the set of layer chain IDs (sha256:...) of the images
+// that have a name.
+func namedImageChains(ctx context.Context, st *images.Store) (map[string]bool, error) {
+	ims, err := st.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("builder prune: %w", err)
+	}
+	named := map[string]bool{}
+	for _, im := range ims {
+		if im.Dangling() {
+			continue
+		}
+		for _, l := range im.Layers {
+			named[l.ChainID.String()] = true
+		}
+	}
+	return named, nil
 }
 
 func buildCacheSize(n int64) string {

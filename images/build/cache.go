@@ -142,9 +142,12 @@ type PruneResult struct {
 	Bytes   int64 // of the cache's own files; layers go with the image store's GC
 }
 
-// Prune deletes cache records whose layers the store no longer has and,
-// with all, every record and every cache mount (builder prune -a).
-// valid reports whether a record's layers are all still stored.
+// Prune deletes the cache records valid rejects and, with all, every record
+// and every cache mount (builder prune -a). valid is given the chain IDs of
+// a record's layers, bottom first (sha256:...), and reports whether to keep
+// it; nil keeps none, as does an unreadable record. The layers stay in the
+// image store until its next collection, which no longer keeps them for the
+// deleted records.
 func (c *Cache) Prune(all bool, valid func(chains []string) bool) (PruneResult, error) {
 	var res PruneResult
 	recs, err := os.ReadDir(filepath.Join(c.Dir, "records"))

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBuilderPrune: after rmi, builder prune deletes the image's cached
+// steps and collects their layers, so the store shrinks, while the steps
+// of an image that still has a name stay cached; -a deletes every record.
+func TestBuilderPrune(t *testing.T) {
+	root := t.TempDir()
+	if _, stderr, err := berthCLI(t, root, string(rootfsTar(t, "base", false)), "import", "-", "base"); err != nil {
+		t.Fatal(err, stderr)
+	}
+	ctxDir := t.TempDir()
+	big := make([]byte, 256<<10) // random: stored as is, whatever the compression
+	rand.Read(big)
+	for name, data := range map[string][]byte{
+		"gone.bin": big, "kept.txt": []byte("kept"),
+		"Dockerfile.gone": []byte("FROM base\nCOPY gone.bin /gone.bin\n"),
+		"Dockerfile.kept": []byte("FROM base\nCOPY kept.txt /kept.txt\nENV K=1\n"),
+	} {
+		if err := os.WriteFile(filepath.Join(ctxDir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build := func(name string) string {
+		t.Helper()
+		return mustCLI(t, root, "build", "-q", "-t", name, "-f", filepath.Join(ctxDir, "Dockerfile."+name), ctxDir)
+	}
+	build("gone")
+	keptID := build("kept")
+	mustCLI(t, root, "rmi", "gone")
+	// rmi keeps the layers of cached steps; builder prune lets them go.
+	size := dirBytes(filepath.Join(root, "images"))
+	recs := records(t, root)
+	out := mustCLI(t, root, "builder", "prune", "-f")
+	if after := dirBytes(filepath.Join(root, "images")); size-after < int64(len(big)) {
+		t.Errorf("store %d bytes after prune, %d before: the rmi'd image's layer was not collected\n%s", after, size, out)
+	}
+	var kb float64
+	if _, err := fmt.Sscanf(out, "Deleted build cache objects: 1 records, 0 cache mounts\nTotal reclaimed space: %fkB", &kb); err != nil || kb < 256 {
+		t.Errorf("builder prune said (want 1 record, 256kB or more):\n%s", out)
+	}
+	if n := len(records(t, root)); n != len(recs)-1 {
+		t.Errorf("%d records after prune, %d before: want the COPY gone.bin one deleted", n, len(recs))
+	}
+	// The named image's steps are still cached: an unchanged rebuild runs
+	// nothing and gives the same image.
+	if id := build("kept"); id != keptID {
+		t.Errorf("rebuild after prune = %s, want the cached %s", id, keptID)
+	}
+	out = mustCLI(t, root, "builder", "prune", "-f")
+	if !strings.Contains(out, "Deleted build cache objects: 0 records") {
+		t.Errorf("second builder prune said:\n%s", out)
+	}
+	mustCLI(t, root, "builder", "prune", "-a", "-f")
+	if n := len(records(t, root)); n != 0 {
+		t.Errorf("%d records after prune -a", n)
+	}
+	if got := mustCLI(t, root, "image", "inspect", "-f", "{{.Id}}", "kept"); strings.TrimSpace(got) != strings.TrimSpace(keptID) {
+		t.Errorf("prune -a touched a named image: %s", got)
+	}
+}
+
+func records(t *testing.T, root string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(root, "build-cache", "records", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// dirBytes is the size of the regular files under dir.
+func dirBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
