@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/overlay"
 	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/ocispec"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
 )
 
@@ -350,9 +351,17 @@ func (r *Runtime) stop(ctx context.Context, rec *Record, timeout *time.Duration)
 	return fmt.Errorf("stop %s: container did not exit after SIGKILL", rec.Name)
 }
 
-// signal sends sig through the runtime, thawing a paused container so that
-// it can act on it.
+// signal sends sig to the container's init, thawing a paused container so
+// that it can act on it. A running one is signalled directly: its init is
+// pid 1 of a PID namespace of its own (ocispec), so SIGKILL to it takes
+// every process of the container, as `runc kill --all` would, and a stop
+// costs no runtime exec.
 func (r *Runtime) signal(ctx context.Context, rec *Record, st monitor.State, sig string, all bool) error {
+	if st.Status == monitor.Running {
+		if n, err := ocispec.ParseSignal(sig); err == nil && monitor.Signal(st.Pid, st.PidStart, n) {
+			return nil
+		}
+	}
 	_, err := r.runtime(ctx, killArgs(r.opts.RuntimeRoot, rec.ID, sig, all)...)
 	if st.Status == monitor.Paused {
 		_, _ = r.runtime(ctx, resumeArgs(r.opts.RuntimeRoot, rec.ID)...)

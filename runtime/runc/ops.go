@@ -55,8 +55,12 @@ func (r *Runtime) Kill(ctx context.Context, ref, sig string) error {
 			return err
 		}
 	}
-	if _, err := r.runtime(ctx, killArgs(r.opts.RuntimeRoot, rec.ID, sig, false)...); err != nil {
-		return fmt.Errorf("kill %s: %w", rec.Name, err)
+	// A running container's init is signalled directly (see signal); a
+	// paused one through the runtime.
+	if st.Status != monitor.Running || !monitor.Signal(st.Pid, st.PidStart, n) {
+		if _, err := r.runtime(ctx, killArgs(r.opts.RuntimeRoot, rec.ID, sig, false)...); err != nil {
+			return fmt.Errorf("kill %s: %w", rec.Name, err)
+		}
 	}
 	r.event(rec, "kill", "signal", sig)
 	return nil

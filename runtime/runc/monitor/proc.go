@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // StartTime returns the start time of pid in clock ticks since boot (field
@@ -54,3 +57,24 @@ func exitCode(exited bool, status int, signaled bool, sig int) int {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// Signal sends sig to the process pid started at start (0: any), through a
+// pidfd so that a pid reused after the check is never hit. It reports
+// false, sending nothing, when that process is gone or cannot be reached
+// this way; the caller then falls back to the runtime.
+func Signal(pid int, start uint64, sig syscall.Signal) bool {
+	if pid <= 0 {
+		return false
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	// The pidfd pins this process: if it is still the one that started at
+	// start now, the signal below reaches it and no other.
+	if !Alive(pid, start) {
+		return false
+	}
+	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+}

@@ -257,7 +257,7 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 			drain(&pumps)
 			m.hub.setStdin(nil, nil)
 			m.oom = m.oomKilled() // read before delete removes the cgroup
-			_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
+			m.deleteExited(ctx)
 			return code, nil
 		}
 	}
