@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"text/template"
 	"time"
 
 	units "github.com/docker/go-units"
@@ -90,7 +89,12 @@ type composePsRow struct {
 	Status     string `json:"Status"`
 	Ports      string `json:"Ports"`
 	Labels     string `json:"Labels"`
+
+	labels map[string]string
 }
+
+// Label is the value of one label, for --format '{{.Label "k"}}'.
+func (r composePsRow) Label(name string) string { return r.labels[name] }
 
 func newComposePsRow(c runtime.Container, now time.Time) composePsRow {
 	cmdline := strings.Join(append(slices.Clone(c.Config.Entrypoint), c.Config.Cmd...), " ")
@@ -100,6 +104,7 @@ func newComposePsRow(c runtime.Container, now time.Time) composePsRow {
 		Created: c.Created.Format("2006-01-02 15:04:05 -0700 MST"), RunningFor: units.HumanDuration(now.Sub(c.Created)) + " ago",
 		State: string(c.Status), Health: c.Health, ExitCode: c.ExitCode,
 		Status: composeStatus(c), Ports: formatPorts(c.Config.Ports), Labels: joinLabels(c.Labels),
+		labels: c.Labels,
 	}
 }
 
@@ -174,9 +179,12 @@ func renderRows[T any](out io.Writer, format string, rows []T, header []string, 
 		}
 		return nil
 	}
-	tmpl, err := template.New("format").Funcs(template.FuncMap{"json": toJSON}).Parse(strings.TrimPrefix(format, "table "))
+	// Docker's template functions (join, upper, truncate, ...), as the
+	// container and image listings have them.
+	text, _ := strings.CutPrefix(format, "table")
+	tmpl, err := parseImageTemplate(strings.TrimSpace(text))
 	if err != nil {
-		return fmt.Errorf("--format: %w", err)
+		return err
 	}
 	for _, r := range rows {
 		if err := tmpl.Execute(out, r); err != nil {

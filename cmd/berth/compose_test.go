@@ -518,3 +518,23 @@ func TestComposeRunSecrets(t *testing.T) {
 		t.Errorf("run --rm left its files: %v", err)
 	}
 }
+
+func TestComposePsFormat(t *testing.T) {
+	c := runtime.Container{ID: "abc", Name: "p-web-1", Status: runtime.StatusRunning,
+		Labels: map[string]string{"io.berth.service": "web", "tier": "front"}}
+	row := newComposePsRow(c, time.Now())
+	tests := []struct{ format, want string }{
+		{`{{.Name}} {{.Label "tier"}}`, "p-web-1 front\n"},
+		{`{{upper .Service}}|{{join (split .Name "-") "."}}`, "WEB|p.web.1\n"},
+		{`table{{.Name}}`, "p-web-1\n"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		if err := renderRows(&out, tt.format, []composePsRow{row}, nil, nil); err != nil {
+			t.Fatalf("%s: %v", tt.format, err)
+		}
+		if out.String() != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.format, out.String(), tt.want)
+		}
+	}
+}
