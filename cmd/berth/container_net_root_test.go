@@ -423,3 +423,31 @@ func TestRootNetPublishAllAndNameFiles(t *testing.T) {
 		}
 	}
 }
+
+// Docker lets a container taken off its last network join one again: it
+// stays network-attached with no network, also across a restart.
+func TestRootNetReconnectAfterLastDisconnect(t *testing.T) {
+	c := netCLI(t)
+	n1, n2 := unique("ra"), unique("rb")
+	c.must("network", "create", "--internal", n1)
+	c.must("network", "create", "--internal", n2)
+	c.must("run", "-d", "--name", "lone", "--network", n1, "busybox", "sleep", "60")
+	ifs := func() string { return c.must("exec", "lone", "ip", "-o", "-4", "addr") }
+	c.must("network", "disconnect", n1, "lone")
+	if out := ifs(); strings.Contains(out, "eth") {
+		t.Fatalf("an interface is left after disconnecting the last network:\n%s", out)
+	}
+	c.must("network", "connect", n2, "lone")
+	if out := ifs(); !strings.Contains(out, "eth0") {
+		t.Fatalf("no interface after connect:\n%s", out)
+	}
+	c.must("network", "disconnect", n2, "lone")
+	c.must("restart", "-t", "0", "lone")
+	if out := ifs(); strings.Contains(out, "eth") {
+		t.Fatalf("restart attached a network the container was taken off:\n%s", out)
+	}
+	c.must("network", "connect", n1, "lone")
+	if out := ifs(); !strings.Contains(out, "eth0") {
+		t.Fatalf("no interface after connect to a restarted container:\n%s", out)
+	}
+}

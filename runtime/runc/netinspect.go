@@ -49,7 +49,7 @@ func (r *Runtime) networkSettings(ctx context.Context, rec *Record, st monitor.S
 	}
 	nets := map[string]EndpointSettings{}
 	if kindOf(rec.Config.NetworkMode) == netAttached {
-		for _, na := range attachments(rec.Config) {
+		for _, na := range rec.networks() {
 			nets[na.Network] = EndpointSettings{Aliases: na.Aliases}
 		}
 		if len(nets) == 0 {

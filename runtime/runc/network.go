@@ -214,7 +214,7 @@ func (r *Runtime) setupNetwork(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
-	req := cni.AttachRequest{ContainerID: rec.ID, Name: rec.Name, NetNSPath: path, Networks: attachments(rec.Config), Ports: rec.Config.Ports}
+	req := cni.AttachRequest{ContainerID: rec.ID, Name: rec.Name, NetNSPath: path, Networks: rec.networks(), Ports: rec.Config.Ports, Isolated: rec.NoNetworks}
 	res, err := r.opts.Networks.Attach(ctx, req)
 	if err != nil && !errdefs.IsInvalidArgument(err) && !errdefs.IsNotFound(err) {
 		// A port or an address may be held by what others left: exited
@@ -430,8 +430,8 @@ func (r *Runtime) Connect(ctx context.Context, ref string, na runtime.NetworkAtt
 		if _, err := r.opts.Networks.Get(ctx, na.Network); err != nil {
 			return err
 		}
-		nets := attachments(rec.Config)
-		if len(nets) == 0 {
+		nets := rec.networks()
+		if len(nets) == 0 && !rec.NoNetworks {
 			nets = []runtime.NetworkAttachment{{Network: cni.DefaultName}}
 		}
 		if slices.ContainsFunc(nets, func(o runtime.NetworkAttachment) bool { return o.Network == na.Network }) {
@@ -447,7 +447,10 @@ func (r *Runtime) Connect(ctx context.Context, ref string, na runtime.NetworkAtt
 			}
 		}
 		rec.Config.Networks = append(nets, na)
-		if rec.Config.NetworkMode == "" {
+		switch {
+		case rec.NoNetworks:
+			rec.Config.NetworkMode, rec.NoNetworks = na.Network, false
+		case rec.Config.NetworkMode == "":
 			rec.Config.NetworkMode = cni.DefaultName
 		}
 		return nil
@@ -457,8 +460,8 @@ func (r *Runtime) Connect(ctx context.Context, ref string, na runtime.NetworkAtt
 // Disconnect takes a container off a network (`network disconnect`).
 func (r *Runtime) Disconnect(ctx context.Context, ref, network string) error {
 	return r.changeNetworks(ctx, ref, func(rec *Record, attached bool) error {
-		nets := attachments(rec.Config)
-		if len(nets) == 0 {
+		nets := rec.networks()
+		if len(nets) == 0 && !rec.NoNetworks {
 			nets = []runtime.NetworkAttachment{{Network: cni.DefaultName}}
 		}
 		i := slices.IndexFunc(nets, func(o runtime.NetworkAttachment) bool { return o.Network == network })
@@ -476,7 +479,7 @@ func (r *Runtime) Disconnect(ctx context.Context, ref, network string) error {
 		}
 		rec.Config.Networks = slices.Delete(nets, i, i+1)
 		if len(rec.Config.Networks) == 0 {
-			rec.Config.NetworkMode = "none"
+			rec.Config.Networks, rec.NoNetworks = nil, true
 		} else if rec.Config.NetworkMode == network {
 			rec.Config.NetworkMode = rec.Config.Networks[0].Network
 		}

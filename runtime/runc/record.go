@@ -52,6 +52,18 @@ type Record struct {
 	NetNSPath string `json:"netnsPath,omitempty"`
 	// Volumes are the named and anonymous volumes it mounts.
 	Volumes []VolumeMount `json:"volumes,omitempty"`
+	// NoNetworks: `network disconnect` took it off its last network. It
+	// keeps its network mode, so `network connect` can join it again (as
+	// Docker allows), and starts attached to no network.
+	NoNetworks bool `json:"noNetworks,omitempty"`
+}
+
+// networks are the networks the container is on.
+func (rec *Record) networks() []runtime.NetworkAttachment {
+	if rec.NoNetworks {
+		return nil
+	}
+	return attachments(rec.Config)
 }
 
 // LogPath is the container's JSON log file.
