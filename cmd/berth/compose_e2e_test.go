@@ -18,17 +18,7 @@ import (
 // leaving nothing behind. Its containers use network_mode: none, so it
 // needs no CNI.
 func TestStackEndToEnd(t *testing.T) {
-	if os.Getenv("BERTH_TEST_ROOT") != "1" {
-		t.Skip("needs root, runc and overlayfs: set BERTH_TEST_ROOT=1")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("runc not installed")
-	}
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Skip("busybox not installed")
-	}
-	dir, short := e2eBinaries(t)
+	busybox, dir, short := e2eRoot(t)
 	root, run, stackDir := filepath.Join(dir, "root"), filepath.Join(short, "run"), filepath.Join(dir, "stack")
 	if err := os.MkdirAll(stackDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -136,6 +126,25 @@ secrets:
 	if out, _ := berth("compose", "ls", "-a"); strings.Contains(out, stack) {
 		t.Errorf("stack left after down:\n%s", out)
 	}
+}
+
+// e2eRoot skips the test unless root tests are asked for (BERTH_TEST_ROOT=1)
+// and runc and busybox are installed, then builds the binaries
+// (e2eBinaries); busybox is its path, for the test's image.
+func e2eRoot(t *testing.T) (busybox, dir, short string) {
+	t.Helper()
+	if os.Getenv("BERTH_TEST_ROOT") != "1" {
+		t.Skip("needs root, runc and overlayfs: set BERTH_TEST_ROOT=1")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("runc not installed")
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox not installed")
+	}
+	dir, short = e2eBinaries(t)
+	return busybox, dir, short
 }
 
 // e2eBinaries builds berth and berth-shim into a temporary directory for

@@ -41,17 +41,7 @@ func (s *syncBuffer) String() string {
 // recreated container gets the synced files back), and a sync that fails
 // (the service is stopped) is reported and lands once it runs again.
 func TestDevelopWatchEndToEnd(t *testing.T) {
-	if os.Getenv("BERTH_TEST_ROOT") != "1" {
-		t.Skip("needs root, runc and overlayfs: set BERTH_TEST_ROOT=1")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("runc not installed")
-	}
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Skip("busybox not installed")
-	}
-	dir, short := e2eBinaries(t)
+	busybox, dir, short := e2eRoot(t)
 	root, run, stackDir := filepath.Join(dir, "root"), filepath.Join(short, "run"), filepath.Join(dir, "stack")
 	stack := fmt.Sprintf("wdev%d", time.Now().UnixNano()%1_000_000)
 	berth := func(args ...string) (string, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,17 +15,7 @@ import (
 // touched), the status says so, a later good commit applies, and berth
 // boot brings the stack back after its containers stopped.
 func TestGitopsRollbackEndToEnd(t *testing.T) {
-	if os.Getenv("BERTH_TEST_ROOT") != "1" {
-		t.Skip("needs root, runc and overlayfs: set BERTH_TEST_ROOT=1")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("runc not installed")
-	}
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Skip("busybox not installed")
-	}
-	dir, short := e2eBinaries(t)
+	busybox, dir, short := e2eRoot(t)
 	root, run := filepath.Join(dir, "root"), filepath.Join(short, "run")
 	stack := fmt.Sprintf("grb%d", time.Now().UnixNano()%1_000_000)
 	berth := func(args ...string) (string, error) {
