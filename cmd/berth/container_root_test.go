@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -156,6 +157,38 @@ func TestRootCLIExitCodes(t *testing.T) {
 	}
 	if ids := c.must("ps", "-aq"); ids != "" {
 		t.Errorf("containers left after run --rm: %q", ids)
+	}
+}
+
+// An attached `run --rm` whose CLI is killed leaves the container running;
+// once it exits its monitor removes it, as Docker's daemon does.
+func TestRootCLIRunRmClientKilled(t *testing.T) {
+	c := newCLI(t)
+	name := "rmk" + randHex(4)
+	cmd := c.cmd("run", "--rm", "--network", "none", "--name", name, "busybox", "sh", "-c", "echo up; sleep 1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if line != "up\n" {
+		t.Fatalf("first output %q", line)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ids := c.must("ps", "-aq", "--filter", "name="+name)
+		if ids == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container %s left 10 s after its CLI was killed: %s", name, c.must("ps", "-a"))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -124,8 +124,9 @@ func newRunCmd(g *globals) *cobra.Command {
 				return nil
 			}
 			if f.rm {
-				// Attached, the CLI removes the container itself (the monitor
-				// does it only for -d): also when its process failed to start.
+				// The CLI removes the container at once, also when its
+				// process failed to start; the monitor's removal after the
+				// exit covers a CLI that was killed or detached.
 				if rerr := rt.Remove(context.Background(), id, runtime.RemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil && !errdefs.IsNotFound(rerr) && err == nil {
 					err = rerr
 				}

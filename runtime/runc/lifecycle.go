@@ -166,9 +166,12 @@ func (r *Runtime) monitorConfig(rec *Record, o StartOptions) monitor.Config {
 		c.Health = healthWithDefaults(*hc)
 	}
 	c.EventLog, c.EventAttrs = r.EventLog(), eventAttrs(rec)
-	// --rm: an attached client removes the container itself once it has its
-	// exit code; a detached one leaves it to the monitor.
-	if rec.AutoRemove && r.opts.AutoRemove != nil && !o.Attach {
+	// --rm: the monitor removes the container after its final exit, also
+	// when a client is attached: that client has the exit code by then
+	// (the Exit frame goes out before the monitor's exit) and removes it
+	// too, whichever comes first; the monitor's removal is what still
+	// happens when the client was killed or detached.
+	if rec.AutoRemove && r.opts.AutoRemove != nil {
 		c.OnExit = r.opts.AutoRemove(rec.ID)
 	} else if attachedKind(rec) && r.opts.Release != nil {
 		// The token names this run: a release arriving after the next
