@@ -346,10 +346,21 @@ func (r *Runtime) releaseNetwork(ctx context.Context, rec *Record) {
 		return
 	}
 	path := r.netnsPath(rec.ID)
+	if dr, ok := r.opts.Networks.(detachRemover); ok {
+		_ = dr.DetachRemove(ctx, rec.ID, path) // on error the namespace stays, as below
+		return
+	}
 	if err := r.opts.Networks.Detach(ctx, rec.ID, path); err != nil {
 		return // the namespace stays so the next release or Cleanup can retry
 	}
 	_ = netns.Remove(path)
+}
+
+// detachRemover is a network manager that detaches and removes the
+// namespace in one, leaving the veths to the namespace's destruction
+// (cheaper than deleting each: network/cni's DetachRemove).
+type detachRemover interface {
+	DetachRemove(ctx context.Context, containerID, netnsPath string) error
 }
 
 // Release releases the network of a container whose process has ended for
