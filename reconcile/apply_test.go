@@ -92,6 +92,9 @@ func TestApplyDependencyConditionFails(t *testing.T) {
 		want      string
 	}{
 		{"unhealthy", types.ServiceConditionHealthy, func(c *runtime.Container) { c.Health = "unhealthy" }, "is unhealthy"},
+		{"unhealthy with probe output", types.ServiceConditionHealthy, func(c *runtime.Container) {
+			c.Health, c.HealthOutput = "unhealthy", "pg_isready: no response\n"
+		}, `is unhealthy (last probe: "pg_isready: no response")`},
 		{"exited before healthy", types.ServiceConditionHealthy, func(c *runtime.Container) { c.Status, c.ExitCode = runtime.StatusExited, 1 }, "exited (1) before it was healthy"},
 		{"completed with failure", types.ServiceConditionCompletedSuccessfully, func(c *runtime.Container) { c.Status, c.ExitCode = runtime.StatusExited, 3 }, "exited with code 3"},
 	}

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/containerd/errdefs"
@@ -55,7 +56,7 @@ func conditionMet(stack string, w Wait, cs []runtime.Container) (bool, error) {
 			case c.Status == runtime.StatusExited || c.Status == runtime.StatusDead:
 				return false, fmt.Errorf("dependency %s: container %s exited (%d) before it was healthy: %w", w.Service, c.Name, c.ExitCode, errdefs.ErrFailedPrecondition)
 			case c.Health == "unhealthy":
-				return false, fmt.Errorf("dependency %s: container %s is unhealthy: %w", w.Service, c.Name, errdefs.ErrFailedPrecondition)
+				return false, fmt.Errorf("dependency %s: container %s is unhealthy%s: %w", w.Service, c.Name, LastProbe(c), errdefs.ErrFailedPrecondition)
 			case c.Status == runtime.StatusRunning && c.Health == "":
 				return false, fmt.Errorf("dependency %s: container %s has no healthcheck: %w", w.Service, c.Name, errdefs.ErrFailedPrecondition)
 			case c.Health != "healthy":
@@ -71,4 +72,17 @@ func conditionMet(stack string, w Wait, cs []runtime.Container) (bool, error) {
 		}
 	}
 	return met, nil
+}
+
+// LastProbe is what an unhealthy container's error adds: its last probe's
+// output, trimmed, as Compose users look for in `docker inspect`.
+func LastProbe(c runtime.Container) string {
+	out := strings.TrimSpace(c.HealthOutput)
+	if out == "" {
+		return ""
+	}
+	if r := []rune(out); len(r) > 200 {
+		out = string(r[:200]) + "…"
+	}
+	return fmt.Sprintf(" (last probe: %q)", out)
 }

@@ -37,8 +37,11 @@ type Container struct {
 	Status   Status
 	ExitCode int
 	Health   string // "", "starting", "healthy", "unhealthy"
-	Created  time.Time
-	Config   Config
+	// HealthOutput is the output of the last healthcheck probe, what an
+	// unhealthy dependency's error shows.
+	HealthOutput string
+	Created      time.Time
+	Config       Config
 }
 
 // Config is everything a container is created from. Field names follow

@@ -502,7 +502,7 @@ func readiness(c runtime.Container) (string, error) {
 	case c.Status == runtime.StatusExited || c.Status == runtime.StatusDead:
 		return "", fmt.Errorf("container %s exited (%d): %w", c.Name, c.ExitCode, errdefs.ErrFailedPrecondition)
 	case c.Health == "unhealthy":
-		return "", fmt.Errorf("container %s is unhealthy: %w", c.Name, errdefs.ErrFailedPrecondition)
+		return "", fmt.Errorf("container %s is unhealthy%s: %w", c.Name, reconcile.LastProbe(c), errdefs.ErrFailedPrecondition)
 	case c.Status == runtime.StatusRunning && c.Health == "healthy":
 		return "Healthy", nil
 	case c.Status == runtime.StatusRunning && c.Health == "":

@@ -460,6 +460,9 @@ func container(rec *Record, st monitor.State) runtime.Container {
 	}
 	if st.Health != nil && isActive(st.Status) {
 		c.Health = st.Health.Status
+		if n := len(st.Health.Log); n > 0 {
+			c.HealthOutput = st.Health.Log[n-1].Output
+		}
 	}
 	return c
 }
