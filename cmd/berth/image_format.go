@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,6 +30,17 @@ func parseImageTemplate(text string) (*template.Template, error) {
 // line, anything else a Go template per row. header holds each column's
 // title in the field the template names.
 func renderImageRows[T any](out io.Writer, format, defTable string, header T, rows []T) error {
+	// Buffered: the table writer writes cell by cell, which for 500
+	// containers was thousands of write calls.
+	bw := bufio.NewWriter(out)
+	err := writeImageRows(bw, format, defTable, header, rows)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func writeImageRows[T any](out io.Writer, format, defTable string, header T, rows []T) error {
 	if format == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetEscapeHTML(false)

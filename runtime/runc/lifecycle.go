@@ -430,24 +430,13 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 
 // List returns every container as observed, in no particular order.
 func (r *Runtime) List(ctx context.Context) ([]runtime.Container, error) {
-	ids, err := r.ids()
+	obs, err := r.ListObserved(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]runtime.Container, 0, len(ids))
-	for _, id := range ids {
-		rec, err := r.readRecord(id)
-		if errdefs.IsNotFound(err) {
-			continue // removed meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		st, err := r.observe(ctx, rec)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, container(rec, st))
+	out := make([]runtime.Container, len(obs))
+	for i, o := range obs {
+		out[i] = container(o.Record, o.State)
 	}
 	return out, nil
 }
