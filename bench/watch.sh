@@ -37,7 +37,9 @@ cleanup() {
   (cd "$WORK/stack" 2>/dev/null && "${B[@]}" down -v -t 0 -p "$STACK" --progress quiet >/dev/null 2>&1)
   rm -rf "$WORK" "$RUNROOT"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 scripts/busybox-image.sh | "${B[@]}" import - localhost/busybox:latest >/dev/null
 mkdir -p "$WORK/stack/src"
