@@ -19,32 +19,12 @@ import (
 // needs no CNI.
 func TestStackEndToEnd(t *testing.T) {
 	busybox, dir, short := e2eRoot(t)
-	root, run, stackDir := filepath.Join(dir, "root"), filepath.Join(short, "run"), filepath.Join(dir, "stack")
+	stackDir := filepath.Join(dir, "stack")
 	if err := os.MkdirAll(stackDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	stack := fmt.Sprintf("e2e%d", time.Now().UnixNano()%1_000_000)
-	berth := func(args ...string) (string, error) {
-		t.Helper()
-		cmd := exec.Command(filepath.Join(dir, "berth"), append([]string{"--root", root, "--run-root", run}, args...)...)
-		cmd.Dir = stackDir
-		cmd.Env = append(os.Environ(), "E2E_TOKEN=t0k3n")
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	t.Cleanup(func() {
-		if out, err := berth("down", "-v", "-t", "0", "-p", stack, "--progress", "quiet"); err != nil {
-			t.Errorf("cleanup: %v\n%s", err, out)
-		}
-	})
-
-	image := filepath.Join(dir, "busybox.tar")
-	if err := busyboxTar(busybox, image); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := berth("import", "-c", `CMD ["sh"]`, image, "e2e-busybox:1"); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
-	}
+	st := newE2EStack(t, busybox, dir, short, stackDir, "e2e", "e2e-busybox:1", "E2E_TOKEN=t0k3n")
+	stack, berth := st.name, st.berth
 	write := func(level string) {
 		t.Helper()
 		content := fmt.Sprintf(`name: %s
@@ -167,6 +147,54 @@ func e2eBinaries(t *testing.T) (dir, short string) {
 	return dir, short
 }
 
+// e2eStack is an end-to-end stack test's berth: the built binaries (dir,
+// short from e2eBinaries) on a root and run root of the test's own, run in
+// cwd with env added, and a stack name unique to the run (prefix and a
+// number) that is taken down with its volumes when the test ends. image,
+// if not empty, is busybox imported under that name.
+type e2eStack struct {
+	bin, root, run, cwd string
+	env                 []string
+	name                string
+}
+
+func newE2EStack(t *testing.T, busybox, dir, short, cwd, prefix, image string, env ...string) *e2eStack {
+	t.Helper()
+	s := &e2eStack{bin: filepath.Join(dir, "berth"), root: filepath.Join(dir, "root"), run: filepath.Join(short, "run"),
+		cwd: cwd, env: env, name: fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()%1_000_000)}
+	t.Cleanup(func() {
+		if out, err := s.berth("down", "-v", "-t", "0", "-p", s.name, "--progress", "quiet"); err != nil {
+			t.Errorf("cleanup: %v\n%s", err, out)
+		}
+	})
+	if image != "" {
+		tarball := filepath.Join(dir, "busybox.tar")
+		if err := busyboxTar(busybox, tarball); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := s.berth("import", "-c", `CMD ["sh"]`, tarball, image); err != nil {
+			t.Fatalf("import: %v\n%s", err, out)
+		}
+	}
+	return s
+}
+
+// cmd is berth with args, not started.
+func (s *e2eStack) cmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(s.bin, append([]string{"--root", s.root, "--run-root", s.run}, args...)...)
+	cmd.Dir = s.cwd
+	if len(s.env) > 0 {
+		cmd.Env = append(os.Environ(), s.env...)
+	}
+	return cmd
+}
+
+// berth runs berth with args and returns its combined output.
+func (s *e2eStack) berth(args ...string) (string, error) {
+	out, err := s.cmd(args...).CombinedOutput()
+	return string(out), err
+}
+
 // busyboxTar writes a root filesystem of busybox and its sh as a tar.
 func busyboxTar(busybox, path string) error {
 	bin, err := os.ReadFile(busybox)
@@ -219,29 +247,12 @@ func TestStackNetworksEndToEnd(t *testing.T) {
 		}
 	}
 	dir, short := e2eBinaries(t)
-	root, run, stackDir := filepath.Join(dir, "root"), filepath.Join(short, "run"), filepath.Join(dir, "stack")
+	stackDir := filepath.Join(dir, "stack")
 	if err := os.MkdirAll(stackDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	stack := fmt.Sprintf("e2enet%d", time.Now().UnixNano()%1_000_000)
-	berth := func(args ...string) (string, error) {
-		cmd := exec.Command(filepath.Join(dir, "berth"), append([]string{"--root", root, "--run-root", run}, args...)...)
-		cmd.Dir = stackDir
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	t.Cleanup(func() {
-		if out, err := berth("down", "-v", "-t", "0", "-p", stack, "--progress", "quiet"); err != nil {
-			t.Errorf("cleanup: %v\n%s", err, out)
-		}
-	})
-	image := filepath.Join(dir, "busybox.tar")
-	if err := busyboxTar(busybox, image); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := berth("import", "-c", `CMD ["sh"]`, image, "e2e-busybox:1"); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
-	}
+	st := newE2EStack(t, busybox, dir, short, stackDir, "e2enet", "e2e-busybox:1")
+	stack, berth := st.name, st.berth
 	content := fmt.Sprintf(`name: %s
 services:
   web:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -42,15 +41,12 @@ func (s *syncBuffer) String() string {
 // (the service is stopped) is reported and lands once it runs again.
 func TestDevelopWatchEndToEnd(t *testing.T) {
 	busybox, dir, short := e2eRoot(t)
-	root, run, stackDir := filepath.Join(dir, "root"), filepath.Join(short, "run"), filepath.Join(dir, "stack")
-	stack := fmt.Sprintf("wdev%d", time.Now().UnixNano()%1_000_000)
-	berth := func(args ...string) (string, error) {
-		t.Helper()
-		cmd := exec.Command(filepath.Join(dir, "berth"), append([]string{"--root", root, "--run-root", run}, args...)...)
-		cmd.Dir = stackDir
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+	stackDir := filepath.Join(dir, "stack")
+	if err := os.MkdirAll(stackDir, 0o755); err != nil {
+		t.Fatal(err)
 	}
+	st := newE2EStack(t, busybox, dir, short, stackDir, "wdev", "wdev-busybox:1")
+	stack, berth := st.name, st.berth
 	write := func(name, content string) {
 		t.Helper()
 		p := filepath.Join(stackDir, name)
@@ -89,17 +85,8 @@ services:
 	write("api/v.txt", "1")
 	write("compose.yaml", stackFile("one"))
 
-	image := filepath.Join(dir, "busybox.tar")
-	if err := busyboxTar(busybox, image); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := berth("import", "-c", `CMD ["sh"]`, image, "wdev-busybox:1"); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
-	}
-
 	var log syncBuffer
-	watcher := exec.Command(filepath.Join(dir, "berth"), "--root", root, "--run-root", run, "watch", "--progress", "plain")
-	watcher.Dir = stackDir
+	watcher := st.cmd("watch", "--progress", "plain")
 	watcher.Stdout, watcher.Stderr = &log, &log
 	if err := watcher.Start(); err != nil {
 		t.Fatal(err)
@@ -114,9 +101,7 @@ services:
 			watcher.Process.Kill()
 			<-done
 		}
-		if out, err := berth("down", "-v", "-t", "0", "-p", stack, "--progress", "quiet"); err != nil {
-			t.Errorf("cleanup: %v\n%s", err, out)
-		}
+		// newE2EStack's cleanup takes the stack down after this one.
 		if t.Failed() {
 			t.Logf("berth watch:\n%s", log.String())
 		}
@@ -146,7 +131,7 @@ services:
 	// inWeb reads a file as web's container sees it: its live root
 	// filesystem (cheap enough to poll every 10 ms).
 	inWeb := func(p string) (string, bool) {
-		data, err := os.ReadFile(filepath.Join(run, id("web"), "rootfs", p))
+		data, err := os.ReadFile(filepath.Join(st.run, id("web"), "rootfs", p))
 		return string(data), err == nil
 	}
 	execWeb := func(script string) string {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestGitopsEndToEnd runs the built berth on runc: a commit brings a stack
@@ -15,27 +12,8 @@ import (
 // nothing, and --prune takes the stack down when its folder goes.
 func TestGitopsEndToEnd(t *testing.T) {
 	busybox, dir, short := e2eRoot(t)
-	root, run := filepath.Join(dir, "root"), filepath.Join(short, "run")
-	stack := fmt.Sprintf("gops%d", time.Now().UnixNano()%1_000_000)
-	berth := func(args ...string) (string, error) {
-		t.Helper()
-		cmd := exec.Command(filepath.Join(dir, "berth"), append([]string{"--root", root, "--run-root", run}, args...)...)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	t.Cleanup(func() {
-		if out, err := berth("down", "-v", "-t", "0", "-p", stack, "--progress", "quiet"); err != nil {
-			t.Errorf("cleanup: %v\n%s", err, out)
-		}
-	})
-	image := filepath.Join(dir, "busybox.tar")
-	if err := busyboxTar(busybox, image); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := berth("import", "-c", `CMD ["sh"]`, image, "gops-busybox:1"); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
-	}
+	st := newE2EStack(t, busybox, dir, short, dir, "gops", "gops-busybox:1")
+	stack, berth := st.name, st.berth
 	stackFile := func(level string) string {
 		return fmt.Sprintf(`name: %s
 services:
