@@ -228,18 +228,12 @@ func pushRefs(cmd *cobra.Command, s *images.Store, ref string, all bool) ([]stri
 	return refs, nil
 }
 
-// ensureImage returns the ID of the local image ref names, pulling it
-// first if there is none, as docker run and docker compose up do: "Unable
-// to find image" and the pull's progress go to progress (stderr for run).
-// For the container and stack commands to call.
-func ensureImage(cmd *cobra.Command, g *globals, ref string, progress io.Writer) (string, error) {
-	return ensurePlatformImage(cmd, g, ref, "", progress)
-}
-
-// ensurePlatformImage is ensureImage for platform (os/arch[/variant]):
-// a missing image is pulled for it and, when platform is not "", a local
-// image for another platform is refused (errdefs.ErrFailedPrecondition),
-// as docker run --platform does.
+// ensurePlatformImage returns the ID of the local image ref names, pulling
+// it first if there is none, as docker run and docker compose up do:
+// "Unable to find image" and the pull's progress go to progress (stderr
+// for run). With a platform (os/arch[/variant]) a missing image is pulled
+// for it and a local image for another platform is refused
+// (errdefs.ErrFailedPrecondition), as docker run --platform does.
 func ensurePlatformImage(cmd *cobra.Command, g *globals, ref, platform string, progress io.Writer) (string, error) {
 	s, err := openImageStore(g)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -260,11 +259,6 @@ var networkHeader = networkRow{ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER",
 // functions for a table's header row, "table" with or without a space.
 func renderNetworkRows(out io.Writer, format string, rows []networkRow) error {
 	return renderImageRows(out, format, "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", networkHeader, rows)
-}
-
-func toJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
 }
 
 // networkFilter parses Docker's `network ls --filter` terms; terms with one

@@ -194,7 +194,7 @@ func TestEnsureImage(t *testing.T) {
 	cmd := &cobra.Command{}
 	cmd.SetContext(t.Context())
 	var progress strings.Builder
-	id, err := ensureImage(cmd, g, ref, &progress)
+	id, err := ensurePlatformImage(cmd, g, ref, "", &progress)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestEnsureImage(t *testing.T) {
 		t.Errorf("progress: %q", progress.String())
 	}
 	progress.Reset()
-	again, err := ensureImage(cmd, g, ref, &progress)
+	again, err := ensurePlatformImage(cmd, g, ref, "", &progress)
 	if err != nil || again != id || progress.Len() != 0 {
 		t.Errorf("second ensure: %s %v %q", again, err, progress.String())
 	}
