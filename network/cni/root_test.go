@@ -599,23 +599,31 @@ func TestRootCleanupAfterCrash(t *testing.T) {
 	}
 }
 
+// benchNetwork skips b unless root benchmarks are asked for, and returns a
+// manager on temporary state with a user network (removed at the end) and
+// the directory for the benchmark's namespaces.
+func benchNetwork(b *testing.B) (*cni.Manager, network.Network, string) {
+	b.Helper()
+	if os.Getenv("BERTH_TEST_ROOT") != "1" {
+		b.Skip("root benchmark: set BERTH_TEST_ROOT=1")
+	}
+	run := b.TempDir()
+	m := cni.New(cni.Options{Root: b.TempDir(), RunRoot: run})
+	n, err := m.Create(context.Background(), network.Config{Name: "bench" + randHex(3)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = m.Remove(context.Background(), n.Name) })
+	return m, n, filepath.Join(run, "netns")
+}
+
 // BenchmarkAttach measures one container's attach (namespace included; the
 // detach is not timed) on a
 // user network, without and with a published port. Root only:
 // BERTH_TEST_ROOT=1 go test -run '^$' -bench Attach ./network/cni
 func BenchmarkAttach(b *testing.B) {
-	if os.Getenv("BERTH_TEST_ROOT") != "1" {
-		b.Skip("root benchmark: set BERTH_TEST_ROOT=1")
-	}
-	run := b.TempDir()
-	nsDir := filepath.Join(run, "netns")
-	m := cni.New(cni.Options{Root: b.TempDir(), RunRoot: run})
+	m, n, nsDir := benchNetwork(b)
 	ctx := context.Background()
-	n, err := m.Create(ctx, network.Config{Name: "bench" + randHex(3)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = m.Remove(ctx, n.Name) })
 	for _, tc := range []struct {
 		name  string
 		ports []runtime.PortBinding
@@ -650,18 +658,8 @@ func BenchmarkAttach(b *testing.B) {
 // after every Remove, with 20 other containers attached. Root only:
 // BERTH_TEST_ROOT=1 go test -run '^$' -bench Detach ./network/cni
 func BenchmarkDetach(b *testing.B) {
-	if os.Getenv("BERTH_TEST_ROOT") != "1" {
-		b.Skip("root benchmark: set BERTH_TEST_ROOT=1")
-	}
-	run := b.TempDir()
-	nsDir := filepath.Join(run, "netns")
-	m := cni.New(cni.Options{Root: b.TempDir(), RunRoot: run})
+	m, n, nsDir := benchNetwork(b)
 	ctx := context.Background()
-	n, err := m.Create(ctx, network.Config{Name: "bench" + randHex(3)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = m.Remove(ctx, n.Name) })
 	live := map[string]bool{}
 	attach := func(ports []runtime.PortBinding) (string, string) {
 		id := "bench" + randHex(8)
