@@ -51,6 +51,9 @@ func (r *Runtime) StartContainer(ctx context.Context, ref string, o StartOptions
 		return err
 	}
 	defer unlock()
+	if err := r.settle(ctx, rec, false); err != nil {
+		return err
+	}
 	st, err := r.observe(ctx, rec)
 	if err != nil {
 		return err
@@ -219,6 +222,14 @@ func (r *Runtime) spawnMonitor(ctx context.Context, mon string, rec *Record, run
 		return fmt.Errorf("start %s: monitor: %w", rec.Name, err)
 	}
 	go func() { _ = cmd.Wait() }() // reap it if it exits while we live
+	// Should this CLI die before the monitor reports, stop and rm must
+	// know a start is under way (settle); the monitor marks it as well.
+	pid := cmd.Process.Pid
+	pidStart, _ := monitor.StartTime(pid)
+	_, _ = monitor.Update(ctx, r.containerDir(rec.ID), func(st *monitor.State) error {
+		st.Starting, st.MonitorPid, st.MonitorStart = true, pid, pidStart
+		return nil
+	})
 	line := make(chan string, 1)
 	go func() {
 		s, _ := bufio.NewReader(syncR).ReadString('\n')
@@ -292,6 +303,50 @@ func (r *Runtime) observe(ctx context.Context, rec *Record) (monitor.State, erro
 	})
 }
 
+// settle waits out a start in progress that no CLI holds the operation
+// lock of any more (its CLI was killed, or it is attached to a `run -it`):
+// its monitor is up but the container is not running yet, so the state
+// still says "created" or "exited", and removing it now would leave the
+// process runc is about to start running without a record. With stop set
+// (stop, rm -f) the monitor is told not to let it run, or to kill it as it
+// comes up; either way this returns once the start has ended one way or
+// the other, and the caller observes the result.
+func (r *Runtime) settle(ctx context.Context, rec *Record, stop bool) error {
+	dir := r.containerDir(rec.ID)
+	st, err := monitor.ReadState(dir)
+	if err != nil || !st.Starting || !monitor.Alive(st.MonitorPid, st.MonitorStart) {
+		return err
+	}
+	if stop {
+		if _, err := monitor.Update(ctx, dir, func(st *monitor.State) error {
+			st.StoppedByUser = true
+			return nil
+		}); err != nil {
+			return fmt.Errorf("%s: %w", rec.Name, err)
+		}
+		_ = syscall.Kill(st.MonitorPid, syscall.SIGUSR1) // ends a wait for a client
+	}
+	// runc's start, or a `run -it` client's attach (10 s at most).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := monitor.ReadState(dir)
+		if err != nil {
+			return err
+		}
+		if !st.Starting || !monitor.Alive(st.MonitorPid, st.MonitorStart) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: its start has not finished after 30 s: %w", rec.Name, errdefs.ErrUnavailable)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for its start: %w", rec.Name, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 func (r *Runtime) waitGone(pid int, start uint64, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for monitor.Alive(pid, start) {
@@ -320,6 +375,9 @@ func (r *Runtime) Stop(ctx context.Context, ref string, timeout *time.Duration) 
 }
 
 func (r *Runtime) stop(ctx context.Context, rec *Record, timeout *time.Duration) error {
+	if err := r.settle(ctx, rec, true); err != nil {
+		return err
+	}
 	st, err := r.observe(ctx, rec)
 	if err != nil || !isActive(st.Status) {
 		return err
@@ -380,6 +438,9 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 		return err
 	}
 	defer unlock()
+	if err := r.settle(ctx, rec, opts.Force); err != nil {
+		return err
+	}
 	st, err := r.observe(ctx, rec)
 	if err != nil {
 		return err

@@ -434,3 +434,35 @@ func TestRootOnFailureMaxRetries(t *testing.T) {
 		t.Errorf("restart count = %d; want 2", st.RestartCount)
 	}
 }
+
+// A start whose CLI went away before the container ran (here: an attached
+// start nobody attaches to, as when `run -it` is killed) must not be
+// removed from under its monitor: rm -f stops it and nothing is left.
+func TestRootRemoveWhileStartingWithoutCLI(t *testing.T) {
+	r := rootRuntime(t)
+	id := create(t, r, runtime.Config{Cmd: sh("sleep 100"), OpenStdin: true})
+	if err := r.StartContainer(t.Context(), id, StartOptions{Attach: true}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := monitor.ReadState(r.containerDir(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Starting || !monitor.Alive(st.MonitorPid, st.MonitorStart) {
+		t.Fatalf("state after an unattached start = %+v; want starting with a live monitor", st)
+	}
+	began := time.Now()
+	if err := r.Remove(t.Context(), id, runtime.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("rm -f took %v: it waited for the attach timeout instead of waking the monitor", d)
+	}
+	waitFor(t, "monitor gone", 5*time.Second, func() bool { return !monitor.Alive(st.MonitorPid, st.MonitorStart) })
+	if r.runtimeHas(id) {
+		t.Errorf("runc still knows %s after rm -f", id)
+	}
+	if _, err := os.Stat(r.containerDir(id)); !os.IsNotExist(err) {
+		t.Errorf("container directory left: %v", err)
+	}
+}

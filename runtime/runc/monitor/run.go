@@ -84,6 +84,11 @@ func (m *monitor) run() error {
 	signal.Notify(m.wake, unix.SIGUSR1)
 	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
 	defer m.cleanup()
+	// The CLI marked this start too, right after spawning us; marking it
+	// here as well covers a CLI killed in between.
+	self := os.Getpid()
+	selfStart, _ := StartTime(self)
+	m.record(ctx, func(st *State) { st.Starting, st.MonitorPid, st.MonitorStart = true, self, selfStart })
 
 	lw, err := OpenLog(m.cfg.LogPath, m.cfg.LogMaxSize, m.cfg.LogMaxFiles)
 	if err != nil {
@@ -155,6 +160,7 @@ func (m *monitor) run() error {
 func (m *monitor) fail(ctx context.Context, err error) {
 	m.record(ctx, func(st *State) {
 		st.Error, st.ExitCode, st.Pid, st.PidStart = err.Error(), startErrorCode(err), 0, 0
+		st.Starting = false
 		if st.Status != Created {
 			st.Status = Exited
 		}
@@ -234,12 +240,18 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 		m.sync = nil
 		select {
 		case <-m.hub.attached:
+		case <-m.wake: // stopped or removed before its client came
 		case <-time.After(10 * time.Second):
 		}
 	}
-	if st, _ := ReadState(cfg.StateDir); !first && st.StoppedByUser {
+	// A stop or rm while we were starting (the CLI that started us gone)
+	// or in a restart back-off: the container must not run.
+	if st, _ := ReadState(cfg.StateDir); st.StoppedByUser {
 		m.hub.setStdin(nil, nil)
 		io.close()
+		if first {
+			return 0, errors.New("stopped before it started")
+		}
 		return 0, errors.New("stopped during restart")
 	}
 	err = cmd.Run()
@@ -273,13 +285,21 @@ func (m *monitor) supervise(ctx context.Context, pid int, first bool) int {
 	startedAt := time.Now().UTC()
 	self := os.Getpid()
 	selfStart, _ := StartTime(self)
+	stopped := false
 	m.record(ctx, func(st *State) {
 		st.Status, st.Pid, st.PidStart, st.MonitorPid, st.MonitorStart = Running, pid, pidStart, self, selfStart
 		st.StartedAt, st.Error, st.ExitCode, st.OOMKilled = startedAt, "", 0, false
+		st.Starting, stopped = false, st.StoppedByUser
 		if cfg.Health != nil {
 			st.Health = &HealthState{Status: "starting", Log: st.HealthLog()}
 		}
 	})
+	if stopped {
+		// Stopped while runc was starting it: the stop found nothing to
+		// signal yet. The init is pid 1 of its own namespace, so this
+		// takes the whole container.
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
 	_ = AppendEvent(cfg.EventLog, NewEvent(cfg.ID, "start", cfg.EventAttrs))
 	if first {
 		report(m.sync, nil)

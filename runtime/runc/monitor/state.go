@@ -47,8 +47,14 @@ type State struct {
 	RestartCount int       `json:"restartCount"`
 	// StoppedByUser is set by stop, kill with the stop signal or SIGKILL, and
 	// rm -f: the monitor must not restart the container afterwards.
-	StoppedByUser bool         `json:"stoppedByUser,omitempty"`
-	Health        *HealthState `json:"health,omitempty"`
+	StoppedByUser bool `json:"stoppedByUser,omitempty"`
+	// Starting is set from the moment a monitor is spawned until its first
+	// run is running or has failed. With the starting CLI gone (killed, or
+	// attached without its lock), it tells stop and rm that a container
+	// still "created" or "exited" is about to run: they wait it out
+	// (Runtime.settle) instead of removing it from under its monitor.
+	Starting bool         `json:"starting,omitempty"`
+	Health   *HealthState `json:"health,omitempty"`
 }
 
 // HealthState is Docker's State.Health.
