@@ -138,11 +138,17 @@ func invalid(format string, args ...any) error {
 
 func ptr[T any](v T) *T { return &v }
 
+// Version is the ociVersion berth writes. Every field berth sets is in
+// runtime-spec 1.1; runc ignores the version, but crun before 1.9 (Debian
+// 12 has 1.8.1) refuses any it does not know ("unknown version
+// specified"), and it knows 1.1, not the module's 1.3.
+const Version = "1.1.0"
+
 // defaultSpec is Docker's oci.DefaultLinuxSpec (daemon/pkg/oci/defaults.go)
 // without the host-dependent thermal_throttle masks.
 func defaultSpec() *specs.Spec {
 	return &specs.Spec{
-		Version: specs.Version,
+		Version: Version,
 		Process: &specs.Process{},
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
