@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/images/build"
+	"github.com/berth-dev/berth/network/cni"
+	"github.com/berth-dev/berth/network/netns"
 	"github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
@@ -50,6 +53,42 @@ func newBuilder(g *globals) (*build.Builder, error) {
 	return b, nil
 }
 
+// buildNetworks joins RUN steps on the default network to it: a namespace
+// under <run-root>/build/netns attached to berth's default bridge network,
+// the one `berth run` uses, through the same CNI manager. It is
+// build.NetworkAttacher.
+type buildNetworks struct {
+	m   *cni.Manager
+	dir string
+}
+
+func newBuildNetworks(g *globals) buildNetworks {
+	return buildNetworks{m: networkManager(g), dir: filepath.Join(g.runRoot, "build", "netns")}
+}
+
+func (n buildNetworks) Attach(ctx context.Context, id string) (string, []netip.Addr, error) {
+	path, err := netns.New(n.dir, id)
+	if err != nil {
+		return "", nil, err
+	}
+	res, err := n.m.Attach(ctx, cni.AttachRequest{ContainerID: id, Name: id, NetNSPath: path})
+	if err != nil {
+		_ = netns.Remove(path)
+		return "", nil, err
+	}
+	var ips []netip.Addr
+	for _, itf := range res.Interfaces {
+		for _, p := range itf.IPs {
+			ips = append(ips, p.Addr())
+		}
+	}
+	return path, ips, nil
+}
+
+func (n buildNetworks) Release(ctx context.Context, id string) error {
+	return n.m.DetachRemove(ctx, id, netns.Path(n.dir, id))
+}
+
 type buildFlags struct {
 	tags     []string
 	file     string
@@ -80,6 +119,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 			if !f.quiet {
 				opts.Progress = cmd.ErrOrStderr()
 			}
+			opts.Attacher = newBuildNetworks(g)
 			b, err := newBuilder(g)
 			if err != nil {
 				return err
@@ -111,7 +151,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, tty, plain, json)")
 	fl.StringVar(&f.iidfile, "iidfile", "", "Write the image ID to the file")
-	fl.StringVar(&f.network, "network", "none", "Networking mode for RUN instructions (none, host; default, a bridge, is not supported yet)")
+	fl.StringVar(&f.network, "network", "default", "Set the networking mode for the RUN instructions during build (default, none, host)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret to expose to the build (format: \"id=mysecret,src=/local/secret\")")
 	return cmd
 }

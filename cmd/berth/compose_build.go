@@ -26,6 +26,9 @@ type imageBuilder interface {
 type lazyBuilder struct{ g *globals }
 
 func (l lazyBuilder) Build(ctx context.Context, opts build.Options) (string, error) {
+	if opts.Attacher == nil {
+		opts.Attacher = newBuildNetworks(l.g)
+	}
 	b, err := newBuilder(l.g)
 	if err != nil {
 		return "", err

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -90,17 +91,39 @@ type Options struct {
 	// NoCache runs every step; Pull fetches every base image again.
 	NoCache bool
 	Pull    bool
-	// Network of RUN steps: "none" (also "") or "host". "default"
-	// (Docker's bridge) is refused with errdefs.ErrNotImplemented.
+	// Network of RUN steps: "default" (also ""; Docker's default bridge
+	// network, through Attacher), "none" or "host".
 	Network string
-	// Platform is os/arch[/variant]; only this machine's can be built.
+	// Attacher joins RUN steps on the default network to it; nil makes
+	// such a step fail (errdefs.ErrFailedPrecondition) when it has to run.
+	Attacher NetworkAttacher
+	// Platform is os/arch[/variant], default this machine's. Another
+	// platform's base images are pulled for it; its RUN steps need an
+	// emulator registered with binfmt_misc.
 	Platform string
 	// Secrets maps the IDs of RUN --mount=type=secret to host files.
 	Secrets map[string]string
+	// SSH maps the IDs of RUN --mount=type=ssh to agent sockets
+	// (`--ssh default=$SSH_AUTH_SOCK`).
+	SSH map[string]string
 	// Progress receives the build's progress; nil means none.
 	Progress io.Writer
 	// ProgressJSON writes JSON lines instead of BuildKit's plain text.
 	ProgressJSON bool
+}
+
+// NetworkAttacher gives RUN steps on the default network their network
+// namespace. cmd/berth wires one over network/cni's manager and
+// network/netns: the default bridge network `berth run` uses.
+type NetworkAttacher interface {
+	// Attach creates a network namespace for the RUN container id, joined
+	// to the default network, and returns its path and the addresses it
+	// got. On error nothing of it is left.
+	Attach(ctx context.Context, id string) (netnsPath string, ips []netip.Addr, err error)
+	// Release detaches id's namespace (its address lease, its veth) and
+	// removes it. It is idempotent: an id never attached, or released
+	// already, is no error.
+	Release(ctx context.Context, id string) error
 }
 
 // DefaultPathEnv is the PATH RUN gets when the image sets none, as BuildKit.
@@ -176,7 +199,7 @@ func (b *Builder) Build(ctx context.Context, opts Options) (string, error) {
 			}
 		}
 	}
-	b.reap()
+	b.reap(opts.Attacher)
 	if bd.in, err = b.Store.Ingest(ctx); err != nil {
 		return "", err
 	}

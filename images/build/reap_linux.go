@@ -31,8 +31,9 @@ func lockDir(dir string) (func(), error) {
 const staleAge = time.Minute
 
 // reap removes what dead builds left in the run root and the temp dir:
-// runc containers (their IDs are in the bundles), mounts, directories.
-func (b *Builder) reap() {
+// runc containers (their IDs are in the bundles), their networks (through
+// net, when the build has one), mounts, directories.
+func (b *Builder) reap(net NetworkAttacher) {
 	for _, root := range []string{b.RunRoot, b.TmpDir} {
 		if root == "" {
 			continue
@@ -61,6 +62,9 @@ func (b *Builder) reap() {
 					rt = "runc"
 				}
 				exec.Command(rt, "--root", filepath.Join(b.RunRoot, "runc"), "delete", "--force", strings.TrimSpace(string(id))).Run()
+				if net != nil {
+					net.Release(context.Background(), strings.TrimSpace(string(id)))
+				}
 			}
 			overlay.Unmount(filepath.Join(dir, "rootfs"))
 			overlay.Unmount(dir)

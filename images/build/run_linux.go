@@ -8,13 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/internal/hostresolv"
 	"github.com/berth-dev/berth/internal/overlay"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/ocispec"
@@ -29,11 +32,13 @@ type runSpec struct {
 	env     []string
 	workdir string
 	user    string
-	network string // "none" or "host"
-	mounts  []runtime.Mount
-	lowers  []string // layer directories, bottom-first
-	stdout  io.Writer
-	stderr  io.Writer
+	network string // "none", "host" or "default"
+	// attacher joins a "default" run to the default network.
+	attacher NetworkAttacher
+	mounts   []runtime.Mount
+	lowers   []string // layer directories, bottom-first
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 // ExitError is a RUN whose process exited non-zero.
@@ -90,7 +95,22 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 		return err
 	}
 	defer root.Close()
-	id, stubs, err := writeBundle(bundle, rootfs, root, rs)
+	// The ID is on disk before anything is made for it, so that the next
+	// build can reap what a killed one left (the container, its network).
+	id := "berth-build-" + randomID()
+	if err := os.WriteFile(filepath.Join(bundle, "id"), []byte(id), 0o600); err != nil {
+		return err
+	}
+	var net runNet
+	if rs.network == "default" {
+		// Released after the container is gone (runc delete below runs
+		// first), also when the build is cancelled.
+		defer rs.attacher.Release(context.WithoutCancel(ctx), id)
+		if net.netnsPath, net.ips, err = rs.attacher.Attach(ctx, id); err != nil {
+			return fmt.Errorf("attach to the default network: %w", err)
+		}
+	}
+	stubs, err := writeBundle(bundle, rootfs, root, rs, id, net)
 	if err != nil {
 		return err
 	}
@@ -131,31 +151,46 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 	return nil
 }
 
-// writeBundle writes the run's bundle: its container ID (for reaping),
-// /etc/hosts and config.json, and creates a missing working directory in
-// the root file system mounted at rootfs (open as root). It returns the ID
-// and the mount points runc will create that the image lacks, to be removed
-// from the layer afterwards.
-func writeBundle(bundle, rootfs string, root *os.Root, rs runSpec) (id string, stubs []string, err error) {
-	id = "berth-build-" + randomID()
-	if err := os.WriteFile(filepath.Join(bundle, "id"), []byte(id), 0o600); err != nil {
-		return "", nil, err
-	}
-	hosts, err := ocispec.HostsFile(ocispec.Hosts{Hostname: "buildsandbox"})
+// runNet is the network namespace of a run on the default network.
+type runNet struct {
+	netnsPath string
+	ips       []netip.Addr
+}
+
+// writeBundle writes the run's bundle: /etc/hosts (and on the default
+// network /etc/resolv.conf) and config.json, and creates a missing working
+// directory in the root file system mounted at rootfs (open as root). It
+// returns the mount points runc will create that the image lacks, to be
+// removed from the layer afterwards.
+func writeBundle(bundle, rootfs string, root *os.Root, rs runSpec, id string, net runNet) (stubs []string, err error) {
+	v6 := slices.ContainsFunc(net.ips, netip.Addr.Is6)
+	hosts, err := ocispec.HostsFile(ocispec.Hosts{Hostname: "buildsandbox", IPs: net.ips, NoIPv6: len(net.ips) > 0 && !v6})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	hostsPath := filepath.Join(bundle, "hosts")
 	if err := os.WriteFile(hostsPath, hosts, 0o644); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	opts := ocispec.Options{
 		RootPath:    rootfs,
 		RootFS:      root.FS(),
 		Hostname:    "buildsandbox",
 		HostsPath:   hostsPath,
+		NetNSPath:   net.netnsPath,
 		CgroupsPath: "/berth-build/" + id,
 		CgroupV2:    cgroupV2(),
+	}
+	if rs.network == "default" {
+		// The host's name servers, as Docker's default bridge gives.
+		resolv, _, err := ocispec.ResolvConf(hostresolv.Read(), ocispec.DNS{IPv6: v6, NoFallback: hostresolv.Sandboxed()})
+		if err != nil {
+			return nil, err
+		}
+		opts.ResolvConfPath = filepath.Join(bundle, "resolv.conf")
+		if err := os.WriteFile(opts.ResolvConfPath, resolv, 0o644); err != nil {
+			return nil, err
+		}
 	}
 	cfg := runtime.Config{
 		Cmd:         rs.args,
@@ -173,7 +208,7 @@ func writeBundle(bundle, rootfs string, root *os.Root, rs runSpec) (id string, s
 	}
 	spec, err := ocispec.Generate(cfg, ispec.ImageConfig{}, opts)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	// runc creates mount points the image lacks; they must not end up in
 	// the layer. Note which paths exist now, to remove the others after.
@@ -188,18 +223,18 @@ func writeBundle(bundle, rootfs string, root *os.Root, rs runSpec) (id string, s
 		if _, err := root.Lstat(strings.TrimPrefix(path.Clean(rs.workdir), "/")); err != nil {
 			// Docker creates a missing working directory and keeps it.
 			if err := root.MkdirAll(strings.TrimPrefix(path.Clean(rs.workdir), "/"), 0o755); err != nil {
-				return "", nil, fmt.Errorf("working directory %s: %w", rs.workdir, err)
+				return nil, fmt.Errorf("working directory %s: %w", rs.workdir, err)
 			}
 		}
 	}
 	data, err := json.Marshal(spec)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	return id, stubs, nil
+	return stubs, nil
 }
 
 // removeStubs deletes, from an upper directory, the empty files and

@@ -71,13 +71,11 @@ func (bd *build) planRun(st *state, c *instructions.RunCommand, env stageEnv, st
 		r.network = n
 	}
 	switch r.network {
-	case "", "none":
-		r.network = "none"
-	case "host":
-	case "default":
-		return nil, fmt.Errorf("network default: builds have no bridge network yet, use --network host: %w", errdefs.ErrNotImplemented)
+	case "", "default":
+		r.network = "default"
+	case "none", "host":
 	default:
-		return nil, fmt.Errorf("network %q: only none and host are supported: %w", r.network, errdefs.ErrNotImplemented)
+		return nil, fmt.Errorf("network %q: must be default, none or host: %w", r.network, errdefs.ErrInvalidArgument)
 	}
 	r.mounts = instructions.GetMounts(c)
 	var mk []string
@@ -179,11 +177,14 @@ func (bd *build) execRun(ctx context.Context, st *state, r *runPlan, v *vertex) 
 		}
 		mounts = append(mounts, runtime.Mount{Type: "bind", Source: dir, Target: "/dev/pipes", ReadOnly: true})
 	}
+	if r.network == "default" && bd.opts.Attacher == nil {
+		return nil, fmt.Errorf("the default network needs berth's networks, which this build was not given (use --network none or host): %w", errdefs.ErrFailedPrecondition)
+	}
 	out := v.output()
 	cfg := st.Config.Config
 	err = bd.b.runOnce(ctx, runSpec{
 		args: r.args, env: r.env, workdir: cfg.WorkingDir, user: cfg.User, network: r.network,
-		mounts: mounts, lowers: bd.layerDirs(st), stdout: out, stderr: out,
+		attacher: bd.opts.Attacher, mounts: mounts, lowers: bd.layerDirs(st), stdout: out, stderr: out,
 	}, upper, work)
 	out.Flush()
 	if err != nil {
