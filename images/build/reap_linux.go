@@ -5,11 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/flock"
 	"github.com/berth-dev/berth/internal/overlay"
+	"golang.org/x/sys/unix"
 )
 
 // Every temporary directory of a build (a RUN's bundle, its upper
@@ -68,8 +70,28 @@ func (b *Builder) reap(net NetworkAttacher) {
 			}
 			overlay.Unmount(filepath.Join(dir, "rootfs"))
 			overlay.Unmount(dir)
+			unmountUnder(dir) // a rw bind's overlay, anything else
 			os.RemoveAll(dir)
 			l.Unlock()
 		}
+	}
+}
+
+// unmountUnder detaches every mount below dir, deepest first, so that
+// removing dir never reaches into a mounted tree.
+func unmountUnder(dir string) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var points []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			points = append(points, f[4])
+		}
+	}
+	slices.SortFunc(points, func(a, b string) int { return len(b) - len(a) })
+	for _, p := range points {
+		unix.Unmount(p, unix.MNT_DETACH)
 	}
 }

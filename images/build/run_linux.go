@@ -302,3 +302,62 @@ func cgroupV2() bool {
 	var st unix.Statfs_t
 	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
 }
+
+// writableCopy makes src writable for one RUN without changing it, as
+// BuildKit does for `--mount=type=bind,rw`, whose writes are discarded: a
+// directory is the lower of an overlay mount whose upper directory, under
+// scratch, is thrown away; a file is copied into scratch. release unmounts
+// (scratch itself goes with the run's temporary directory).
+func writableCopy(src, scratch string) (string, func(), error) {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.Mkdir(scratch, 0o700); err != nil {
+		return "", nil, err
+	}
+	if !fi.IsDir() {
+		dst := filepath.Join(scratch, "file")
+		if err := copyFile(src, dst, fi.Mode().Perm()); err != nil {
+			return "", nil, err
+		}
+		return dst, func() {}, nil
+	}
+	mnt, upper, work := filepath.Join(scratch, "mnt"), filepath.Join(scratch, "upper"), filepath.Join(scratch, "work")
+	for _, d := range []string{mnt, upper, work} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return "", nil, err
+		}
+	}
+	// The mount's root takes the upper directory's owner and mode: the
+	// source's, as a plain bind would show.
+	if err := os.Chmod(upper, fi.Mode().Perm()); err != nil {
+		return "", nil, err
+	}
+	if st, ok := fi.Sys().(*unix.Stat_t); ok {
+		if err := os.Lchown(upper, int(st.Uid), int(st.Gid)); err != nil {
+			return "", nil, err
+		}
+	}
+	if err := overlay.Mount(mnt, []string{src}, upper, work); err != nil {
+		return "", nil, err
+	}
+	return mnt, func() { overlay.Unmount(mnt) }, nil
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -156,7 +156,7 @@ func (bd *build) execRun(ctx context.Context, st *state, r *runPlan, v *vertex) 
 	}
 	var mounts []runtime.Mount
 	for i, m := range r.mounts {
-		rm, release, err := bd.runMount(m, r.mountSt[i])
+		rm, release, err := bd.runMount(m, r.mountSt[i], filepath.Join(tmp, fmt.Sprintf("mount-%d", i)))
 		if err != nil {
 			return nil, err
 		}
@@ -201,10 +201,10 @@ func (bd *build) execRun(ctx context.Context, st *state, r *runPlan, v *vertex) 
 	return next, nil
 }
 
-// runMount turns a RUN --mount into a container mount. Bind mounts are
-// always read-only: BuildKit discards writes to rw binds, berth refuses
-// them instead of writing into the context.
-func (bd *build) runMount(m *instructions.Mount, from *state) (*runtime.Mount, func(), error) {
+// runMount turns a RUN --mount into a container mount. scratch is a path
+// on the disk of the run's upper directory that the mount may use (a rw
+// bind's throw-away copy).
+func (bd *build) runMount(m *instructions.Mount, from *state, scratch string) (*runtime.Mount, func(), error) {
 	switch m.Type {
 	case instructions.MountTypeTmpfs:
 		return &runtime.Mount{Type: "tmpfs", Target: m.Target, TmpfsSize: m.SizeLimit}, nil, nil
@@ -249,17 +249,23 @@ func (bd *build) runMount(m *instructions.Mount, from *state) (*runtime.Mount, f
 		}
 		return &runtime.Mount{Type: "bind", Source: src, Target: target, ReadOnly: true}, nil, nil
 	case instructions.MountTypeBind:
-		if !m.ReadOnly {
-			return nil, nil, fmt.Errorf("--mount=type=bind,rw is not supported (writes would be discarded): %w", errdefs.ErrNotImplemented)
-		}
+		src, release := filepath.Join(bd.opts.ContextDir, cleanAbs(m.Source)), func() {}
 		if from != nil {
-			dir, release, err := bd.b.view(bd.layerDirs(from))
+			dir, rel, err := bd.b.view(bd.layerDirs(from))
 			if err != nil {
 				return nil, nil, err
 			}
-			return &runtime.Mount{Type: "bind", Source: filepath.Join(dir, cleanAbs(m.Source)), Target: m.Target, ReadOnly: true}, release, nil
+			src, release = filepath.Join(dir, cleanAbs(m.Source)), rel
 		}
-		return &runtime.Mount{Type: "bind", Source: filepath.Join(bd.opts.ContextDir, cleanAbs(m.Source)), Target: m.Target, ReadOnly: true}, nil, nil
+		if m.ReadOnly {
+			return &runtime.Mount{Type: "bind", Source: src, Target: m.Target, ReadOnly: true}, release, nil
+		}
+		rw, relRW, err := writableCopy(src, scratch)
+		if err != nil {
+			release()
+			return nil, nil, fmt.Errorf("--mount=type=bind,rw %s: %w", m.Source, err)
+		}
+		return &runtime.Mount{Type: "bind", Source: rw, Target: m.Target}, func() { relRW(); release() }, nil
 	}
 	return nil, nil, fmt.Errorf("--mount=type=%s is not supported: %w", m.Type, errdefs.ErrNotImplemented)
 }
