@@ -6,14 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/images"
-	"github.com/berth-dev/berth/network/cni"
-	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
 )
 
@@ -189,49 +186,4 @@ func newTopCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().SetInterspersed(false)
 	return cmd
-}
-
-func newPortCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "port CONTAINER [PRIVATE_PORT[/PROTO]]",
-		Short: "List port mappings or a specific mapping for the container",
-		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			rt, err := newRuntime(g)
-			if err != nil {
-				return err
-			}
-			rec, st, err := rt.State(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			var live []runtime.PortBinding
-			if att, err := rt.NetworkState(cmd.Context(), rec.ID); err == nil && runc.Active(st.Status) {
-				live = att.Ports
-			}
-			want := ""
-			if len(args) == 2 {
-				want = args[1]
-				if !strings.Contains(want, "/") {
-					want += "/tcp"
-				}
-			}
-			found := false
-			for _, p := range live {
-				if want != "" && fmt.Sprintf("%d/%s", p.ContainerPort, p.Protocol) != want {
-					continue
-				}
-				found = true
-				line := cni.FormatPort(p)
-				if want != "" {
-					_, line, _ = strings.Cut(line, " -> ")
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), line)
-			}
-			if want != "" && !found {
-				return fmt.Errorf("no public port '%s' published for %s", want, rec.Name)
-			}
-			return nil
-		},
-	}
 }

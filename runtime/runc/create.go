@@ -92,6 +92,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 		}
 	}
 	cfg.Name = name
+	asked := cfg.Ports
 	if o.PublishAll {
 		cfg.Ports = publishAll(cfg.Ports, img.Config.ExposedPorts)
 	}
@@ -126,6 +127,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 		return "", err
 	}
 	rec.NetNSPath, rec.Volumes = netnsPath, vols
+	if o.PublishAll {
+		rec.PublishAll, rec.PortBindings = true, asked
+	}
 	if err := r.writeRecord(rec); err != nil {
 		return "", fmt.Errorf("create: %w", err)
 	}

@@ -100,6 +100,7 @@ type InspectState struct {
 type HostConfig struct {
 	Binds          []string          `json:"Binds"`
 	NetworkMode    string            `json:"NetworkMode"`
+	PortBindings   PortMap           `json:"PortBindings"`
 	RestartPolicy  map[string]any    `json:"RestartPolicy"`
 	AutoRemove     bool              `json:"AutoRemove"`
 	CapAdd         []string          `json:"CapAdd"`
@@ -109,6 +110,7 @@ type HostConfig struct {
 	DNSSearch      []string          `json:"DnsSearch"`
 	ExtraHosts     []string          `json:"ExtraHosts"`
 	Privileged     bool              `json:"Privileged"`
+	PublishAll     bool              `json:"PublishAllPorts"`
 	ReadonlyRootfs bool              `json:"ReadonlyRootfs"`
 	SecurityOpt    []string          `json:"SecurityOpt"`
 	Tmpfs          map[string]string `json:"Tmpfs,omitempty"`
@@ -148,6 +150,7 @@ type InspectConfig struct {
 	AttachStdin  bool                `json:"AttachStdin"`
 	AttachStdout bool                `json:"AttachStdout"`
 	AttachStderr bool                `json:"AttachStderr"`
+	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
 	Tty          bool                `json:"Tty"`
 	OpenStdin    bool                `json:"OpenStdin"`
 	StdinOnce    bool                `json:"StdinOnce"`
@@ -203,7 +206,7 @@ func (r *Runtime) Inspect(ctx context.Context, ref string, size bool) (*Inspect,
 			Tty: c.Tty, OpenStdin: c.OpenStdin, StdinOnce: rec.StdinOnce,
 			Env: nonNil(c.Env), Cmd: c.Cmd, Image: rec.Image, WorkingDir: c.WorkingDir,
 			Entrypoint: c.Entrypoint, Labels: nonNilMap(c.Labels), StopSignal: c.StopSignal,
-			Volumes: rec.ImageConfig.Volumes,
+			Volumes: rec.ImageConfig.Volumes, ExposedPorts: ExposedPorts(rec.ImageConfig.ExposedPorts, rec.Config.Ports),
 		},
 		NetworkSettings: r.networkSettings(ctx, rec, st),
 	}
@@ -225,6 +228,7 @@ func (r *Runtime) Inspect(ctx context.Context, ref string, size bool) (*Inspect,
 	}
 	h := HostConfig{
 		NetworkMode: nm, AutoRemove: rec.AutoRemove,
+		PortBindings: PortBindings(askedPorts(rec)), PublishAll: rec.PublishAll,
 		RestartPolicy: map[string]any{"Name": orNo(c.Restart.Name), "MaximumRetryCount": c.Restart.MaximumRetryCount},
 		CapAdd:        c.CapAdd, CapDrop: c.CapDrop, DNS: c.DNS, DNSOptions: c.DNSOptions, DNSSearch: c.DNSSearch,
 		ExtraHosts: c.ExtraHosts, Privileged: c.Privileged, ReadonlyRootfs: c.ReadOnly, SecurityOpt: c.SecurityOpt,

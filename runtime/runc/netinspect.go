@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/fvbommel/sortorder"
 
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/runtime"
@@ -62,7 +65,7 @@ func (r *Runtime) networkSettings(ctx context.Context, rec *Record, st monitor.S
 		nets[ep.Network] = endpointSettings(rec, ep)
 	}
 	ns := map[string]any{
-		"Networks": nets, "Ports": Ports(rec.Config.Ports, livePorts(att, rec), rec.ImageConfig.ExposedPorts),
+		"Networks": nets, "Ports": portMapOf(rec, att),
 		"SandboxKey": "", "SandboxID": "",
 		"IPAddress": "", "Gateway": "", "MacAddress": "", "IPPrefixLen": 0,
 	}
@@ -99,32 +102,127 @@ func endpointSettings(rec *Record, ep cni.Endpoint) EndpointSettings {
 	return es
 }
 
-// Ports is Docker's port map of a container: the bindings it has (live,
-// with the host ports chosen) or else asked for, and its image's exposed
-// ports without bindings as null. It is pure.
-func Ports(asked, live []runtime.PortBinding, exposed map[string]struct{}) PortMap {
+// Families are the address families a container's published ports are
+// forwarded in: those of the addresses of the interface carrying them.
+type Families struct{ V4, V6 bool }
+
+// Ports is Docker's NetworkSettings.Ports: what is bound now. Nothing
+// unless the container runs attached to a network (Docker forgets the
+// bindings when it stops); then every port its image exposes, null, and
+// every port it publishes with the host bindings it has. A binding on no
+// particular host address is listed once per family the port is forwarded
+// in, 0.0.0.0 and ::, as Docker lists them. It is pure.
+func Ports(attached bool, live []runtime.PortBinding, exposed map[string]struct{}, fam Families) PortMap {
 	out := PortMap{}
+	if !attached {
+		return out
+	}
 	for k := range exposed {
 		if !strings.Contains(k, "/") {
 			k += "/tcp"
 		}
 		out[k] = nil
 	}
-	bindings := live
-	if bindings == nil {
-		for _, p := range asked {
-			out[portKey(p)] = nil
-		}
-		return out
+	if !fam.V4 && !fam.V6 {
+		fam.V4 = true
 	}
-	for _, p := range bindings {
-		ip := p.HostIP
-		if ip == "" {
-			ip = "0.0.0.0"
+	for _, p := range live {
+		k, port := portKey(p), strconv.Itoa(int(p.HostPort))
+		if p.HostIP != "" {
+			out[k] = append(out[k], HostBinding{HostIP: p.HostIP, HostPort: port})
+			continue
 		}
-		out[portKey(p)] = append(out[portKey(p)], HostBinding{HostIP: ip, HostPort: strconv.Itoa(int(p.HostPort))})
+		if fam.V4 {
+			out[k] = append(out[k], HostBinding{HostIP: "0.0.0.0", HostPort: port})
+		}
+		if fam.V6 {
+			out[k] = append(out[k], HostBinding{HostIP: "::", HostPort: port})
+		}
+		if out[k] == nil {
+			out[k] = []HostBinding{}
+		}
 	}
 	return out
+}
+
+// PortBindings is Docker's HostConfig.PortBindings: the ports asked with
+// -p, as asked (HostIp "" for no address, HostPort "" for any free port,
+// "8000-8010" for a range to pick from), one key per container port, a
+// range of container ports expanded. It is pure.
+func PortBindings(asked []runtime.PortBinding) PortMap {
+	out := PortMap{}
+	for _, p := range asked {
+		port := ""
+		switch {
+		case p.HostPortEnd > p.HostPort:
+			port = fmt.Sprintf("%d-%d", p.HostPort, p.HostPortEnd)
+		case p.HostPort != 0:
+			port = strconv.Itoa(int(p.HostPort))
+		}
+		out[portKey(p)] = append(out[portKey(p)], HostBinding{HostIP: p.HostIP, HostPort: port})
+	}
+	return out
+}
+
+// ExposedPorts is Docker's Config.ExposedPorts: the image's and the
+// published ones; nil when none. It is pure.
+func ExposedPorts(image map[string]struct{}, ports []runtime.PortBinding) map[string]struct{} {
+	if len(image) == 0 && len(ports) == 0 {
+		return nil
+	}
+	out := map[string]struct{}{}
+	for k := range image {
+		if !strings.Contains(k, "/") {
+			k += "/tcp"
+		}
+		out[k] = struct{}{}
+	}
+	for _, p := range ports {
+		out[portKey(p)] = struct{}{}
+	}
+	return out
+}
+
+// askedPorts are the ports the container was created with -p.
+func askedPorts(rec *Record) []runtime.PortBinding {
+	if rec.PublishAll {
+		return rec.PortBindings
+	}
+	return rec.Config.Ports
+}
+
+// PortLines is `docker port`'s output: for private "" every binding as
+// "80/tcp -> 0.0.0.0:8080", else the bindings of that port ("80" is
+// 80/tcp) as "0.0.0.0:8080"; in natural order, as Docker sorts them. ok
+// is false when private has no binding. It is pure.
+func PortLines(m PortMap, private string) (lines []string, ok bool) {
+	if private != "" {
+		if !strings.Contains(private, "/") {
+			private += "/tcp"
+		}
+		for _, b := range m[private] {
+			lines = append(lines, net.JoinHostPort(b.HostIP, b.HostPort))
+		}
+		if len(lines) == 0 {
+			return nil, false
+		}
+	} else {
+		for k, bs := range m {
+			for _, b := range bs {
+				lines = append(lines, k+" -> "+net.JoinHostPort(b.HostIP, b.HostPort))
+			}
+		}
+	}
+	slices.SortFunc(lines, func(a, b string) int {
+		if sortorder.NaturalLess(a, b) {
+			return -1
+		}
+		if sortorder.NaturalLess(b, a) {
+			return 1
+		}
+		return 0
+	})
+	return lines, true
 }
 
 func portKey(p runtime.PortBinding) string {
@@ -132,7 +230,8 @@ func portKey(p runtime.PortBinding) string {
 }
 
 // FormatPorts is ps's PORTS column, as Docker writes it:
-// "0.0.0.0:8080->80/tcp, 443/tcp", published ports first by container port.
+// "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, 443/tcp", by container port
+// (an IPv6 address in brackets, as current Docker CLIs write it).
 // It is pure.
 func FormatPorts(m PortMap) string {
 	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int {
@@ -147,29 +246,34 @@ func FormatPorts(m PortMap) string {
 			continue
 		}
 		for _, b := range m[k] {
-			parts = append(parts, fmt.Sprintf("%s:%s->%s", b.HostIP, b.HostPort, k))
+			parts = append(parts, net.JoinHostPort(b.HostIP, b.HostPort)+"->"+k)
 		}
 	}
 	return strings.Join(parts, ", ")
 }
 
-// PortMap is the container's port map as inspect shows it: live bindings
-// while it runs.
+// PortMap is the container's NetworkSettings.Ports as inspect shows it:
+// the live bindings while it runs.
 func (r *Runtime) PortMap(ctx context.Context, rec *Record, st monitor.State) PortMap {
-	var live []runtime.PortBinding
-	if isActive(st.Status) && len(rec.Config.Ports) > 0 {
-		if att, err := r.NetworkState(ctx, rec.ID); err == nil {
-			live = att.Ports
-		}
+	var att cni.Attachment
+	if isActive(st.Status) {
+		att, _ = r.NetworkState(ctx, rec.ID)
 	}
-	return Ports(rec.Config.Ports, live, rec.ImageConfig.ExposedPorts)
+	return portMapOf(rec, att)
 }
 
-// livePorts are the attachment's bindings, or nil when the container has
-// none live (not running), so that Ports shows the asked ones unbound.
-func livePorts(att cni.Attachment, rec *Record) []runtime.PortBinding {
-	if len(att.Endpoints) == 0 || len(rec.Config.Ports) == 0 {
-		return nil
+// portMapOf is the port map of a container with attachment att (empty
+// when it does not run).
+func portMapOf(rec *Record, att cni.Attachment) PortMap {
+	var fam Families
+	for _, ep := range att.Endpoints {
+		if _, ok := ep.CapabilityArgs["portMappings"]; !ok {
+			continue
+		}
+		for _, p := range ep.IPs {
+			fam.V4 = fam.V4 || p.Addr().Is4()
+			fam.V6 = fam.V6 || p.Addr().Is6()
+		}
 	}
-	return att.Ports
+	return Ports(len(att.Endpoints) > 0, att.Ports, rec.ImageConfig.ExposedPorts, fam)
 }

@@ -53,36 +53,6 @@ func TestPublishAll(t *testing.T) {
 	}
 }
 
-func TestPortsAndFormat(t *testing.T) {
-	asked := []runtime.PortBinding{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {ContainerPort: 53, Protocol: "udp"}}
-	live := []runtime.PortBinding{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostIP: "127.0.0.1", HostPort: 32768, ContainerPort: 53, Protocol: "udp"}}
-	exposed := map[string]struct{}{"443/tcp": {}, "80/tcp": {}}
-	tests := []struct {
-		name       string
-		live       []runtime.PortBinding
-		want       PortMap
-		wantString string
-	}{
-		{"running", live, PortMap{
-			"80/tcp":  {{HostIP: "0.0.0.0", HostPort: "8080"}},
-			"53/udp":  {{HostIP: "127.0.0.1", HostPort: "32768"}},
-			"443/tcp": nil,
-		}, "127.0.0.1:32768->53/udp, 0.0.0.0:8080->80/tcp, 443/tcp"},
-		{"stopped", nil, PortMap{"80/tcp": nil, "53/udp": nil, "443/tcp": nil}, "53/udp, 80/tcp, 443/tcp"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Ports(asked, tc.live, exposed)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("Ports (-want +got):\n%s", diff)
-			}
-			if s := FormatPorts(got); s != tc.wantString {
-				t.Errorf("FormatPorts = %q, want %q", s, tc.wantString)
-			}
-		})
-	}
-}
-
 func TestInRoot(t *testing.T) {
 	root := t.TempDir()
 	for _, d := range []string{"var/lib/data", "outside"} {

@@ -56,6 +56,12 @@ type Record struct {
 	// keeps its network mode, so `network connect` can join it again (as
 	// Docker allows), and starts attached to no network.
 	NoNetworks bool `json:"noNetworks,omitempty"`
+	// PublishAll is -P: Config.Ports then has a binding added for each
+	// port the image exposes, and PortBindings are the ports asked with
+	// -p alone (Docker's HostConfig.PortBindings), which without -P are
+	// Config.Ports.
+	PublishAll   bool                  `json:"publishAll,omitempty"`
+	PortBindings []runtime.PortBinding `json:"portBindings,omitempty"`
 }
 
 // networks are the networks the container is on.
