@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -103,6 +104,7 @@ type buildFlags struct {
 	iidfile  string
 	network  string
 	secrets  []string
+	ssh      []string
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -153,6 +155,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.iidfile, "iidfile", "", "Write the image ID to the file")
 	fl.StringVar(&f.network, "network", "default", "Set the networking mode for the RUN instructions during build (default, none, host)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret to expose to the build (format: \"id=mysecret,src=/local/secret\")")
+	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent socket to expose to the build (format: \"default|<id>[=<socket>]\")")
 	return cmd
 }
 
@@ -197,6 +200,16 @@ func buildOptions(f buildFlags, contextArg string, stdin io.Reader) (build.Optio
 			return opts, err
 		}
 		opts.Secrets[id] = src
+	}
+	for _, s := range f.ssh {
+		id, sock, err := parseBuildSSH(s, os.Getenv("SSH_AUTH_SOCK"))
+		if err != nil {
+			return opts, err
+		}
+		if opts.SSH == nil {
+			opts.SSH = map[string]string{}
+		}
+		opts.SSH[id] = sock
 	}
 	for _, t := range f.tags {
 		if _, err := images.NormalizeTag(t); err != nil {
@@ -259,6 +272,32 @@ func parseBuildSecret(s string) (id, src string, err error) {
 		return "", "", fmt.Errorf("--secret %q: need id= and src= (a file): %w", s, errdefs.ErrInvalidArgument)
 	}
 	return id, src, nil
+}
+
+// parseBuildSSH parses an --ssh flag, Docker's default|ID[=SOCKET]: no
+// socket means the agent of $SSH_AUTH_SOCK (agent). berth forwards agent
+// sockets only, not key files (Docker's ID=KEY,KEY).
+func parseBuildSSH(s, agent string) (id, sock string, err error) {
+	id, sock, _ = strings.Cut(s, "=")
+	if id == "" {
+		return "", "", fmt.Errorf("--ssh %q: an ID is required (default|ID[=SOCKET]): %w", s, errdefs.ErrInvalidArgument)
+	}
+	if sock == "" {
+		if sock = agent; sock == "" {
+			return "", "", fmt.Errorf("--ssh %s: no socket given and SSH_AUTH_SOCK is not set: %w", s, errdefs.ErrInvalidArgument)
+		}
+	}
+	if strings.Contains(sock, ",") {
+		return "", "", fmt.Errorf("--ssh %s: key files are not supported, only an agent's socket: %w", s, errdefs.ErrNotImplemented)
+	}
+	fi, err := os.Stat(sock)
+	if err != nil {
+		return "", "", fmt.Errorf("--ssh %s: %w: %w", s, err, errdefs.ErrInvalidArgument)
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return "", "", fmt.Errorf("--ssh %s: %s is not a socket (key files are not supported, only an agent's socket): %w", s, sock, errdefs.ErrNotImplemented)
+	}
+	return id, sock, nil
 }
 
 func newBuilderPruneCmd(g *globals) *cobra.Command {

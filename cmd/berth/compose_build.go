@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -57,6 +58,18 @@ func buildOptionsFor(p *types.Project, s types.ServiceConfig, noCache, pull bool
 				o.Args = map[string]string{}
 			}
 			o.Args[k] = *v
+		}
+	}
+	for _, k := range b.SSH { // ssh: [default] means the agent of $SSH_AUTH_SOCK
+		path := k.Path
+		if path == "" {
+			path = os.Getenv("SSH_AUTH_SOCK")
+		}
+		if path != "" {
+			if o.SSH == nil {
+				o.SSH = map[string]string{}
+			}
+			o.SSH[k.ID] = path
 		}
 	}
 	for _, sec := range b.Secrets {

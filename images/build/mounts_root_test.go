@@ -1,10 +1,15 @@
 package build
 
 import (
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -45,4 +50,54 @@ RUN --mount=type=bind,from=src,source=/tree,target=/tree cat /tree/s > /stage-af
 	if d := cmp.Diff(wantCtx, got); d != "" {
 		t.Errorf("the context changed (-want +got):\n%s", d)
 	}
+}
+
+// RUN --mount=type=ssh binds the agent socket --ssh gave: the RUN writes
+// to it (busybox logger, whose syslog(3) falls back to a stream socket, at
+// the target /dev/log) and the test, listening, reads it.
+func TestBuildRunSSH(t *testing.T) {
+	e := newRootEnv(t)
+	base := e.baseImage()
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	got := make(chan string, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		b, _ := io.ReadAll(c)
+		got <- string(b)
+	}()
+	df := "FROM " + base + `
+RUN --mount=type=ssh --mount=type=ssh,id=agent,target=/dev/log,required \
+    test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" > /sock && logger -t berth hello-agent
+`
+	id := e.mustBuild(Options{DockerfileInline: []byte(df), SSH: map[string]string{"default": sock, "agent": sock}})
+	select {
+	case msg := <-got:
+		if !strings.Contains(msg, "hello-agent") {
+			t.Errorf("the agent read %q", msg)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing reached the agent socket")
+	}
+	if out, _ := e.runIn(id, "cat /sock; test -e /run/buildkit && echo left; echo end"); out != "/run/buildkit/ssh_agent.0\nend\n" {
+		t.Errorf("in the image: %q", out)
+	}
+	// Required without --ssh: a clear error before anything runs.
+	runs := e.b.runs.Load()
+	_, _, err = e.build(Options{DockerfileInline: []byte("FROM " + base + "\nRUN --mount=type=ssh,required=true true\n")})
+	if !errdefs.IsFailedPrecondition(err) || !strings.Contains(err.Error(), "Dockerfile:2:") || !strings.Contains(err.Error(), "--ssh default") || e.b.runs.Load() != runs {
+		t.Errorf("required ssh without --ssh: %v", err)
+	}
+	// Not required: the step runs without an agent.
+	e.mustBuild(Options{DockerfileInline: []byte("FROM " + base + "\nRUN --mount=type=ssh test ! -e /run/buildkit/ssh_agent.0\n")})
 }

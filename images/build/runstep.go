@@ -79,9 +79,15 @@ func (bd *build) planRun(st *state, c *instructions.RunCommand, env stageEnv, st
 	}
 	r.mounts = instructions.GetMounts(c)
 	var mk []string
+	nssh := 0
 	for i, m := range r.mounts {
 		switch m.Type {
 		case instructions.MountTypeBind, instructions.MountTypeCache, instructions.MountTypeTmpfs, instructions.MountTypeSecret:
+		case instructions.MountTypeSSH:
+			if err := bd.planSSH(m, nssh, r); err != nil {
+				return nil, err
+			}
+			nssh++
 		default:
 			return nil, fmt.Errorf("--mount=type=%s is not supported: %w", m.Type, errdefs.ErrNotImplemented)
 		}
@@ -123,6 +129,29 @@ func (bd *build) planRun(st *state, c *instructions.RunCommand, env stageEnv, st
 		Script  *instructions.ShellInlineFile
 	}{r.args, r.env, r.network, mk, r.script})
 	return r, nil
+}
+
+// planSSH resolves the n-th (from 0) ssh mount of a RUN as BuildKit does:
+// ID "default", target /run/buildkit/ssh_agent.N, SSH_AUTH_SOCK the first
+// one's unless ENV sets it; a required agent the build was not given is an
+// error before anything runs.
+func (bd *build) planSSH(m *instructions.Mount, n int, r *runPlan) error {
+	if m.Source != "" {
+		return fmt.Errorf("--mount=type=ssh does not support source: %w", errdefs.ErrInvalidArgument)
+	}
+	if m.CacheID == "" {
+		m.CacheID = "default"
+	}
+	if m.Target == "" {
+		m.Target = fmt.Sprintf("/run/buildkit/ssh_agent.%d", n)
+	}
+	if _, ok := bd.opts.SSH[m.CacheID]; !ok && m.Required {
+		return fmt.Errorf("ssh agent %q is required but was not given (berth build --ssh %s=SOCKET): %w", m.CacheID, m.CacheID, errdefs.ErrFailedPrecondition)
+	}
+	if _, ok := lookupEnv(r.env, "SSH_AUTH_SOCK"); !ok {
+		r.env = append(r.env, "SSH_AUTH_SOCK="+m.Target)
+	}
+	return nil
 }
 
 func (bd *build) mountState(from string, stageIdx int) (*state, error) {
@@ -248,6 +277,15 @@ func (bd *build) runMount(m *instructions.Mount, from *state, scratch string) (*
 			return nil, nil, nil
 		}
 		return &runtime.Mount{Type: "bind", Source: src, Target: target, ReadOnly: true}, nil, nil
+	case instructions.MountTypeSSH:
+		// The agent's socket itself (BuildKit forwards it through its
+		// session): uid, gid and mode cannot be changed without changing
+		// the host's socket, so they are not applied.
+		sock, ok := bd.opts.SSH[m.CacheID]
+		if !ok {
+			return nil, nil, nil // not required: no agent, as BuildKit
+		}
+		return &runtime.Mount{Type: "bind", Source: sock, Target: m.Target}, nil, nil
 	case instructions.MountTypeBind:
 		src, release := filepath.Join(bd.opts.ContextDir, cleanAbs(m.Source)), func() {}
 		if from != nil {
