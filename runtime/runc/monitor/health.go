@@ -53,7 +53,8 @@ func (m *monitor) health(ctx context.Context, stop <-chan struct{}, started time
 		if status != "" {
 			_ = AppendEvent(m.cfg.EventLog, NewEvent(m.cfg.ID, "health_status: "+status, m.cfg.EventAttrs))
 		}
-
+		// A probe forks the runtime: unmap the code it ran until the next.
+		trimMemory()
 	}
 }
 

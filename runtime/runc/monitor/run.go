@@ -305,6 +305,7 @@ func (m *monitor) supervise(ctx context.Context, pid int, first bool) int {
 		report(m.sync, nil)
 		m.sync = nil
 	}
+	trimMemory()
 	stopHealth := make(chan struct{})
 	var health sync.WaitGroup
 	if cfg.Health != nil {
