@@ -83,8 +83,9 @@ func prevAddrs(raw json.RawMessage) (*current.Result, []netip.Prefix, error) {
 
 // portsAdd publishes the ports: berth's rules for the container (PortRules)
 // in one iptables-restore per address family, instead of portmap's chain
-// per container built with a dozen iptables execs. It prints the previous
-// result, as portmap does.
+// per container built with a dozen iptables execs, then deletes the stale
+// conntrack entries of its UDP ports (flushStaleUDP). It prints the
+// previous result, as portmap does.
 func (e *inProcess) portsAdd(ctx context.Context, conf portmapNet, args cniArgs) ([]byte, error) {
 	prev, addrs, err := prevAddrs(conf.PrevResult)
 	if err != nil || prev == nil {
@@ -113,6 +114,9 @@ func (e *inProcess) portsAdd(ctx context.Context, conf portmapNet, args cniArgs)
 			}
 		}
 	}
+	// After the rules, so new flows follow them. Best effort, as in
+	// portmap and Docker: a failure leaves only what was there before.
+	_, _ = flushStaleUDP(conf.RuntimeConfig.PortMaps, len(v4) > 0, len(v6) > 0)
 	return resultBytes(prev, conf.CNIVersion)
 }
 
@@ -140,6 +144,8 @@ func (e *inProcess) portsDel(ctx context.Context, conf portmapNet, args cniArgs)
 		found = found || found6
 		errs = append(errs, err)
 	}
+	// Entries still pointing at the container: best effort, as on ADD.
+	_, _ = flushStaleUDP(conf.RuntimeConfig.PortMaps, len(v4) > 0 || len(addrs) == 0, len(v6) > 0 || len(addrs) == 0)
 	return found, errors.Join(errs...)
 }
 
