@@ -18,8 +18,11 @@ IMG=${IMG:-localhost/busybox:local}
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 RUNROOT=$(mktemp -d /run/bm.XXXXXX)
 B="$BERTH --root $WORK/root --run-root $RUNROOT"
+export BERTH_DEFAULT_BRIDGE=bm$$
 cleanup() {
   $B rm -f $($B ps -aq) >/dev/null 2>&1 || true
+  # the default network's bridge and rules, the DNS server, the roots
+  $B system reset -f >/dev/null 2>&1 || true
   if [ "${PEERS:-0}" = 1 ]; then
     podman ps -aq --filter label=berth-bench=mem 2>/dev/null | xargs -r podman rm -f -t 0 >/dev/null 2>&1 || true
     docker ps -aq --filter label=berth-bench=mem 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1 || true
