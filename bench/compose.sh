@@ -16,6 +16,8 @@
 #                  when installed and their daemon answers (never installs or starts them)
 #        PS_N, PS_RUN  container counts of the ps steps (0 skips)
 #        BERTH_UP_FLAGS  extra flags for up (e.g. "--progress quiet")
+#        BERTH_RUNTIME   the OCI runtime (runc; crun); NAME labels berth's rows
+#                  (default berth, berth-crun with BERTH_RUNTIME=crun)
 # Everything (state root, run root, containers, networks) is made under temp
 # directories and removed at exit, also on failure or Ctrl-C.
 set -euo pipefail
@@ -25,6 +27,7 @@ ROUNDS=${2:-5}
 BIN=$(realpath "${BIN:-bin}")
 PS_N=${PS_N:-500}
 PS_RUN=${PS_RUN:-100}
+NAME=${NAME:-berth$([ "${BERTH_RUNTIME:-runc}" = runc ] || echo "-$BERTH_RUNTIME")}
 IMG=localhost/busybox:latest
 [ "${NO_BUILD:-}" = 1 ] || make -s build >&2
 WORK=$(mktemp -d /tmp/berth-cbench.XXXXXX)
@@ -91,16 +94,16 @@ for n in $SIZES; do
   f=$(gen "$n"); p=bench$n
   c=("${B[@]}" compose -p "$p" -f "$f")
   for r in $(seq 1 "$ROUNDS"); do
-    s=$(timed "${c[@]}" up -d ${BERTH_UP_FLAGS:-}); echo "berth,$n,$r,up,$s,$(running "$p")" >>"$CSV"
-    s=$(timed "${c[@]}" up -d ${BERTH_UP_FLAGS:-}); echo "berth,$n,$r,noop-up,$s,$(running "$p")" >>"$CSV"
-    s=$(timed "${c[@]}" ps); echo "berth,$n,$r,ps,$s,$(running "$p")" >>"$CSV"
-    s=$(timed "${c[@]}" down); echo "berth,$n,$r,down,$s,$(running "$p")" >>"$CSV"
-    log "berth N=$n round $r: $(tail -4 "$CSV" | cut -d, -f4,5,6 | tr '\n' ' ')"
+    s=$(timed "${c[@]}" up -d ${BERTH_UP_FLAGS:-}); echo "$NAME,$n,$r,up,$s,$(running "$p")" >>"$CSV"
+    s=$(timed "${c[@]}" up -d ${BERTH_UP_FLAGS:-}); echo "$NAME,$n,$r,noop-up,$s,$(running "$p")" >>"$CSV"
+    s=$(timed "${c[@]}" ps); echo "$NAME,$n,$r,ps,$s,$(running "$p")" >>"$CSV"
+    s=$(timed "${c[@]}" down); echo "$NAME,$n,$r,down,$s,$(running "$p")" >>"$CSV"
+    log "$NAME N=$n round $r: $(tail -4 "$CSV" | cut -d, -f4,5,6 | tr '\n' ' ')"
   done
   # hyperfine: the fast steps on a stack that is up
   "${c[@]}" up -d --progress quiet >>"$LOG" 2>&1
-  echo "berth-hf,$n,1,noop-up,$(hf "noop$n" 20 "${c[*]} up -d --progress quiet"),$n" >>"$CSV"
-  echo "berth-hf,$n,1,ps,$(hf "ps$n" 20 "${c[*]} ps"),$n" >>"$CSV"
+  echo "$NAME-hf,$n,1,noop-up,$(hf "noop$n" 20 "${c[*]} up -d --progress quiet"),$n" >>"$CSV"
+  echo "$NAME-hf,$n,1,ps,$(hf "ps$n" 20 "${c[*]} ps"),$n" >>"$CSV"
   "${c[@]}" down -t 0 --progress quiet >>"$LOG" 2>&1
 done
 
@@ -112,11 +115,11 @@ psbench() { # count start(0|1) label
   [ "$start" = 1 ] && verb="up -d"
   s=$(timed "${B[@]}" compose -p "$p" -f "$f" $verb --scale "s=$n" --progress quiet)
   log "$label: $verb of $n containers took $s s"
-  echo "berth,$n,1,$label-$verb,$s,$(running "$p")" >>"$CSV"
-  echo "berth-hf,$n,1,$label-ps-a,$(hf "psa$label" 10 "${B[*]} ps -a"),$n" >>"$CSV"
-  echo "berth-hf,$n,1,$label-compose-ps-a,$(hf "cpsa$label" 10 "${B[*]} compose -p $p -f $f ps -a"),$n" >>"$CSV"
+  echo "$NAME,$n,1,$label-$verb,$s,$(running "$p")" >>"$CSV"
+  echo "$NAME-hf,$n,1,$label-ps-a,$(hf "psa$label" 10 "${B[*]} ps -a"),$n" >>"$CSV"
+  echo "$NAME-hf,$n,1,$label-compose-ps-a,$(hf "cpsa$label" 10 "${B[*]} compose -p $p -f $f ps -a"),$n" >>"$CSV"
   s=$(timed "${B[@]}" compose -p "$p" -f "$f" down -t 0 --progress quiet)
-  echo "berth,$n,1,$label-down,$s,$(running "$p")" >>"$CSV"
+  echo "$NAME,$n,1,$label-down,$s,$(running "$p")" >>"$CSV"
 }
 [ "$PS_N" -gt 0 ] && psbench "$PS_N" 0 created
 [ "$PS_RUN" -gt 0 ] && psbench "$PS_RUN" 1 running
