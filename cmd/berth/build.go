@@ -149,7 +149,7 @@ func newBuildCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.noCache, "no-cache", false, "Do not use cache when building the image")
 	fl.BoolVar(&f.pull, "pull", false, "Always attempt to pull a newer version of the image")
 	fl.StringArrayVar(&f.labels, "label", nil, "Set metadata for an image")
-	fl.StringVar(&f.platform, "platform", "", "Set platform (only this machine's)")
+	fl.StringVar(&f.platform, "platform", "", "Set the target platform for the build (os/arch[/variant]; RUN of another architecture needs a binfmt_misc emulator)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, tty, plain, json)")
 	fl.StringVar(&f.iidfile, "iidfile", "", "Write the image ID to the file")
@@ -215,6 +215,9 @@ func buildOptions(f buildFlags, contextArg string, stdin io.Reader) (build.Optio
 		if _, err := images.NormalizeTag(t); err != nil {
 			return opts, fmt.Errorf("invalid tag %q: %w", t, err)
 		}
+	}
+	if strings.Contains(f.platform, ",") {
+		return opts, fmt.Errorf("--platform %q: multi-platform builds are not supported, build one platform at a time: %w", f.platform, errdefs.ErrNotImplemented)
 	}
 	if f.platform != "" {
 		if _, err := v1.ParsePlatform(f.platform); err != nil {

@@ -44,7 +44,7 @@ func buildOptionsFor(p *types.Project, s types.ServiceConfig, noCache, pull bool
 	o := build.Options{
 		ContextDir: b.Context, Dockerfile: b.Dockerfile, Target: b.Target,
 		Labels: maps.Clone(map[string]string(b.Labels)), NoCache: b.NoCache || noCache, Pull: b.Pull || pull,
-		Network: b.Network, Tags: append([]string{spec.ImageName(p, s)}, b.Tags...), Progress: progress,
+		Network: b.Network, Platform: s.Platform, Tags: append([]string{spec.ImageName(p, s)}, b.Tags...), Progress: progress,
 	}
 	if o.ContextDir == "" {
 		o.ContextDir = p.WorkingDir

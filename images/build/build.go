@@ -21,7 +21,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -237,34 +236,12 @@ func readDockerfile(opts Options) ([]byte, string, error) {
 	return src, filepath.Base(p), nil
 }
 
-// buildPlatform checks the requested platform: without emulation, only
-// this machine's.
-func buildPlatform(s string) (v1.Platform, error) {
-	host := v1.Platform{OS: "linux", Architecture: goruntime.GOARCH}
-	if s == "" {
-		return host, nil
-	}
-	p, err := v1.ParsePlatform(s)
-	if err != nil {
-		return host, fmt.Errorf("--platform %s: %w: %w", s, err, errdefs.ErrInvalidArgument)
-	}
-	if p.OS != host.OS || p.Architecture != host.Architecture {
-		return host, fmt.Errorf("--platform %s: only %s/%s can be built here (no emulation): %w", s, host.OS, host.Architecture, errdefs.ErrNotImplemented)
-	}
-	return *p, nil
-}
-
 // predefinedArgs are BuildKit's automatic platform ARGs.
 func (bd *build) predefinedArgs() map[string]string {
-	p := bd.platform
-	plat := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		plat += "/" + p.Variant
-	}
-	host := "linux/" + goruntime.GOARCH
+	p, h := bd.platform, hostPlatform()
 	return map[string]string{
-		"TARGETPLATFORM": plat, "TARGETOS": p.OS, "TARGETARCH": p.Architecture, "TARGETVARIANT": p.Variant,
-		"BUILDPLATFORM": host, "BUILDOS": "linux", "BUILDARCH": goruntime.GOARCH, "BUILDVARIANT": "",
+		"TARGETPLATFORM": platformString(p), "TARGETOS": p.OS, "TARGETARCH": p.Architecture, "TARGETVARIANT": p.Variant,
+		"BUILDPLATFORM": platformString(h), "BUILDOS": h.OS, "BUILDARCH": h.Architecture, "BUILDVARIANT": h.Variant,
 	}
 }
 

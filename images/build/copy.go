@@ -77,7 +77,7 @@ func (bd *build) planCopy(ctx context.Context, st *state, cp *copyPlan, stageIdx
 			}
 			cp.fromState = fs
 		} else {
-			im, err := bd.image(ctx, cp.from)
+			im, err := bd.image(ctx, cp.from, bd.platform, bd.opts.Platform != "")
 			if err != nil {
 				return nil, fmt.Errorf("--from=%s: %w", cp.from, err)
 			}

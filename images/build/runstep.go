@@ -7,11 +7,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/containerd/errdefs"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
@@ -158,7 +160,7 @@ func (bd *build) mountState(from string, stageIdx int) (*state, error) {
 	if j := bd.stageRef(from, stageIdx); j >= 0 {
 		return bd.stages[j]()
 	}
-	im, err := bd.image(context.Background(), from)
+	im, err := bd.image(context.Background(), from, bd.platform, bd.opts.Platform != "")
 	if err != nil {
 		return nil, fmt.Errorf("--mount from=%s: %w", from, err)
 	}
@@ -167,6 +169,12 @@ func (bd *build) mountState(from string, stageIdx int) (*state, error) {
 
 // execRun runs a planned RUN and stores its changes as a layer.
 func (bd *build) execRun(ctx context.Context, st *state, r *runPlan, v *vertex) (*state, error) {
+	if err := canRun(v1.Platform{OS: st.Config.OS, Architecture: st.Config.Architecture, Variant: st.Config.Variant}, goruntime.GOARCH, binfmtDir); err != nil {
+		return nil, err
+	}
+	if r.network == "default" && bd.opts.Attacher == nil {
+		return nil, fmt.Errorf("the default network needs berth's networks, which this build was not given (use --network none or host): %w", errdefs.ErrFailedPrecondition)
+	}
 	tmp, err := bd.tmpDir("run-")
 	if err != nil {
 		return nil, err
@@ -205,9 +213,6 @@ func (bd *build) execRun(ctx context.Context, st *state, r *runPlan, v *vertex) 
 			return nil, err
 		}
 		mounts = append(mounts, runtime.Mount{Type: "bind", Source: dir, Target: "/dev/pipes", ReadOnly: true})
-	}
-	if r.network == "default" && bd.opts.Attacher == nil {
-		return nil, fmt.Errorf("the default network needs berth's networks, which this build was not given (use --network none or host): %w", errdefs.ErrFailedPrecondition)
 	}
 	out := v.output()
 	cfg := st.Config.Config

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/images"
 	"github.com/containerd/errdefs"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
@@ -76,14 +77,17 @@ func (bd *build) base(ctx context.Context, i int) (*state, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%s:%d: FROM: base name %q is empty after expansion: %w", bd.df.Name, line(s.Location), s.BaseName, errdefs.ErrInvalidArgument)
 	}
+	// The stage's platform: FROM --platform, else the build's.
+	plat, explicit := bd.platform, bd.opts.Platform != ""
 	if s.Platform != "" {
 		p, err := bd.expand(s.Platform, mapEnv(bd.global))
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: FROM --platform=%s: %w: %w", bd.df.Name, line(s.Location), s.Platform, err, errdefs.ErrInvalidArgument)
 		}
-		if _, err := buildPlatform(p); err != nil {
-			return nil, fmt.Errorf("%s:%d: FROM --platform: %w", bd.df.Name, line(s.Location), err)
+		if plat, err = buildPlatform(p); err != nil {
+			return nil, fmt.Errorf("%s:%d: FROM: %w", bd.df.Name, line(s.Location), err)
 		}
+		explicit = true
 	}
 	if j := bd.stageRef(name, i); j >= 0 {
 		st, err := bd.stages[j]()
@@ -94,12 +98,12 @@ func (bd *build) base(ctx context.Context, i int) (*state, error) {
 	}
 	if name == "scratch" {
 		st := &state{}
-		st.Config.OS, st.Config.Architecture, st.Config.Variant = bd.platform.OS, bd.platform.Architecture, bd.platform.Variant
+		st.Config.OS, st.Config.Architecture, st.Config.Variant = plat.OS, plat.Architecture, plat.Variant
 		st.Config.RootFS.Type = "layers"
 		st.Config.Config.Env = []string{"PATH=" + DefaultPathEnv}
 		return st, nil
 	}
-	im, err := bd.image(ctx, name)
+	im, err := bd.image(ctx, name, plat, explicit)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: FROM %s: %w", bd.df.Name, line(s.Location), name, err)
 	}
@@ -114,28 +118,47 @@ func (bd *build) base(ctx context.Context, i int) (*state, error) {
 }
 
 // image finds a base image locally, pulling it if it is missing or Pull
-// is set.
-func (bd *build) image(ctx context.Context, ref string) (*images.Image, error) {
-	im, err := bd.b.Store.Image(ctx, ref)
-	if err == nil && !bd.opts.Pull {
-		return im, nil
+// is set. With a platform asked for (explicit: --platform or FROM
+// --platform), a local image of another platform is pulled again for plat,
+// and what is used must be for plat.
+func (bd *build) image(ctx context.Context, ref string, plat v1.Platform, explicit bool) (*images.Image, error) {
+	want := ""
+	if explicit {
+		want = platformString(plat)
 	}
+	im, err := bd.b.Store.Image(ctx, ref)
 	if err != nil && !isNotFound(err) {
 		return nil, err
+	}
+	if err == nil && !bd.opts.Pull && (!explicit || images.CheckPlatform(im, ref, want) == nil) {
+		return im, nil
 	}
 	if bd.b.Pull == nil {
 		if err != nil {
 			return nil, err
 		}
+		if explicit {
+			if err := images.CheckPlatform(im, ref, want); err != nil {
+				return nil, err
+			}
+		}
 		return im, nil
 	}
 	v := bd.prog.start("pull " + ref)
-	if perr := bd.b.Pull(ctx, ref, bd.opts.Platform); perr != nil {
+	if perr := bd.b.Pull(ctx, ref, want); perr != nil {
 		v.fail(perr)
 		return nil, perr
 	}
 	v.done()
-	return bd.b.Store.Image(ctx, ref)
+	if im, err = bd.b.Store.Image(ctx, ref); err != nil {
+		return nil, err
+	}
+	if explicit {
+		if err := images.CheckPlatform(im, ref, want); err != nil {
+			return nil, err
+		}
+	}
+	return im, nil
 }
 
 // layerDirs are the unpacked directories of a state's layers, bottom-first.
