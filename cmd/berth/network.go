@@ -363,7 +363,7 @@ func inspectDoc(r cni.Record, eps []cni.EndpointInfo) networkInspect {
 		doc.IPAM.Config = append(doc.IPAM.Config, ipamConfigInspect{Subnet: s.Subnet, Gateway: s.Gateway, IPRange: s.IPRange})
 	}
 	for _, ep := range eps {
-		e := endpointInspect{Name: ep.Name, EndpointID: ep.HostIf, MacAddress: ep.MAC}
+		e := endpointInspect{Name: ep.Name, EndpointID: cni.EndpointID(ep.ContainerID, r.ID), MacAddress: ep.MAC}
 		for _, ip := range ep.IPs {
 			if ip.Addr().Is4() {
 				e.IPv4Address = ip.String()

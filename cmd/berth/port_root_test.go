@@ -110,6 +110,21 @@ func TestRootPortInspect(t *testing.T) {
 		t.Errorf("port any 80 = %q, want %q", out, want)
 	}
 
+	// On a dual-stack network the port is forwarded in both families:
+	// Docker's two bindings, and two lines of port.
+	v6net := unique("pv6")
+	c.must("network", "create", "--ipv6", v6net)
+	c.must("run", "-d", "--name", "dual", "--network", v6net, "-p", "80", "busybox", "sleep", "60")
+	live = nil
+	if err := json.Unmarshal(c.portView("dual").NetworkSettings.Ports, &live); err != nil {
+		t.Fatal(err)
+	}
+	if b := live["80/tcp"]; len(b) != 2 || b[0].HostIp != "0.0.0.0" || b[1].HostIp != "::" || b[0].HostPort != b[1].HostPort {
+		t.Errorf("dual stack -p 80: NetworkSettings.Ports = %v", live)
+	} else if out, want := c.must("port", "dual"), fmt.Sprintf("80/tcp -> 0.0.0.0:%s\n80/tcp -> [::]:%s\n", b[0].HostPort, b[0].HostPort); out != want {
+		t.Errorf("port dual = %q, want %q", out, want)
+	}
+
 	cmd := c.cmd("import", "--change", "EXPOSE 80 53/udp", "-", "exposing")
 	cmd.Stdin = bytes.NewReader(testimage.Tar(t))
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -82,7 +82,7 @@ func (r *Runtime) networkSettings(ctx context.Context, rec *Record, st monitor.S
 func endpointSettings(rec *Record, ep cni.Endpoint) EndpointSettings {
 	es := EndpointSettings{
 		Aliases: ep.Aliases, MacAddress: ep.MAC, NetworkID: ep.NetworkID,
-		EndpointID: rec.ID[:12] + "-" + ep.IfName,
+		EndpointID: cni.EndpointID(rec.ID, ep.NetworkID),
 		DNSNames:   append([]string{rec.Name, ShortID(rec.ID)}, ep.Aliases...),
 	}
 	for _, p := range ep.IPs {
