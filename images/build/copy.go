@@ -23,6 +23,11 @@ type copyPlan struct {
 	sd                       instructions.SourcesAndDest
 	from, chown, chmod, name string
 	add                      bool
+	// link is --link: the files are copied as onto an empty tree (FROM
+	// scratch) whose layer goes on top, as BuildKit does: nothing below
+	// is read, so a symlink in the destination path is not followed and
+	// parent directories get the defaults (0755, the --chown owner).
+	link bool
 
 	key       string
 	fromState *state        // --from: the stage or image read
@@ -63,11 +68,20 @@ func destination(st *state, lower *layered, raw string, n int, name string) (des
 	return dest, isDir, err
 }
 
+// destLower is the tree a COPY or ADD writes onto: the image below, or
+// nothing with --link.
+func (bd *build) destLower(st *state, cp *copyPlan) *layered {
+	if cp.link {
+		return newLayered(nil)
+	}
+	return newLayered(bd.layerDirs(st))
+}
+
 // planCopy resolves a COPY or ADD's sources and computes its cache key
 // part: the --from stage's or image's state, or the content digest of the
 // context files it reads (after .dockerignore), or of fetched URLs.
 func (bd *build) planCopy(ctx context.Context, st *state, cp *copyPlan, stageIdx int) (*copyPlan, error) {
-	lower := newLayered(bd.layerDirs(st))
+	lower := bd.destLower(st, cp)
 	n := len(cp.sd.SourcePaths) + len(cp.sd.SourceContents)
 	if cp.from != "" {
 		if j := bd.stageRef(cp.from, stageIdx); j >= 0 {
@@ -218,8 +232,8 @@ func fetch(ctx context.Context, u string) (fetchedFile, error) {
 
 // execCopy writes the layer of a planned COPY or ADD.
 func (bd *build) execCopy(ctx context.Context, st *state, cp *copyPlan) (*state, error) {
-	lower := newLayered(bd.layerDirs(st))
-	own, err := parseChown(cp.chown, lower)
+	// Owner names come from the image below, with --link too.
+	own, err := parseChown(cp.chown, newLayered(bd.layerDirs(st)))
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +241,7 @@ func (bd *build) execCopy(ctx context.Context, st *state, cp *copyPlan) (*state,
 	if err != nil {
 		return nil, err
 	}
+	lower := bd.destLower(st, cp)
 	src := bd.ctxSrc
 	groups := cp.groups
 	if cp.fromState != nil {

@@ -10,11 +10,11 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/berth-dev/berth/images"
 	"github.com/containerd/errdefs"
-	"golang.org/x/sys/unix"
 )
 
 // owner is a --chown: nil keeps root (COPY) or the archive's owners (ADD of
@@ -51,7 +51,7 @@ func (t *layerTar) parents(p string, own *owner) error {
 	if _, fi, ok := t.lower.lstat(dir); ok && fi.IsDir() {
 		hdr.Mode = int64(fi.Mode().Perm() | modeBits(fi.Mode()))
 		hdr.ModTime = fi.ModTime()
-		if st, ok := fi.Sys().(*unix.Stat_t); ok {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			hdr.Uid, hdr.Gid = int(st.Uid), int(st.Gid)
 		}
 	} else if own != nil {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/berth-dev/berth/internal/hostresolv"
@@ -334,7 +335,7 @@ func writableCopy(src, scratch string) (string, func(), error) {
 	if err := os.Chmod(upper, fi.Mode().Perm()); err != nil {
 		return "", nil, err
 	}
-	if st, ok := fi.Sys().(*unix.Stat_t); ok {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		if err := os.Lchown(upper, int(st.Uid), int(st.Gid)); err != nil {
 			return "", nil, err
 		}

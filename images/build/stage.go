@@ -301,14 +301,14 @@ func (bd *build) step(ctx context.Context, st *state, c instructions.Command, en
 			}
 			from = f
 		}
-		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, from: from, chown: c.Chown, chmod: c.Chmod, name: "COPY"}, stageIdx)
+		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, from: from, chown: c.Chown, chmod: c.Chmod, name: "COPY", link: c.Link}, stageIdx)
 		if err != nil {
 			return nil, err
 		}
 		parts = append(parts, cp.key)
 		exec = func(ctx context.Context, v *vertex) (*state, error) { return bd.execCopy(ctx, st, cp) }
 	case *instructions.AddCommand:
-		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod, name: "ADD", add: true}, stageIdx)
+		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod, name: "ADD", add: true, link: c.Link}, stageIdx)
 		if err != nil {
 			return nil, err
 		}
