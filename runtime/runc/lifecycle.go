@@ -119,7 +119,7 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 	if err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
-	if err := atomicfile.Write(filepath.Join(runDir, "config.json"), spec, 0o600); err != nil {
+	if err := atomicfile.Replace(filepath.Join(runDir, "config.json"), spec, 0o600); err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
 	if len(rec.Volumes) > 0 {
@@ -136,7 +136,7 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 		}
 	}()
 	mcfg := r.monitorConfig(rec, o)
-	if err := atomicfile.WriteJSON(filepath.Join(runDir, monitor.ConfigFile), mcfg, 0o600); err != nil {
+	if err := atomicfile.ReplaceJSON(filepath.Join(runDir, monitor.ConfigFile), mcfg, 0o600); err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
 	if _, err := monitor.Update(ctx, dir, func(st *monitor.State) error {

@@ -332,7 +332,7 @@ func (r *Runtime) joinContainer(ctx context.Context, rec *Record) error {
 			_ = writeFile(filepath.Join(r.containerDir(rec.ID), f), b, 0o644)
 		}
 	}
-	if err := atomicfile.WriteJSON(r.bundleSpec(rec.ID), &spec, 0o600); err != nil {
+	if err := atomicfile.ReplaceJSON(r.bundleSpec(rec.ID), &spec, 0o600); err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
 	return nil

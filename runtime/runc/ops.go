@@ -278,7 +278,7 @@ func (r *Runtime) Update(ctx context.Context, ref string, u UpdateOptions) error
 	mcfg, err := monitor.ReadConfig(r.runDir(rec.ID))
 	if err == nil {
 		mcfg.Restart = monitor.RestartPolicy{Name: rec.Config.Restart.Name, MaximumRetryCount: rec.Config.Restart.MaximumRetryCount}
-		if err := atomicfile.WriteJSON(filepath.Join(r.runDir(rec.ID), monitor.ConfigFile), mcfg, 0o600); err != nil {
+		if err := atomicfile.ReplaceJSON(filepath.Join(r.runDir(rec.ID), monitor.ConfigFile), mcfg, 0o600); err != nil {
 			return err
 		}
 	}

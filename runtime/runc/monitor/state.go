@@ -104,7 +104,7 @@ func Update(ctx context.Context, dir string, fn func(*State) error) (State, erro
 	if err := fn(&st); err != nil {
 		return st, err
 	}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, StateFile), st, 0o600); err != nil {
+	if err := atomicfile.ReplaceJSON(filepath.Join(dir, StateFile), st, 0o600); err != nil {
 		return st, fmt.Errorf("update state: %w", err)
 	}
 	return st, nil
