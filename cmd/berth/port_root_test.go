@@ -75,6 +75,9 @@ func TestRootPortInspect(t *testing.T) {
 		}
 	}
 	check("rng", "created", asked, `{}`, false)
+	if out := strings.TrimSpace(c.must("inspect", "-f", "{{json .HostConfig.PortBindings}}", "rng")); out != asked {
+		t.Errorf("inspect -f '{{json .HostConfig.PortBindings}}' = %s, want %s", out, asked)
+	}
 	if out := c.must("port", "rng"); out != "" {
 		t.Errorf("port of a created container: %q", out)
 	}
