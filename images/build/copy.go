@@ -15,6 +15,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	digest "github.com/opencontainers/go-digest"
 )
 
 // copyPlan is a COPY or ADD with its sources resolved: what the cache key
@@ -23,6 +24,7 @@ type copyPlan struct {
 	sd                       instructions.SourcesAndDest
 	from, chown, chmod, name string
 	add                      bool
+	checksum                 string // ADD --checksum of the URL source
 	// link is --link: the files are copied as onto an empty tree (FROM
 	// scratch) whose layer goes on top, as BuildKit does: nothing below
 	// is read, so a symlink in the destination path is not followed and
@@ -171,6 +173,9 @@ func (bd *build) planCopy(ctx context.Context, st *state, cp *copyPlan, stageIdx
 		if err != nil {
 			return nil, err
 		}
+		if err := verifyChecksum(s, f.data, cp.checksum); err != nil {
+			return nil, err
+		}
 		f.dest = dest
 		if isDir {
 			f.dest = path.Join(dest, urlBase(s))
@@ -228,6 +233,22 @@ func fetch(ctx context.Context, u string) (fetchedFile, error) {
 		f.mtime = t
 	}
 	return f, nil
+}
+
+// verifyChecksum checks ADD --checksum (algorithm:hex, as BuildKit: sha256,
+// sha384 or sha512) of the data fetched from u; "" checks nothing.
+func verifyChecksum(u string, data []byte, checksum string) error {
+	if checksum == "" {
+		return nil
+	}
+	want, err := digest.Parse(checksum)
+	if err != nil {
+		return fmt.Errorf("ADD --checksum=%s: %w: %w", checksum, err, errdefs.ErrInvalidArgument)
+	}
+	if got := want.Algorithm().FromBytes(data); got != want {
+		return fmt.Errorf("ADD %s: checksum mismatch: --checksum=%s, downloaded %s: %w", u, want, got, errdefs.ErrFailedPrecondition)
+	}
+	return nil
 }
 
 // execCopy writes the layer of a planned COPY or ADD.

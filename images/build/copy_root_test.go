@@ -1,8 +1,13 @@
 package build
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -36,5 +41,28 @@ ADD --link f /tmp/
 		if d := cmp.Diff(tc.want, out); d != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.target, d)
 		}
+	}
+}
+
+// ADD --checksum verifies what it downloads (from a server on loopback).
+func TestBuildAddChecksum(t *testing.T) {
+	e := newRootEnv(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello")
+	}))
+	t.Cleanup(srv.Close)
+	good := "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" // of "hello"
+	bad := "sha256:" + strings.Repeat("0", 64)
+	id := e.mustBuild(Options{DockerfileInline: []byte("FROM scratch\nADD --checksum=" + good + " " + srv.URL + "/f /f\n")})
+	im, err := e.store.Image(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readLayered(t, newLayered(im.LayerDirs()), "/f"); got != "hello" {
+		t.Errorf("/f = %q", got)
+	}
+	_, _, err = e.build(Options{DockerfileInline: []byte("FROM scratch\nADD --checksum=" + bad + " " + srv.URL + "/f /f\n")})
+	if !errdefs.IsFailedPrecondition(err) || !strings.Contains(err.Error(), "Dockerfile:2:") || !strings.Contains(err.Error(), "checksum mismatch: --checksum="+bad+", downloaded "+good) {
+		t.Errorf("wrong checksum: %v", err)
 	}
 }

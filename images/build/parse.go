@@ -78,8 +78,13 @@ func checkCommand(c instructions.Command) error {
 		if len(c.ExcludePatterns) > 0 {
 			return fmt.Errorf("ADD --exclude is not supported: %w", errdefs.ErrNotImplemented)
 		}
-		if c.Checksum != "" {
-			return fmt.Errorf("ADD --checksum is not supported: %w", errdefs.ErrNotImplemented)
+		if c.Checksum != "" { // BuildKit's rules
+			if len(c.SourcePaths) != 1 || len(c.SourceContents) > 0 {
+				return fmt.Errorf("checksum can't be specified for multiple sources: %w", errdefs.ErrInvalidArgument)
+			}
+			if !isURL(c.SourcePaths[0]) {
+				return fmt.Errorf("checksum requires HTTP(S) or Git sources: %w", errdefs.ErrInvalidArgument)
+			}
 		}
 	case *instructions.CopyCommand:
 		if len(c.ExcludePatterns) > 0 {

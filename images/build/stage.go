@@ -308,7 +308,7 @@ func (bd *build) step(ctx context.Context, st *state, c instructions.Command, en
 		parts = append(parts, cp.key)
 		exec = func(ctx context.Context, v *vertex) (*state, error) { return bd.execCopy(ctx, st, cp) }
 	case *instructions.AddCommand:
-		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod, name: "ADD", add: true, link: c.Link}, stageIdx)
+		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod, name: "ADD", add: true, link: c.Link, checksum: c.Checksum}, stageIdx)
 		if err != nil {
 			return nil, err
 		}

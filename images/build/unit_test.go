@@ -3,9 +3,11 @@ package build
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
@@ -161,3 +163,22 @@ func TestApplyConfig(t *testing.T) {
 }
 
 var timeZero = time.Unix(0, 0)
+
+func TestVerifyChecksum(t *testing.T) {
+	data := []byte("hello")
+	for _, tc := range []struct {
+		sum  string
+		want func(error) bool
+	}{
+		{"", func(err error) bool { return err == nil }},
+		{"sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", func(err error) bool { return err == nil }},
+		{"sha512:9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043", func(err error) bool { return err == nil }},
+		{"sha256:" + strings.Repeat("0", 64), errdefs.IsFailedPrecondition},
+		{"sha256:xyz", errdefs.IsInvalidArgument},
+		{"md5:5d41402abc4b2a76b9719d911017c592", errdefs.IsInvalidArgument},
+	} {
+		if err := verifyChecksum("https://example.invalid/f", data, tc.sum); !tc.want(err) {
+			t.Errorf("%s: %v", tc.sum, err)
+		}
+	}
+}
