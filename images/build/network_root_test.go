@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -175,6 +176,48 @@ RUN --network=none ls /sys/class/net > /links-none
 	}
 	if left := nets.leftovers(t); len(left) > 0 {
 		t.Errorf("left after a failed build: %v", left)
+	}
+
+	// A cancelled build releases it (the RUN is killed first).
+	ctx, cancel := context.WithCancel(t.Context())
+	progress := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.b.Build(ctx, Options{DockerfileInline: []byte("FROM " + base + "\nRUN echo started && sleep 60\n"), Network: "default", Attacher: nets, Progress: progress})
+		done <- err
+	}()
+	for i := 0; i < 100 && !strings.Contains(progress.String(), "started"); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled build: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("cancelled build did not return")
+	}
+	if left := nets.leftovers(t); len(left) > 0 {
+		t.Errorf("left after a cancelled build: %v", left)
+	}
+
+	// What a killed build left (its bundle with the ID, the attached
+	// namespace) the next build reaps.
+	stale := filepath.Join(e.b.RunRoot, "run-dead")
+	if err := os.MkdirAll(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	deadID := "berth-build-" + randomID()
+	os.WriteFile(filepath.Join(stale, "id"), []byte(deadID), 0o600)
+	if _, _, err := nets.Attach(t.Context(), deadID); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * staleAge)
+	os.Chtimes(stale, old, old)
+	e.mustBuild(Options{DockerfileInline: []byte("FROM " + base + "\nENV REAPED=1\n"), Network: "default", Attacher: nets})
+	if left := nets.leftovers(t); len(left) > 0 {
+		t.Errorf("a killed build's network not reaped: %v", left)
 	}
 
 	// What a RUN on the default network costs: the same five steps with
