@@ -258,6 +258,7 @@ services:
   web:
     image: e2e-busybox:1
     command: ["sh", "-c", "mkdir -p /www; echo hello > /www/index.html; httpd -f -p 8080 -h /www"]
+    ports: ["127.0.0.1::8080"]
   db:
     image: e2e-busybox:1
     command: ["sh", "-c", "echo run >> /data/log; trap 'exit 0' TERM; while true; do sleep 1; done"]
@@ -281,6 +282,18 @@ volumes:
 			t.Fatalf("db cannot reach web by name: %v %q", err, out)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// compose port gives the host port picked at start, which answers.
+	out, err := berth("compose", "port", "web", "8080")
+	addr := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(addr, "127.0.0.1:") || strings.HasSuffix(addr, ":0") {
+		t.Fatalf("compose port web 8080 = %q, %v; want 127.0.0.1:<picked port>", out, err)
+	}
+	if got := httpFrom(t, addr); !strings.HasSuffix(got, "hello\n") {
+		t.Errorf("GET http://%s/ = %q; want hello", addr, got)
+	}
+	if out, err := berth("compose", "port", "web", "9999"); err == nil {
+		t.Errorf("compose port of an unpublished port succeeded: %q", out)
 	}
 	if out, err := berth("down", "-t", "0"); err != nil {
 		t.Fatalf("down: %v\n%s", err, out)

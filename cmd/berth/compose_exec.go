@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
+	"github.com/berth-dev/berth/runtime/runc/monitor"
 )
 
 // replica picks the container of a service with the replica number index
@@ -159,6 +162,13 @@ func newComposeWaitCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 	return cmd
 }
 
+// portMapper is the runtime's view of a container's live port bindings
+// (runtime/runc's; the fake has none, and port falls back to the config).
+type portMapper interface {
+	State(ctx context.Context, ref string) (*runc.Record, monitor.State, error)
+	PortMap(ctx context.Context, rec *runc.Record, st monitor.State) runc.PortMap
+}
+
 func newComposePortCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 	var index int
 	var proto string
@@ -168,7 +178,7 @@ func newComposePortCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l := &lifecycleCmd{env: env, sf: sf}
-			_, _, _, cs, err := l.targets(cmd.Context(), args[:1], false)
+			_, _, w, cs, err := l.targets(cmd.Context(), args[:1], false)
 			if err != nil {
 				return err
 			}
@@ -180,21 +190,28 @@ func newComposePortCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("private port %q: %w", args[1], errdefs.ErrInvalidArgument)
 			}
-			for _, b := range c.Config.Ports {
-				p := b.Protocol
-				if p == "" {
-					p = "tcp"
+			private := fmt.Sprintf("%d/%s", port, proto)
+			if pm, ok := w.Runtime.(portMapper); ok {
+				// What is bound now: a random host port (`- "80"`) is
+				// known only once the container runs.
+				rec, st, err := pm.State(cmd.Context(), c.ID)
+				if err != nil {
+					return err
 				}
-				if uint64(b.ContainerPort) == port && p == proto && b.HostPort != 0 {
-					ip := b.HostIP
-					if ip == "" {
-						ip = "0.0.0.0"
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "%s:%d\n", ip, b.HostPort)
+				lines, ok := runc.PortLines(pm.PortMap(cmd.Context(), rec, st), private)
+				if !ok {
+					return fmt.Errorf("no port %s published for %s: %w", private, c.Name, errdefs.ErrNotFound)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), lines[0]) // Compose prints the first binding
+				return nil
+			}
+			for _, b := range c.Config.Ports {
+				if fmt.Sprintf("%d/%s", b.ContainerPort, cmp.Or(b.Protocol, "tcp")) == private && b.HostPort != 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s:%d\n", cmp.Or(b.HostIP, "0.0.0.0"), b.HostPort)
 					return nil
 				}
 			}
-			return fmt.Errorf("no port %d/%s published for %s: %w", port, proto, c.Name, errdefs.ErrNotFound)
+			return fmt.Errorf("no port %s published for %s: %w", private, c.Name, errdefs.ErrNotFound)
 		},
 	}
 	cmd.Flags().IntVar(&index, "index", 1, "the replica, when the service has several")

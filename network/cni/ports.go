@@ -56,16 +56,6 @@ func ParsePorts(specs []string) ([]runtime.PortBinding, error) {
 	return out, nil
 }
 
-// FormatPort renders a binding the way `docker port` does:
-// "80/tcp -> 0.0.0.0:8080".
-func FormatPort(p runtime.PortBinding) string {
-	ip := p.HostIP
-	if ip == "" {
-		ip = "0.0.0.0"
-	}
-	return fmt.Sprintf("%d/%s -> %s", p.ContainerPort, p.Protocol, net.JoinHostPort(ip, strconv.Itoa(int(p.HostPort))))
-}
-
 // probe binds hostIP:port/proto and releases it at once, returning the
 // port bound (the kernel's choice for port 0).
 type probe func(hostIP string, port uint16, proto string) (uint16, error)

@@ -61,20 +61,6 @@ func TestParsePorts(t *testing.T) {
 	}
 }
 
-func TestFormatPort(t *testing.T) {
-	for _, tc := range []struct {
-		p    runtime.PortBinding
-		want string
-	}{
-		{runtime.PortBinding{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, "80/tcp -> 0.0.0.0:8080"},
-		{runtime.PortBinding{HostIP: "::1", HostPort: 53, ContainerPort: 53, Protocol: "udp"}, "53/udp -> [::1]:53"},
-	} {
-		if got := FormatPort(tc.p); got != tc.want {
-			t.Errorf("FormatPort = %q, want %q", got, tc.want)
-		}
-	}
-}
-
 // fakeProbe binds nothing: ports in busy fail, port 0 hands out next.
 type fakeProbe struct {
 	busy map[uint16]bool
