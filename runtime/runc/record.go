@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -228,6 +229,13 @@ func (r *Runtime) Resolve(ctx context.Context, ref string) (string, error) {
 
 // ids lists the IDs of every container with a record.
 func (r *Runtime) ids() ([]string, error) {
+	ids, err := r.dirIDs()
+	return slices.DeleteFunc(ids, func(id string) bool { return !r.exists(id) }), err
+}
+
+// dirIDs lists the containers' directories, some of which may have no
+// record (being created or removed): for callers that read it anyway.
+func (r *Runtime) dirIDs() ([]string, error) {
 	ents, err := os.ReadDir(r.containersDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -237,7 +245,7 @@ func (r *Runtime) ids() ([]string, error) {
 	}
 	var ids []string
 	for _, e := range ents {
-		if e.IsDir() && isID(e.Name()) && r.exists(e.Name()) {
+		if e.IsDir() && isID(e.Name()) {
 			ids = append(ids, e.Name())
 		}
 	}
