@@ -101,3 +101,30 @@ RUN --mount=type=ssh --mount=type=ssh,id=agent,target=/dev/log,required \
 	// Not required: the step runs without an agent.
 	e.mustBuild(Options{DockerfileInline: []byte("FROM " + base + "\nRUN --mount=type=ssh test ! -e /run/buildkit/ssh_agent.0\n")})
 }
+
+// A bind source that is a symlink resolves inside its stage (or the
+// context), never to the host's file of that name.
+func TestBuildRunBindSymlink(t *testing.T) {
+	e := newRootEnv(t)
+	base := e.baseImage()
+	marker := filepath.Join(t.TempDir(), "host-only")
+	if err := os.MkdirAll(marker, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(marker, "secret"), []byte("host"), 0o644)
+	df := "FROM " + base + ` AS src
+RUN mkdir -p /in` + marker + ` && echo stage > /in` + marker + `/secret && ln -s ` + marker + ` /abs && ln -s ../in` + marker + ` /rel
+FROM ` + base + `
+RUN --mount=type=bind,from=src,source=/rel,target=/r cat /r/secret > /seen-rel
+RUN --mount=type=bind,from=src,source=/abs,target=/a,rw cat /a/secret > /seen-abs || echo none > /seen-abs
+`
+	_, out, err := e.build(Options{DockerfileInline: []byte(df)})
+	if err == nil || !strings.Contains(err.Error(), "Dockerfile:5:") {
+		t.Errorf("a symlink to a path the stage lacks: %v\n%s", err, out)
+	}
+	df = strings.Split(df, "RUN --mount=type=bind,from=src,source=/abs")[0]
+	id := e.mustBuild(Options{DockerfileInline: []byte(df)})
+	if got, _ := e.runIn(id, "cat /seen-rel"); got != "stage\n" {
+		t.Errorf("through a relative symlink: %q", got)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/containerd/errdefs"
+	securejoin "github.com/cyphar/filepath-securejoin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -292,13 +293,24 @@ func (bd *build) runMount(m *instructions.Mount, from *state, scratch string) (*
 		}
 		return &runtime.Mount{Type: "bind", Source: sock, Target: m.Target}, nil, nil
 	case instructions.MountTypeBind:
-		src, release := filepath.Join(bd.opts.ContextDir, cleanAbs(m.Source)), func() {}
+		root, release := bd.opts.ContextDir, func() {}
 		if from != nil {
 			dir, rel, err := bd.b.view(bd.layerDirs(from))
 			if err != nil {
 				return nil, nil, err
 			}
-			src, release = filepath.Join(dir, cleanAbs(m.Source)), rel
+			root, release = dir, rel
+		}
+		// Symlinks in the source resolve inside the context or the stage,
+		// as in BuildKit, never to the host's files.
+		src, err := securejoin.SecureJoin(root, cleanAbs(m.Source))
+		if err != nil {
+			release()
+			return nil, nil, fmt.Errorf("--mount=type=bind source %s: %w", m.Source, err)
+		}
+		if _, err := os.Stat(src); err != nil {
+			release()
+			return nil, nil, fmt.Errorf("--mount=type=bind source %s: %w", m.Source, err)
 		}
 		if m.ReadOnly {
 			return &runtime.Mount{Type: "bind", Source: src, Target: m.Target, ReadOnly: true}, release, nil
