@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 	addNetworkCommands(root, g)
 	addVolumeCommands(root, g)
 	addBuildCommands(root, g)
+	root.AddCommand(newSystemCmd(g))
 	return root
 }
 
