@@ -108,7 +108,7 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 		// first), also when the build is cancelled.
 		defer rs.attacher.Release(context.WithoutCancel(ctx), id)
 		if net.netnsPath, net.ips, err = rs.attacher.Attach(ctx, id); err != nil {
-			return fmt.Errorf("attach to the default network: %w", err)
+			return fmt.Errorf("attach to the default network (--network none builds without one): %w", err)
 		}
 	}
 	stubs, err := writeBundle(bundle, rootfs, root, rs, id, net)
