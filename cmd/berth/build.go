@@ -43,13 +43,30 @@ func newBuilder(g *globals) (*build.Builder, error) {
 		TmpDir:  filepath.Join(g.root, "build-cache", "tmp"),
 		Runtime: g.runtime,
 	}
-	b.Pull = func(ctx context.Context, ref, platform string) error {
+	b.Pull = func(ctx context.Context, ref, platform string) (string, error) {
 		reg, err := openRegistries(g)
 		if err != nil {
-			return err
+			return "", err
 		}
-		_, err = reg.Pull(ctx, st, ref, images.PullOptions{Platform: platform})
-		return err
+		// A base pulled for another platform than the local image's does
+		// not take its name (BuildKit keeps build bases out of Docker's
+		// image store altogether): the name goes back to the local image,
+		// and the build uses the pulled one by its ID.
+		prev := ""
+		if im, err := st.Image(ctx, ref); err == nil && platform != "" && images.CheckPlatform(im, ref, platform) != nil {
+			prev = im.ID
+		}
+		res, err := reg.Pull(ctx, st, ref, images.PullOptions{Platform: platform})
+		if err != nil {
+			return "", err
+		}
+		if prev != "" && prev != res.ID {
+			// A digest reference names no tag to give back.
+			if err := st.Tag(ctx, prev, ref); err != nil && !errdefs.IsInvalidArgument(err) {
+				return "", err
+			}
+		}
+		return res.ID, nil
 	}
 	return b, nil
 }

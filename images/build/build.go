@@ -49,9 +49,11 @@ type Store interface {
 // called from several goroutines (and processes) at once.
 type Builder struct {
 	Store Store
-	// Pull fetches ref (for FROM and COPY --from) into the store; nil
-	// means only local images can be used.
-	Pull func(ctx context.Context, ref, platform string) error
+	// Pull fetches ref (for FROM and COPY --from) for platform ("" this
+	// machine's) into the store and returns the pulled image's ID, which
+	// the build uses (the name may stay with another image); nil means
+	// only local images can be used.
+	Pull func(ctx context.Context, ref, platform string) (string, error)
 	// Cache is the build cache (<root>/build-cache).
 	Cache *Cache
 	// RunRoot holds RUN steps' bundles and read-only views of stages

@@ -145,12 +145,16 @@ func (bd *build) image(ctx context.Context, ref string, plat v1.Platform, explic
 		return im, nil
 	}
 	v := bd.prog.start("pull " + ref)
-	if perr := bd.b.Pull(ctx, ref, want); perr != nil {
+	id, perr := bd.b.Pull(ctx, ref, want)
+	if perr != nil {
 		v.fail(perr)
 		return nil, perr
 	}
 	v.done()
-	if im, err = bd.b.Store.Image(ctx, ref); err != nil {
+	if id == "" {
+		id = ref
+	}
+	if im, err = bd.b.Store.Image(ctx, id); err != nil {
 		return nil, err
 	}
 	if explicit {
