@@ -118,7 +118,7 @@ func newRunCmd(g *globals) *cobra.Command {
 				}
 				return engineError(err)
 			}
-			streams.tty, streams.keys, streams.sigProxy = f.tty, keys, sigProxy
+			streams.tty, streams.keys, streams.sigProxy, streams.removes = f.tty, keys, sigProxy, f.rm
 			code, detached, err := attachSession(ctx, rt, id, streams)
 			if detached {
 				return nil
@@ -225,6 +225,7 @@ type streams struct {
 	stdin, stdout, stderr bool
 	tty, sigProxy         bool
 	keys                  []byte
+	removes               bool // the session removes the container after (run --rm)
 }
 
 func attachStreams(attach []string, interactive bool) (streams, error) {
@@ -255,7 +256,7 @@ func attachSession(ctx context.Context, rt *runc.Runtime, id string, s streams) 
 	defer cancel()
 	stop := make(chan struct{})
 	defer close(stop)
-	var o runc.AttachOptions
+	o := runc.AttachOptions{Removes: s.removes}
 	var dr *detachReader
 	if s.stdin {
 		var in io.Reader = os.Stdin

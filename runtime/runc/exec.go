@@ -135,6 +135,9 @@ type AttachOptions struct {
 	Stderr io.Writer // nil: not wanted
 	// Resize delivers terminal sizes (rows, cols) for a tty container.
 	Resize <-chan [2]uint16
+	// Removes tells the monitor that this client removes the container
+	// after its exit (run --rm), so that it need not.
+	Removes bool
 }
 
 // Attach connects to the container's monitor and copies its output until
@@ -163,6 +166,9 @@ func (r *Runtime) Attach(ctx context.Context, ref string, o AttachOptions) (code
 	}
 	if o.Stderr != nil {
 		want |= monitor.WantStderr
+	}
+	if o.Removes {
+		want |= monitor.Removes
 	}
 	if err := monitor.WriteFrame(conn, monitor.KindHello, []byte{want}); err != nil {
 		return 0, false, fmt.Errorf("attach %s: %w", rec.Name, err)

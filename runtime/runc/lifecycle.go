@@ -140,7 +140,7 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
 	if _, err := monitor.Update(ctx, dir, func(st *monitor.State) error {
-		st.StoppedByUser, st.Error, st.RestartCount = false, "", 0
+		st.StoppedByUser, st.StopReleases, st.Error, st.RestartCount = false, false, "", 0
 		return nil
 	}); err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
@@ -175,7 +175,7 @@ func (r *Runtime) monitorConfig(rec *Record, o StartOptions) monitor.Config {
 	// too, whichever comes first; the monitor's removal is what still
 	// happens when the client was killed or detached.
 	if rec.AutoRemove && r.opts.AutoRemove != nil {
-		c.OnExit = r.opts.AutoRemove(rec.ID)
+		c.OnExit, c.AutoRemove = r.opts.AutoRemove(rec.ID), true
 	} else if attachedKind(rec) && r.opts.Release != nil {
 		// The token names this run: a release arriving after the next
 		// start (which writes a new token) does nothing.
@@ -384,6 +384,7 @@ func (r *Runtime) stop(ctx context.Context, rec *Record, timeout *time.Duration)
 	}
 	st, err = monitor.Update(ctx, r.containerDir(rec.ID), func(st *monitor.State) error {
 		st.StoppedByUser = true
+		st.StopReleases = true // below, once the monitor is gone
 		return nil
 	})
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The attach protocol, spoken on RunDir/attach.sock. Both directions carry
@@ -27,11 +29,13 @@ const (
 	KindResize     byte = 6
 )
 
-// Stream bits of a Hello frame.
+// Stream bits of a Hello frame, and Removes: the client removes the
+// container itself once it has its exit (an attached `run --rm`).
 const (
 	WantStdin  byte = 1
 	WantStdout byte = 2
 	WantStderr byte = 4
+	Removes    byte = 8
 )
 
 const maxFrame = 1 << 20
@@ -83,6 +87,45 @@ type client struct {
 	conn *os.File
 	want byte
 	wmu  sync.Mutex
+	proc proc // the client process, from SO_PEERCRED
+}
+
+// proc names a process, guarded against pid reuse by its start time.
+type proc struct {
+	pid   int
+	start uint64
+}
+
+// peer is the process at the other end of a unix socket.
+func peer(conn *os.File) proc {
+	var p proc
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return p
+	}
+	_ = rc.Control(func(fd uintptr) {
+		if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+			p.pid = int(cred.Pid)
+		}
+	})
+	if p.pid > 0 {
+		p.start, _ = StartTime(p.pid)
+	}
+	return p
+}
+
+// removers are the processes of the clients attached now that said they
+// remove the container themselves.
+func (h *hub) removers() []proc {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var ps []proc
+	for c := range h.clients {
+		if c.want&Removes != 0 && c.proc.pid > 0 {
+			ps = append(ps, c.proc)
+		}
+	}
+	return ps
 }
 
 func newHub(stdinOnce bool) *hub {
@@ -105,7 +148,7 @@ func (h *hub) handle(conn *os.File) {
 		conn.Close()
 		return
 	}
-	c := &client{conn: conn, want: p[0]}
+	c := &client{conn: conn, want: p[0], proc: peer(conn)}
 	h.mu.Lock()
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()

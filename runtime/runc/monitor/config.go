@@ -37,7 +37,8 @@ type Config struct {
 	Restart     RestartPolicy     `json:"restart"`
 	Health      *Health           `json:"health,omitempty"`
 	OOMFiles    []string          `json:"oomFiles,omitempty"`   // cgroup files with an oom_kill counter
-	OnExit      []string          `json:"onExit,omitempty"`     // run detached after the final exit (--rm)
+	OnExit      []string          `json:"onExit,omitempty"`     // run detached after the final exit: rm (--rm) or the network's release
+	AutoRemove  bool              `json:"autoRemove,omitempty"` // OnExit removes the container
 	EventLog    string            `json:"eventLog,omitempty"`   // where start, die and health events go
 	EventAttrs  map[string]string `json:"eventAttrs,omitempty"` // image, name and labels of the events
 }

@@ -44,7 +44,7 @@ func Main(args []string) int {
 	}
 	m := &monitor{cfg: cfg, sync: sync, hub: newHub(cfg.StdinOnce), wake: make(chan os.Signal, 1)}
 	err = m.run()
-	if len(cfg.OnExit) > 0 {
+	if len(cfg.OnExit) > 0 && m.hookNeeded() {
 		cmd := exec.Command(cfg.OnExit[0], cfg.OnExit[1:]...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		_ = cmd.Start()
@@ -53,6 +53,31 @@ func Main(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// hookNeeded tells whether the OnExit hook still has work to do. An
+// attached `run --rm` removes its container itself once it hears the exit,
+// and a stop, rm or down releases the network itself once the monitor is
+// gone; running a second berth for it would cost a whole process start
+// (~60 ms of CPU) per container and contend for its lock. It waits (10 s at
+// most) for the attached clients that said they remove it to finish first;
+// if one was killed before removing, the container is still there and the
+// hook runs.
+func (m *monitor) hookNeeded() bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for _, c := range m.exitClients {
+		for Alive(c.pid, c.start) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if _, err := os.Stat(m.cfg.StateDir); errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	if m.cfg.AutoRemove {
+		return true
+	}
+	st, err := ReadState(m.cfg.StateDir)
+	return err != nil || !st.StopReleases
 }
 
 // report tells the waiting CLI how the first start went, once.
@@ -69,13 +94,16 @@ func report(sync *os.File, err error) {
 }
 
 type monitor struct {
-	cfg  Config
-	sync *os.File
-	hub  *hub
-	log  *LogWriter
-	logm sync.Mutex
-	wake chan os.Signal // SIGUSR1: the CLI changed state (stop during back-off)
-	oom  bool           // the last run ended with an OOM kill
+	cfg Config
+	// The clients attached when the container exited for good that remove
+	// it themselves (an attached `run --rm`).
+	exitClients []proc
+	sync        *os.File
+	hub         *hub
+	log         *LogWriter
+	logm        sync.Mutex
+	wake        chan os.Signal // SIGUSR1: the CLI changed state (stop during back-off)
+	oom         bool           // the last run ended with an OOM kill
 }
 
 func (m *monitor) run() error {
@@ -141,6 +169,7 @@ func (m *monitor) run() error {
 		}
 		m.hub.sendExit(code)
 		if !restart {
+			m.exitClients = m.hub.removers()
 			return nil
 		}
 		backoff = NextBackoff(backoff, ran)

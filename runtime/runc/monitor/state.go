@@ -48,6 +48,10 @@ type State struct {
 	// StoppedByUser is set by stop, kill with the stop signal or SIGKILL, and
 	// rm -f: the monitor must not restart the container afterwards.
 	StoppedByUser bool `json:"stoppedByUser,omitempty"`
+	// StopReleases is set by a stop that releases the container's network
+	// itself once the monitor is gone (stop, rm -f, down): the monitor's
+	// release hook, a whole berth process, is then not needed.
+	StopReleases bool `json:"stopReleases,omitempty"`
 	// Starting is set from the moment a monitor is spawned until its first
 	// run is running or has failed. With the starting CLI gone (killed, or
 	// attached without its lock), it tells stop and rm that a container
