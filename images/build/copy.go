@@ -25,6 +25,7 @@ type copyPlan struct {
 	from, chown, chmod, name string
 	add                      bool
 	checksum                 string // ADD --checksum of the URL source
+	parents                  bool   // COPY --parents (labs syntax)
 	// link is --link: the files are copied as onto an empty tree (FROM
 	// scratch) whose layer goes on top, as BuildKit does: nothing below
 	// is read, so a symlink in the destination path is not followed and
@@ -112,10 +113,29 @@ func (bd *build) planCopy(ctx context.Context, st *state, cp *copyPlan, stageIdx
 		}
 		locals = append(locals, s)
 	}
-	if len(locals) > 0 {
-		if bd.ctxSrc == nil {
-			return nil, fmt.Errorf("%s needs a build context: %w", cp.name, errdefs.ErrInvalidArgument)
+	if len(locals) > 0 && bd.ctxSrc == nil {
+		return nil, fmt.Errorf("%s needs a build context: %w", cp.name, errdefs.ErrInvalidArgument)
+	}
+	if cp.parents {
+		dest, _, err := destination(st, lower, parentsDest(cp.sd.DestPath), 1, cp.name)
+		if err != nil {
+			return nil, err
 		}
+		if cp.groups, err = parentsGroups(bd.ctxSrc, locals, dest); err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		for _, g := range cp.groups {
+			d, err := bd.ctxSrc.digest(g.entries)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(h, "parents\x00%s\n", d)
+		}
+		cp.key = "content " + hex.EncodeToString(h.Sum(nil))
+		return cp, nil
+	}
+	if len(locals) > 0 {
 		for _, s := range locals {
 			m, err := bd.ctxSrc.match(s)
 			if err != nil {
@@ -347,6 +367,13 @@ func (bd *build) execCopy(ctx context.Context, st *state, cp *copyPlan) (*state,
 // a group per match of the source paths. Unlike the build context's, they
 // are known only once the stage is built.
 func stageGroups(st *state, lower *layered, cp *copyPlan, src *source) ([]copyGroup, error) {
+	if cp.parents {
+		dest, _, err := destination(st, lower, parentsDest(cp.sd.DestPath), 1, cp.name)
+		if err != nil {
+			return nil, err
+		}
+		return parentsGroups(src, cp.sd.SourcePaths, dest)
+	}
 	var matches []string
 	for _, s := range cp.sd.SourcePaths {
 		m, err := src.match(s)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -65,4 +67,53 @@ func TestBuildAddChecksum(t *testing.T) {
 	if !errdefs.IsFailedPrecondition(err) || !strings.Contains(err.Error(), "Dockerfile:2:") || !strings.Contains(err.Error(), "checksum mismatch: --checksum="+bad+", downloaded "+good) {
 		t.Errorf("wrong checksum: %v", err)
 	}
+}
+
+// COPY --parents with the labs syntax keeps the sources' paths below the
+// context (or a /./ pivot, or a stage's root) under the destination.
+func TestBuildCopyParents(t *testing.T) {
+	e := newRootEnv(t)
+	df := `# syntax=docker/dockerfile:1-labs
+FROM scratch AS s
+COPY ./x/a.txt ./y/a.txt /no_parents/
+COPY --parents ./x/a.txt ./y/a.txt /parents/
+COPY --parents ./x/./y/*.txt /pivot/
+COPY --parents x /dirs/
+FROM scratch
+COPY --from=s --parents /pivot/./y/b.txt /parents/x/a.txt /fromstage/
+`
+	dir := e.context(df, map[string]string{"x/a.txt": "xa", "y/a.txt": "ya", "x/y/b.txt": "xyb"})
+	if err := os.Chmod(filepath.Join(dir, "x"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	check := func(id string, want map[string]string) {
+		t.Helper()
+		im, err := e.store.Image(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := newLayered(im.LayerDirs())
+		for p, content := range want {
+			if content == "" {
+				if _, fi, ok := l.lstat(p); ok && fi.IsDir() {
+					continue
+				}
+				t.Errorf("%s: not a directory", p)
+				continue
+			}
+			if got := readLayered(t, l, p); got != content {
+				t.Errorf("%s = %q, want %q", p, got, content)
+			}
+		}
+	}
+	id := e.mustBuild(Options{ContextDir: dir, Target: "s"})
+	check(id, map[string]string{
+		"/no_parents/a.txt": "ya", "/parents/x/a.txt": "xa", "/parents/y/a.txt": "ya",
+		"/pivot/y/b.txt": "xyb", "/dirs/x/a.txt": "xa", "/dirs/x/y/b.txt": "xyb",
+	})
+	im, _ := e.store.Image(t.Context(), id)
+	if _, fi, ok := newLayered(im.LayerDirs()).lstat("/parents/x"); !ok || fi.Mode().Perm() != 0o750 {
+		t.Errorf("/parents/x: %v, want the source's 0750", fi)
+	}
+	check(e.mustBuild(Options{ContextDir: dir}), map[string]string{"/fromstage/y/b.txt": "xyb", "/fromstage/parents/x/a.txt": "xa"})
 }

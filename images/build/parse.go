@@ -32,6 +32,7 @@ func Parse(name string, src []byte) (*Dockerfile, error) {
 	if err != nil {
 		return nil, positioned(name, err)
 	}
+	parents := labsParents(src, res.AST)
 	df := &Dockerfile{Name: name, Escape: res.EscapeToken}
 	for _, w := range res.Warnings {
 		df.Warnings = append(df.Warnings, fmt.Sprintf("%s:%d: %s", name, w.Location.Start.Line, w.Short))
@@ -55,6 +56,9 @@ func Parse(name string, src []byte) (*Dockerfile, error) {
 		for _, c := range df.Stages[i].Commands {
 			if err := checkCommand(c); err != nil {
 				return nil, fmt.Errorf("%s:%d: %w", name, line(c.Location()), err)
+			}
+			if cc, ok := c.(*instructions.CopyCommand); ok && parents[line(c.Location())] {
+				cc.Parents = true
 			}
 			if r, ok := c.(*instructions.RunCommand); ok {
 				// BuildKit lists them in map order; cache keys need one order.
@@ -90,11 +94,39 @@ func checkCommand(c instructions.Command) error {
 		if len(c.ExcludePatterns) > 0 {
 			return fmt.Errorf("COPY --exclude is not supported: %w", errdefs.ErrNotImplemented)
 		}
-		if c.Parents {
-			return fmt.Errorf("COPY --parents is not supported: %w", errdefs.ErrNotImplemented)
-		}
 	}
 	return nil
+}
+
+// labsParents enables COPY --parents as BuildKit's labs syntax does (this
+// version's instruction parser compiles it out): with a "# syntax="
+// directive naming a labs frontend (docker/dockerfile:1-labs,
+// 1.7-labs, ...), the flag is taken off the COPY nodes and their lines
+// returned, for Parse to set CopyCommand.Parents. Without it the flag stays
+// and is "unknown flag", as in Docker's stable syntax.
+func labsParents(src []byte, ast *parser.Node) map[int]bool {
+	ref, _, _, ok := parser.DetectSyntax(src)
+	if !ok || !strings.Contains(ref, "labs") {
+		return nil
+	}
+	lines := map[int]bool{}
+	for _, n := range ast.Children {
+		if !strings.EqualFold(n.Value, "copy") {
+			continue
+		}
+		var keep []string
+		for _, f := range n.Flags {
+			switch f {
+			case "--parents", "--parents=true":
+				lines[n.StartLine] = true
+			case "--parents=false":
+			default:
+				keep = append(keep, f)
+			}
+		}
+		n.Flags = keep
+	}
+	return lines
 }
 
 func isGitSource(s string) bool {

@@ -305,7 +305,7 @@ func (bd *build) step(ctx context.Context, st *state, c instructions.Command, en
 			}
 			from = f
 		}
-		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, from: from, chown: c.Chown, chmod: c.Chmod, name: "COPY", link: c.Link}, stageIdx)
+		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, from: from, chown: c.Chown, chmod: c.Chmod, name: "COPY", link: c.Link, parents: c.Parents}, stageIdx)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,2 @@
+FROM scratch
+COPY --parents x/a.txt /dst/
