@@ -687,6 +687,16 @@ func resetRoot(ctx context.Context, g *globals, stderr io.Writer) error {
 			errs = append(errs, err)
 		}
 	}
+	// The host ends of the containers' veths: the kernel deletes them
+	// when the namespaces go, a moment after the containers are removed.
+	var veths []string
+	if atts, err := networkManager(g).Attachments(ctx); err == nil {
+		for _, a := range atts {
+			for _, ep := range a.Endpoints {
+				veths = append(veths, ep.HostIf)
+			}
+		}
+	}
 	// Containers first: they hold networks, volumes and images.
 	if rt, err := newRuntime(g); err != nil {
 		note(err)
@@ -699,6 +709,7 @@ func resetRoot(ctx context.Context, g *globals, stderr io.Writer) error {
 		_, err = rt.RemoveOrphans(0)
 		note(err)
 	}
+	note(waitLinksGone(veths, 5*time.Second))
 	note(resetNetworks(ctx, g, stderr))
 	if vols, err := openVolumes(g); err != nil {
 		note(err)
@@ -745,8 +756,8 @@ func resetNetworks(ctx context.Context, g *globals, stderr io.Writer) error {
 			errs = append(errs, m.Remove(ctx, r.Name))
 			continue
 		}
-		if n := bridgePorts(r.Bridge); n > 0 {
-			fmt.Fprintf(stderr, "berth: warning: bridge %s kept: %d links of another berth root are on it\n", r.Bridge, n)
+		if ports := bridgePorts(r.Bridge); len(ports) > 0 {
+			fmt.Fprintf(stderr, "berth: warning: bridge %s kept: links of another berth root are on it: %s\n", r.Bridge, strings.Join(ports, ", "))
 			r.Bridge = ""
 		}
 		errs = append(errs, host.Teardown(ctx, r))
@@ -759,23 +770,44 @@ func resetNetworks(ctx context.Context, g *globals, stderr io.Writer) error {
 	return errors.Join(errs...)
 }
 
-// bridgePorts counts the links enslaved to the bridge name.
-func bridgePorts(name string) int {
+// waitLinksGone waits until no link of these names is left, for up to
+// timeout, and says which are left if some are.
+func waitLinksGone(names []string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var left []string
+		for _, n := range names {
+			if _, err := netlink.LinkByName(n); err == nil {
+				left = append(left, n)
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("links of removed containers still there after %s: %s", timeout, strings.Join(left, ", "))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// bridgePorts lists the links enslaved to the bridge name.
+func bridgePorts(name string) []string {
 	br, err := netlink.LinkByName(name)
 	if err != nil {
-		return 0
+		return nil
 	}
 	links, err := netlink.LinkList()
 	if err != nil {
-		return 0
+		return nil
 	}
-	n := 0
+	var out []string
 	for _, l := range links {
 		if l.Attrs().MasterIndex == br.Attrs().Index {
-			n++
+			out = append(out, l.Attrs().Name)
 		}
 	}
-	return n
+	return out
 }
 
 // stopDNS ends the DNS server of g's run root, if one runs: the process

@@ -95,14 +95,35 @@ func TestRootSystemDfPruneReset(t *testing.T) {
 	}
 
 	// What reset must take away: every bridge of the root, the DNS server.
-	recs, err := cni.New(cni.Options{Root: c.root, RunRoot: c.runRoot, DefaultBridge: c.bridge}).Records(context.Background())
+	m := cni.New(cni.Options{Root: c.root, RunRoot: c.runRoot, DefaultBridge: c.bridge})
+	recs, err := m.Records(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	atts, err := m.Attachments(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var veths []string
+	for _, a := range atts {
+		for _, ep := range a.Endpoints {
+			veths = append(veths, ep.HostIf)
+		}
+	}
+	if len(veths) != 2 {
+		t.Errorf("host veths of web and peer: %v", veths)
 	}
 	var bridges []string
 	for _, r := range recs {
 		bridges = append(bridges, r.Bridge)
 	}
+	// Reset empties the root, so the usual teardown finds no record of
+	// what a failed reset left: take those down from the records read here.
+	t.Cleanup(func() {
+		for _, r := range recs {
+			_ = cni.LinuxHost{Scope: cni.Scope(c.root)}.Teardown(context.Background(), r)
+		}
+	})
 	if !strings.Contains(strings.Join(bridges, " "), c.bridge) {
 		t.Fatalf("default bridge %s not among the root's bridges %v", c.bridge, bridges)
 	}
@@ -114,12 +135,19 @@ func TestRootSystemDfPruneReset(t *testing.T) {
 	if out, errs, code := c.run("system", "reset"); code != 0 || !strings.Contains(out, "Are you sure") || c.must("ps", "-q") == "" {
 		t.Errorf("system reset without -f and no answer: exit %d, removed the containers or asked nothing:\n%s%s", code, out, errs)
 	}
-	c.must("system", "reset", "-f")
+	if out, errs, code := c.run("system", "reset", "-f"); code != 0 || errs != "" {
+		t.Errorf("system reset -f: exit %d\n%s%s", code, out, errs)
+	}
 
 	links, _ := exec.Command("ip", "-o", "link").Output()
 	for _, b := range bridges {
 		if bytes.Contains(links, []byte(" "+b+":")) {
 			t.Errorf("bridge %s left after reset", b)
+		}
+	}
+	for _, v := range veths {
+		if bytes.Contains(links, []byte(" "+v+"@")) || bytes.Contains(links, []byte(" "+v+":")) {
+			t.Errorf("veth %s left after reset", v)
 		}
 	}
 	if bytes.Contains(links, []byte("master "+c.bridge)) {
