@@ -15,6 +15,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/patternmatcher"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -26,6 +27,10 @@ type copyPlan struct {
 	add                      bool
 	checksum                 string // ADD --checksum of the URL source
 	parents                  bool   // COPY --parents (labs syntax)
+	// exclude is --exclude (labs syntax): .dockerignore-style patterns
+	// matched against the paths below each directory source, as
+	// BuildKit's copy does (a matched source itself is never excluded).
+	exclude []string
 	// link is --link: the files are copied as onto an empty tree (FROM
 	// scratch) whose layer goes on top, as BuildKit does: nothing below
 	// is read, so a symlink in the destination path is not followed and
@@ -121,7 +126,7 @@ func (bd *build) planCopy(ctx context.Context, st *state, cp *copyPlan, stageIdx
 		if err != nil {
 			return nil, err
 		}
-		if cp.groups, err = parentsGroups(bd.ctxSrc, locals, dest); err != nil {
+		if cp.groups, err = parentsGroups(bd.ctxSrc, locals, dest, cp.exclude); err != nil {
 			return nil, err
 		}
 		h := sha256.New()
@@ -143,7 +148,9 @@ func (bd *build) planCopy(ctx context.Context, st *state, cp *copyPlan, stageIdx
 			}
 			matches = append(matches, m...)
 		}
-		n += len(matches) - len(locals)
+		// As BuildKit, "more than one source" counts the arguments, not
+		// what a wildcard matched: the directories it matches are merged
+		// into the destination, files it matches land on it.
 	}
 	dest, isDir, err := destination(st, lower, cp.sd.DestPath, n, cp.name)
 	if err != nil {
@@ -159,6 +166,9 @@ func (bd *build) planCopy(ctx context.Context, st *state, cp *copyPlan, stageIdx
 		switch {
 		case fi.IsDir():
 			if g.entries, err = bd.ctxSrc.walk(m, dest); err != nil {
+				return nil, err
+			}
+			if g.entries, err = excludeBelow(g.entries, m, cp.exclude); err != nil {
 				return nil, err
 			}
 			if lower.isDir(dest) && len(g.entries) > 0 {
@@ -372,7 +382,7 @@ func stageGroups(st *state, lower *layered, cp *copyPlan, src *source) ([]copyGr
 		if err != nil {
 			return nil, err
 		}
-		return parentsGroups(src, cp.sd.SourcePaths, dest)
+		return parentsGroups(src, cp.sd.SourcePaths, dest, cp.exclude)
 	}
 	var matches []string
 	for _, s := range cp.sd.SourcePaths {
@@ -400,12 +410,46 @@ func stageGroups(st *state, lower *layered, cp *copyPlan, src *source) ([]copyGr
 		if err != nil {
 			return nil, err
 		}
+		if fi.IsDir() {
+			if es, err = excludeBelow(es, m, cp.exclude); err != nil {
+				return nil, err
+			}
+		}
 		if fi.IsDir() && lower.isDir(dest) && len(es) > 0 {
 			es = es[1:]
 		}
 		groups = append(groups, copyGroup{entries: es, dest: dest})
 	}
 	return groups, nil
+}
+
+// excludeBelow drops from the entries of the directory source dir those
+// whose path below it matches patterns (or lies in a directory that does,
+// unless a "!" pattern brings it back), as COPY --exclude.
+func excludeBelow(entries []entry, dir string, patterns []string) ([]entry, error) {
+	if len(patterns) == 0 {
+		return entries, nil
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return nil, fmt.Errorf("--exclude: %w: %w", err, errdefs.ErrInvalidArgument)
+	}
+	var out []entry
+	for _, e := range entries {
+		rel := e.rel
+		if dir != "." {
+			rel = strings.TrimPrefix(e.rel, dir+"/")
+		}
+		if e.rel != dir {
+			if m, err := pm.MatchesOrParentMatches(rel); err != nil {
+				return nil, fmt.Errorf("--exclude: %w: %w", err, errdefs.ErrInvalidArgument)
+			} else if m {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 func (bd *build) extractArchive(t *layerTar, g copyGroup) error {

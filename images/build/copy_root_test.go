@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -116,4 +117,74 @@ COPY --from=s --parents /pivot/./y/b.txt /parents/x/a.txt /fromstage/
 		t.Errorf("/parents/x: %v, want the source's 0750", fi)
 	}
 	check(e.mustBuild(Options{ContextDir: dir}), map[string]string{"/fromstage/y/b.txt": "xyb", "/fromstage/parents/x/a.txt": "xa"})
+}
+
+// COPY/ADD --exclude with the labs syntax: BuildKit's own test cases
+// (frontend/dockerfile/exclude_patterns_test.go): patterns match below each
+// directory source, a wildcard's matches themselves are never excluded.
+func TestBuildCopyExclude(t *testing.T) {
+	e := newRootEnv(t)
+	files := map[string]string{
+		"dir1/file-101.png": "2", "dir1/file-102.txt": "3", "dir1/file-103.jpeg": "4",
+		"dir2/file-201.pdf": "6", "dir2/file-202.jpeg": "7", "dir2/file-203.png": "8",
+		"dir3/file-301.mp3": "9", "dir3/file-302.mpeg": "10",
+	}
+	df := `# syntax=docker/dockerfile:1-labs
+FROM scratch
+COPY --exclude=*/*.png --exclude=*/*.jpeg . /1
+COPY --exclude=*/*.pdf --exclude=*/*.txt . /2
+ADD --exclude=*.mp3 dir3/ /3/
+COPY --exclude=*.mp3 --exclude=*.jpeg --exclude=*.png --exclude=*.pdf --exclude=*.txt dir* /4/
+ADD --exclude=*.mp* --exclude=*.jpeg --exclude=*.png --exclude=*.pdf dir* /5
+ADD --exclude=* dir* /6
+COPY --parents --exclude=*.png dir1 /7/
+`
+	dir := e.context(df, files)
+	os.RemoveAll(filepath.Join(dir, "rootfs")) // only the files above
+	id := e.mustBuild(Options{ContextDir: dir})
+	im, err := e.store.Image(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLayered(im.LayerDirs())
+	var got []string
+	for _, top := range []string{"1", "2", "3", "4", "5", "6", "7"} {
+		got = append(got, listLayered(t, l, "/"+top)...)
+	}
+	want := []string{
+		"/1/Dockerfile", "/1/dir1/file-102.txt", "/1/dir2/file-201.pdf", "/1/dir3/file-301.mp3", "/1/dir3/file-302.mpeg",
+		"/2/Dockerfile", "/2/dir1/file-101.png", "/2/dir1/file-103.jpeg", "/2/dir2/file-202.jpeg", "/2/dir2/file-203.png", "/2/dir3/file-301.mp3", "/2/dir3/file-302.mpeg",
+		"/3/file-302.mpeg",
+		"/4/file-302.mpeg",
+		"/5/file-102.txt",
+		"/7/dir1/file-102.txt", "/7/dir1/file-103.jpeg",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("files (-want +got):\n%s", d)
+	}
+}
+
+// listLayered lists the regular files below dir in the layered tree.
+func listLayered(t *testing.T, l *layered, dir string) []string {
+	t.Helper()
+	var out []string
+	seen := map[string]bool{}
+	for i := len(l.dirs) - 1; i >= 0; i-- {
+		root := filepath.Join(l.dirs[i], dir)
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			rel := dir + strings.TrimPrefix(p, root)
+			if !seen[rel] {
+				if _, fi, ok := l.lstat(rel); ok && fi.Mode().IsRegular() {
+					out = append(out, rel)
+				}
+				seen[rel] = true
+			}
+			return nil
+		})
+	}
+	sort.Strings(out)
+	return out
 }

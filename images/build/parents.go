@@ -22,8 +22,9 @@ func parentsDest(raw string) string {
 
 // parentsGroups plans COPY --parents of sources from src into the
 // directory dest: a group per match, holding the directories between the
-// pivot and the match, then the match (and what is under it).
-func parentsGroups(src *source, sources []string, dest string) ([]copyGroup, error) {
+// pivot and the match, then the match (and what is under it that exclude
+// keeps).
+func parentsGroups(src *source, sources []string, dest string, exclude []string) ([]copyGroup, error) {
 	var groups []copyGroup
 	for _, s := range sources {
 		clean := strings.TrimPrefix(path.Clean("/"+s), "/")
@@ -62,6 +63,9 @@ func parentsGroups(src *source, sources []string, dest string) ([]copyGroup, err
 			}
 			es, err := src.walk(m, path.Join(dest, kept))
 			if err != nil {
+				return nil, err
+			}
+			if es, err = excludeBelow(es, m, exclude); err != nil {
 				return nil, err
 			}
 			g.entries = append(g.entries, es...)

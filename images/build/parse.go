@@ -32,7 +32,7 @@ func Parse(name string, src []byte) (*Dockerfile, error) {
 	if err != nil {
 		return nil, positioned(name, err)
 	}
-	parents := labsParents(src, res.AST)
+	labs := labsFlags(src, res.AST)
 	df := &Dockerfile{Name: name, Escape: res.EscapeToken}
 	for _, w := range res.Warnings {
 		df.Warnings = append(df.Warnings, fmt.Sprintf("%s:%d: %s", name, w.Location.Start.Line, w.Short))
@@ -57,8 +57,13 @@ func Parse(name string, src []byte) (*Dockerfile, error) {
 			if err := checkCommand(c); err != nil {
 				return nil, fmt.Errorf("%s:%d: %w", name, line(c.Location()), err)
 			}
-			if cc, ok := c.(*instructions.CopyCommand); ok && parents[line(c.Location())] {
-				cc.Parents = true
+			if f, ok := labs[line(c.Location())]; ok {
+				switch c := c.(type) {
+				case *instructions.CopyCommand:
+					c.Parents, c.ExcludePatterns = f.parents, f.exclude
+				case *instructions.AddCommand:
+					c.ExcludePatterns = f.exclude
+				}
 			}
 			if r, ok := c.(*instructions.RunCommand); ok {
 				// BuildKit lists them in map order; cache keys need one order.
@@ -79,9 +84,6 @@ func checkCommand(c instructions.Command) error {
 				return fmt.Errorf("ADD from a Git repository is not supported: %w", errdefs.ErrNotImplemented)
 			}
 		}
-		if len(c.ExcludePatterns) > 0 {
-			return fmt.Errorf("ADD --exclude is not supported: %w", errdefs.ErrNotImplemented)
-		}
 		if c.Checksum != "" { // BuildKit's rules
 			if len(c.SourcePaths) != 1 || len(c.SourceContents) > 0 {
 				return fmt.Errorf("checksum can't be specified for multiple sources: %w", errdefs.ErrInvalidArgument)
@@ -90,43 +92,53 @@ func checkCommand(c instructions.Command) error {
 				return fmt.Errorf("checksum requires HTTP(S) or Git sources: %w", errdefs.ErrInvalidArgument)
 			}
 		}
-	case *instructions.CopyCommand:
-		if len(c.ExcludePatterns) > 0 {
-			return fmt.Errorf("COPY --exclude is not supported: %w", errdefs.ErrNotImplemented)
-		}
 	}
 	return nil
 }
 
-// labsParents enables COPY --parents as BuildKit's labs syntax does (this
-// version's instruction parser compiles it out): with a "# syntax="
-// directive naming a labs frontend (docker/dockerfile:1-labs,
-// 1.7-labs, ...), the flag is taken off the COPY nodes and their lines
-// returned, for Parse to set CopyCommand.Parents. Without it the flag stays
-// and is "unknown flag", as in Docker's stable syntax.
-func labsParents(src []byte, ast *parser.Node) map[int]bool {
+// labsFlag is what labsFlags took off a COPY or ADD.
+type labsFlag struct {
+	parents bool
+	exclude []string
+}
+
+// labsFlags enables COPY --parents and COPY/ADD --exclude as BuildKit's
+// labs syntax does (this version's instruction parser compiles them out):
+// with a "# syntax=" directive naming a labs frontend
+// (docker/dockerfile:1-labs, 1.7-labs, ...), the flags are taken off the
+// COPY and ADD nodes and returned by line, for Parse to set on the parsed
+// commands. Without it they stay and are "unknown flag", as in Docker's
+// stable syntax.
+func labsFlags(src []byte, ast *parser.Node) map[int]labsFlag {
 	ref, _, _, ok := parser.DetectSyntax(src)
 	if !ok || !strings.Contains(ref, "labs") {
 		return nil
 	}
-	lines := map[int]bool{}
+	out := map[int]labsFlag{}
 	for _, n := range ast.Children {
-		if !strings.EqualFold(n.Value, "copy") {
+		isCopy := strings.EqualFold(n.Value, "copy")
+		if !isCopy && !strings.EqualFold(n.Value, "add") {
 			continue
 		}
+		var f labsFlag
 		var keep []string
-		for _, f := range n.Flags {
-			switch f {
-			case "--parents", "--parents=true":
-				lines[n.StartLine] = true
-			case "--parents=false":
+		for _, fl := range n.Flags {
+			switch {
+			case isCopy && (fl == "--parents" || fl == "--parents=true"):
+				f.parents = true
+			case isCopy && fl == "--parents=false":
+			case strings.HasPrefix(fl, "--exclude="):
+				f.exclude = append(f.exclude, strings.TrimPrefix(fl, "--exclude="))
 			default:
-				keep = append(keep, f)
+				keep = append(keep, fl)
 			}
 		}
 		n.Flags = keep
+		if f.parents || len(f.exclude) > 0 {
+			out[n.StartLine] = f
+		}
 	}
-	return lines
+	return out
 }
 
 func isGitSource(s string) bool {

@@ -305,14 +305,14 @@ func (bd *build) step(ctx context.Context, st *state, c instructions.Command, en
 			}
 			from = f
 		}
-		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, from: from, chown: c.Chown, chmod: c.Chmod, name: "COPY", link: c.Link, parents: c.Parents}, stageIdx)
+		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, from: from, chown: c.Chown, chmod: c.Chmod, name: "COPY", link: c.Link, parents: c.Parents, exclude: c.ExcludePatterns}, stageIdx)
 		if err != nil {
 			return nil, err
 		}
 		parts = append(parts, cp.key)
 		exec = func(ctx context.Context, v *vertex) (*state, error) { return bd.execCopy(ctx, st, cp) }
 	case *instructions.AddCommand:
-		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod, name: "ADD", add: true, link: c.Link, checksum: c.Checksum}, stageIdx)
+		cp, err := bd.planCopy(ctx, st, &copyPlan{sd: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod, name: "ADD", add: true, link: c.Link, checksum: c.Checksum, exclude: c.ExcludePatterns}, stageIdx)
 		if err != nil {
 			return nil, err
 		}
