@@ -360,3 +360,21 @@ func TestSystemEmptyDir(t *testing.T) {
 		t.Errorf("emptyDir made a missing directory: %v", err)
 	}
 }
+
+func TestSystemCommands(t *testing.T) {
+	root := newRootCmd()
+	for _, args := range [][]string{{"system", "df"}, {"system", "prune"}, {"system", "reset"}, {"system", "info"}, {"system", "events"}} {
+		c, _, err := root.Find(args)
+		if err != nil || c.Name() != args[1] || c.Parent().Name() != "system" {
+			t.Errorf("berth %v: %v, %v", args, c, err)
+		}
+	}
+	for _, args := range [][]string{{"system", "df"}, {"system", "prune"}, {"system", "reset"}} {
+		c, _, _ := root.Find(args)
+		for _, f := range map[string][]string{"df": {"verbose", "format"}, "prune": {"all", "volumes", "force", "filter"}, "reset": {"force"}}[args[1]] {
+			if c.Flags().Lookup(f) == nil {
+				t.Errorf("berth %v has no --%s", args, f)
+			}
+		}
+	}
+}
