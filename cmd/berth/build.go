@@ -81,7 +81,24 @@ type buildNetworks struct {
 }
 
 func newBuildNetworks(g *globals) buildNetworks {
-	return buildNetworks{m: networkManager(g), dir: filepath.Join(g.runRoot, "build", "netns")}
+	return buildNetworks{m: networkManager(g), dir: buildNetnsDir(g)}
+}
+
+func buildNetnsDir(g *globals) string { return filepath.Join(g.runRoot, "build", "netns") }
+
+// buildAttached tells the network clean-up (rm, network rm and prune) that
+// an attachment is a RUN step's, whose namespace is there while it runs:
+// not a vanished container's to take away. A killed build's is reaped by
+// the next build.
+func buildAttached(g *globals) func(id string) bool {
+	dir := buildNetnsDir(g)
+	return func(id string) bool {
+		if !strings.HasPrefix(id, build.RunIDPrefix) {
+			return false
+		}
+		_, err := os.Stat(netns.Path(dir, id))
+		return err == nil
+	}
 }
 
 func (n buildNetworks) Attach(ctx context.Context, id string) (string, []netip.Addr, error) {

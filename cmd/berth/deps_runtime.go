@@ -43,6 +43,8 @@ func newRuntime(g *globals) (*runc.Runtime, error) {
 		// A container on networks: the monitor has its address, ports and
 		// names released after its final exit, as Docker's daemon does.
 		Release: func(id string) []string { return self("container", "release-network", id) },
+		// A build's RUN step on the default network is attached too.
+		Attached: buildAttached(g),
 	}), nil
 }
 

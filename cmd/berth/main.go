@@ -7,10 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
+
+func init() {
+	// The main goroutine keeps the main thread, so that no other goroutine
+	// runs there. network/netns enters namespaces on locked threads that
+	// die with their goroutines; Go cannot end the main thread, and would
+	// park it, still in a container's namespace, for the life of the
+	// process (a long-lived berth would hold that namespace and its veth).
+	// CNI plugins do the same.
+	runtime.LockOSThread()
+}
 
 // globals are the flags every command shares.
 type globals struct {

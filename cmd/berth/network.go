@@ -76,9 +76,10 @@ func netnsDir(g *globals) string { return filepath.Join(g.runRoot, "netns") }
 // containerExists is Cleanup's hook: a container exists while its record
 // directory does (runtime/runc keeps <root>/containers/<id>/).
 func containerExists(g *globals) func(string) bool {
+	build := buildAttached(g)
 	return func(id string) bool {
 		_, err := os.Stat(filepath.Join(g.root, "containers", id))
-		return !errors.Is(err, fs.ErrNotExist)
+		return !errors.Is(err, fs.ErrNotExist) || build(id)
 	}
 }
 

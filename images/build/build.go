@@ -127,6 +127,10 @@ type NetworkAttacher interface {
 	Release(ctx context.Context, id string) error
 }
 
+// RunIDPrefix starts the container ID of every RUN step, the name its
+// network attachment goes by.
+const RunIDPrefix = "berth-build-"
+
 // DefaultPathEnv is the PATH RUN gets when the image sets none, as BuildKit.
 const DefaultPathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -98,7 +98,7 @@ func (b *Builder) runOnce(ctx context.Context, rs runSpec, upper, work string) (
 	defer root.Close()
 	// The ID is on disk before anything is made for it, so that the next
 	// build can reap what a killed one left (the container, its network).
-	id := "berth-build-" + randomID()
+	id := RunIDPrefix + randomID()
 	if err := os.WriteFile(filepath.Join(bundle, "id"), []byte(id), 0o600); err != nil {
 		return err
 	}

@@ -99,10 +99,13 @@ func (r *Runtime) netnsDir() string           { return filepath.Join(r.opts.RunR
 func (r *Runtime) netnsPath(id string) string { return netns.Path(r.netnsDir(), id) }
 
 // dirExists is Cleanup's hook: a container exists from the moment its
-// directory is made, before any namespace of it, until it is removed.
+// directory is made, before any namespace of it, until it is removed; other
+// attachments as Options.Attached says.
 func (r *Runtime) dirExists(id string) bool {
-	_, err := os.Stat(r.containerDir(id))
-	return err == nil
+	if _, err := os.Stat(r.containerDir(id)); err == nil {
+		return true
+	}
+	return r.opts.Attached != nil && r.opts.Attached(id)
 }
 
 func (r *Runtime) hasNetNS(rec *Record) bool {

@@ -75,6 +75,10 @@ type Options struct {
 	// runtime appends). nil: they are released by the next stop, start, rm
 	// or port clash.
 	Release func(id string) []string
+	// Attached tells whether a network attachment that is not a container's
+	// belongs to something alive (a build's RUN step): the clean-up of
+	// vanished containers' attachments leaves those alone. nil: none.
+	Attached func(id string) bool
 }
 
 // Runtime runs containers with an OCI runtime binary. It is safe for
