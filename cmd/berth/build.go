@@ -176,20 +176,20 @@ func newBuildCmd(g *globals) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "Name and optionally a tag (format: \"name:tag\")")
+	stringArrayVarP(fl, &f.tags, "tag", "t", nil, "Name and optionally a tag (format: \"name:tag\")")
 	fl.StringVarP(&f.file, "file", "f", "", "Name of the Dockerfile (default: \"PATH/Dockerfile\")")
-	fl.StringArrayVar(&f.args, "build-arg", nil, "Set build-time variables")
+	stringArrayVar(fl, &f.args, "build-arg", nil, "Set build-time variables")
 	fl.StringVar(&f.target, "target", "", "Set the target build stage to build")
 	fl.BoolVar(&f.noCache, "no-cache", false, "Do not use cache when building the image")
 	fl.BoolVar(&f.pull, "pull", false, "Always attempt to pull a newer version of the image")
-	fl.StringArrayVar(&f.labels, "label", nil, "Set metadata for an image")
+	stringArrayVar(fl, &f.labels, "label", nil, "Set metadata for an image")
 	fl.StringVar(&f.platform, "platform", "", "Set the target platform for the build (os/arch[/variant]; RUN of another architecture needs a binfmt_misc emulator)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, tty, plain, json)")
 	fl.StringVar(&f.iidfile, "iidfile", "", "Write the image ID to the file")
 	fl.StringVar(&f.network, "network", "default", "Set the networking mode for the RUN instructions during build (default, none, host)")
-	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret to expose to the build (format: \"id=mysecret,src=/local/secret\")")
-	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent socket to expose to the build (format: \"default|<id>[=<socket>]\")")
+	stringArrayVar(fl, &f.secrets, "secret", nil, "Secret to expose to the build (format: \"id=mysecret,src=/local/secret\")")
+	stringArrayVar(fl, &f.ssh, "ssh", nil, "SSH agent socket to expose to the build (format: \"default|<id>[=<socket>]\")")
 	return cmd
 }
 

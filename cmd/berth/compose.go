@@ -268,7 +268,7 @@ func newComposePsCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 	fs.BoolVarP(&o.all, "all", "a", false, "show stopped containers too")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "only show IDs")
 	fs.BoolVar(&o.services, "services", false, "show the services")
-	fs.StringArrayVar(&o.status, "status", nil, "only containers in this state (running, exited, ...); repeatable")
+	stringArrayVar(fs, &o.status, "status", nil, "only containers in this state (running, exited, ...); repeatable")
 	fs.StringVar(&o.format, "format", "table", "table, json or a Go template")
 	return cmd
 }

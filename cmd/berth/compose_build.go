@@ -184,6 +184,6 @@ func newComposeBuildCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "do not use the build cache")
 	cmd.Flags().BoolVar(&pull, "pull", false, "always pull newer base images")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
-	cmd.Flags().StringArrayVar(&args, "build-arg", nil, "set a build argument (NAME=VALUE); repeatable")
+	stringArrayVar(cmd.Flags(), &args, "build-arg", nil, "set a build argument (NAME=VALUE); repeatable")
 	return cmd
 }

@@ -150,7 +150,7 @@ func newComposeCommitCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 	cmd.Flags().IntVar(&index, "index", 1, "the replica, when the service has several")
 	cmd.Flags().StringVarP(&author, "author", "a", "", "author")
 	cmd.Flags().StringVarP(&message, "message", "m", "", "commit message")
-	cmd.Flags().StringArrayVarP(&changes, "change", "c", nil, "apply a Dockerfile instruction to the image")
+	stringArrayVarP(cmd.Flags(), &changes, "change", "c", nil, "apply a Dockerfile instruction to the image")
 	cmd.Flags().BoolVarP(&pause, "pause", "p", true, "pause the container while committing")
 	return cmd
 }

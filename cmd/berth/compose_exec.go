@@ -89,7 +89,7 @@ func newComposeExecCmd(env *stackEnv, sf *stackFlags) *cobra.Command {
 	fs.BoolVarP(&detach, "detach", "d", false, "run the command in the background")
 	fs.BoolVarP(&noTTY, "no-TTY", "T", false, "do not allocate a pseudo-TTY (the default when stdin is not a terminal)")
 	fs.BoolVar(&privileged, "privileged", false, "give extended privileges to the process")
-	fs.StringArrayVarP(&envs, "env", "e", nil, "set an environment variable (NAME=VALUE); repeatable")
+	stringArrayVarP(fs, &envs, "env", "e", nil, "set an environment variable (NAME=VALUE); repeatable")
 	fs.StringVarP(&workdir, "workdir", "w", "", "working directory of the command")
 	fs.StringVarP(&user, "user", "u", "", "run as this user")
 	fs.IntVar(&index, "index", 1, "the replica, when the service has several")

@@ -81,7 +81,7 @@ func newEventsCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&since, "since", "", "Show all events created since timestamp")
 	cmd.Flags().StringVar(&until, "until", "", "Stream events until this timestamp")
-	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output based on conditions provided")
+	stringArrayVarP(cmd.Flags(), &filters, "filter", "f", nil, "Filter output based on conditions provided")
 	cmd.Flags().StringVar(&format, "format", "", "Format output using a custom template: 'json' or a Go template")
 	return cmd
 }

@@ -62,8 +62,8 @@ func newExecCmd(g *globals) *cobra.Command {
 	fl.BoolVarP(&interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
 	fl.BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	fl.BoolVar(&privileged, "privileged", false, "Give extended privileges to the command")
-	fl.StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
-	fl.StringArrayVar(&envFile, "env-file", nil, "Read in a file of environment variables")
+	stringArrayVarP(fl, &env, "env", "e", nil, "Set environment variables")
+	stringArrayVar(fl, &envFile, "env-file", nil, "Read in a file of environment variables")
 	fl.StringVarP(&workdir, "workdir", "w", "", "Working directory inside the container")
 	fl.StringVarP(&user, "user", "u", "", "Username or UID (format: \"<name|uid>[:<group|gid>]\")")
 	return cmd

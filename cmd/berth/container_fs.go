@@ -177,7 +177,7 @@ func newCommitCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&author, "author", "a", "", "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")")
 	cmd.Flags().StringVarP(&message, "message", "m", "", "Commit message")
-	cmd.Flags().StringArrayVarP(&changes, "change", "c", nil, "Apply Dockerfile instruction to the created image")
+	stringArrayVarP(cmd.Flags(), &changes, "change", "c", nil, "Apply Dockerfile instruction to the created image")
 	cmd.Flags().BoolVarP(&pause, "pause", "p", true, "Pause container during commit")
 	return cmd
 }

@@ -250,6 +250,6 @@ func newContainerPruneCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
-	cmd.Flags().StringArrayVar(&filters, "filter", nil, "Provide filter values (e.g. \"until=<timestamp>\")")
+	stringArrayVar(cmd.Flags(), &filters, "filter", nil, "Provide filter values (e.g. \"until=<timestamp>\")")
 	return cmd
 }

@@ -81,7 +81,7 @@ func newPsCmd(g *globals, use string) *cobra.Command {
 	fl.IntVarP(&o.last, "last", "n", -1, "Show n last created containers (includes all states)")
 	fl.BoolVarP(&o.size, "size", "s", false, "Display total file sizes")
 	fl.BoolVar(&o.noTrunc, "no-trunc", false, "Don't truncate output")
-	fl.StringArrayVarP(&o.filters, "filter", "f", nil, "Filter output based on conditions provided")
+	stringArrayVarP(fl, &o.filters, "filter", "f", nil, "Filter output based on conditions provided")
 	fl.StringVar(&o.format, "format", "", "Format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'")
 	return cmd
 }

@@ -142,7 +142,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	}
 	f.register(cmd.Flags())
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
-	cmd.Flags().StringArrayVarP(&attach, "attach", "a", nil, "Attach to STDIN, STDOUT or STDERR")
+	stringArrayVarP(cmd.Flags(), &attach, "attach", "a", nil, "Attach to STDIN, STDOUT or STDERR")
 	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "Override the key sequence for detaching a container")
 	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
 	return cmd

@@ -73,7 +73,7 @@ SIGTERM or Ctrl-C stops after the sync under way; a second one abandons it.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.repo, "repo", "", "repository URL (https://, ssh://, user@host:path, file://)")
 	fs.StringVar(&o.ref, "ref", "", "branch, tag or commit SHA to follow (default: the remote's HEAD)")
-	fs.StringArrayVar(&o.paths, "path", nil, "folder of the repository to find stacks under; repeatable (default: all)")
+	stringArrayVar(fs, &o.paths, "path", nil, "folder of the repository to find stacks under; repeatable (default: all)")
 	fs.DurationVar(&o.interval, "interval", time.Minute, "how often to fetch and re-plan every stack")
 	fs.BoolVar(&o.prune, "prune", false, "take down the stacks whose folder left the repository")
 	fs.BoolVar(&o.once, "once", false, "sync once and exit: 0 when every stack applied, 1 otherwise")

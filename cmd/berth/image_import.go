@@ -44,7 +44,7 @@ func newImportCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.Changes, "change", "c", nil, "Apply Dockerfile instruction to the created image")
+	stringArrayVarP(f, &opts.Changes, "change", "c", nil, "Apply Dockerfile instruction to the created image")
 	f.StringVarP(&opts.Message, "message", "m", "", "Set commit message for imported image")
 	f.StringVar(&opts.Platform, "platform", "", "Set platform if server is multi-platform capable")
 	return cmd

@@ -46,7 +46,7 @@ func newImagesCmd(g *globals, use string) *cobra.Command {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Only show image IDs")
 	f.BoolVar(&o.digests, "digests", false, "Show digests")
 	f.BoolVar(&o.noTrunc, "no-trunc", false, "Don't truncate output")
-	f.StringArrayVarP(&o.filters, "filter", "f", nil, "Filter output based on conditions provided (dangling=, reference=, label=, before=, since=)")
+	stringArrayVarP(f, &o.filters, "filter", "f", nil, "Filter output based on conditions provided (dangling=, reference=, label=, before=, since=)")
 	f.StringVar(&o.format, "format", "", "Format output: table, json, 'table TEMPLATE' or a Go template")
 	return cmd
 }

@@ -86,6 +86,6 @@ func newImagePruneCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused images, not just dangling ones")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
-	cmd.Flags().StringArrayVar(&filters, "filter", nil, "Provide filter values (not supported yet)")
+	stringArrayVar(cmd.Flags(), &filters, "filter", nil, "Provide filter values (not supported yet)")
 	return cmd
 }

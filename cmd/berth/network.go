@@ -125,8 +125,8 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.internal, "internal", false, "restrict external access to the network")
 	f.BoolVar(&o.ipv6, "ipv6", false, "enable IPv6 networking")
 	f.BoolVar(&o.attach, "attachable", false, "enable manual container attachment")
-	f.StringArrayVar(&o.labels, "label", nil, "set metadata on a network")
-	f.StringArrayVarP(&o.opts, "opt", "o", nil, "set driver specific options")
+	stringArrayVar(f, &o.labels, "label", nil, "set metadata on a network")
+	stringArrayVarP(f, &o.opts, "opt", "o", nil, "set driver specific options")
 	return cmd
 }
 
@@ -236,7 +236,7 @@ func newNetworkLsCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&filters, "filter", "f", nil, "filter output (driver=, id=, label=, name=, type=custom|builtin)")
+	stringArrayVarP(f, &filters, "filter", "f", nil, "filter output (driver=, id=, label=, name=, type=custom|builtin)")
 	f.StringVar(&format, "format", "", "format output: table, json, or a Go template")
 	f.BoolVarP(&quiet, "quiet", "q", false, "only display network IDs")
 	f.BoolVar(&noTrunc, "no-trunc", false, "do not truncate the output")
@@ -503,7 +503,7 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
-	cmd.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (label=<key>[=<value>])")
+	stringArrayVar(cmd.Flags(), &filters, "filter", nil, "provide filter values (label=<key>[=<value>])")
 	return cmd
 }
 

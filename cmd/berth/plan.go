@@ -52,7 +52,7 @@ Exit status: 0 when there is nothing to do, 2 when there are changes,
 	fs.BoolVar(&o.noRecreate, "no-recreate", false, "do not recreate existing containers")
 	fs.BoolVar(&o.alwaysRecreateDeps, "always-recreate-deps", false, "recreate the dependencies of the named services")
 	fs.BoolVar(&o.noDeps, "no-deps", false, "leave the dependencies of the named services alone")
-	fs.StringArrayVar(&o.scale, "scale", nil, "scale SERVICE to NUM replicas (SERVICE=NUM); repeatable")
+	stringArrayVar(fs, &o.scale, "scale", nil, "scale SERVICE to NUM replicas (SERVICE=NUM); repeatable")
 	return cmd
 }
 

@@ -36,13 +36,13 @@ type stackFlags struct {
 
 func (f *stackFlags) register(fs *pflag.FlagSet) {
 	f.flags = fs
-	fs.StringArrayVarP(&f.files, "file", "f", nil, "stack file (compose YAML or .hcl); repeat to override in order")
+	stringArrayVarP(fs, &f.files, "file", "f", nil, "stack file (compose YAML or .hcl); repeat to override in order")
 	fs.StringVarP(&f.project, "project-name", "p", "", "project name")
 	fs.StringVar(&f.projectDir, "project-directory", "", "project directory (default: the first stack file's directory)")
-	fs.StringArrayVar(&f.envFiles, "env-file", nil, "env file for interpolation; repeatable (default: .env in the project directory)")
-	fs.StringArrayVar(&f.profiles, "profile", nil, "profile to enable; repeatable")
-	fs.StringArrayVar(&f.vars, "var", nil, "HCL variable as name=value; repeatable")
-	fs.StringArrayVar(&f.varFiles, "var-file", nil, "HCL variable file; repeatable")
+	stringArrayVar(fs, &f.envFiles, "env-file", nil, "env file for interpolation; repeatable (default: .env in the project directory)")
+	stringArrayVar(fs, &f.profiles, "profile", nil, "profile to enable; repeatable")
+	stringArrayVar(fs, &f.vars, "var", nil, "HCL variable as name=value; repeatable")
+	stringArrayVar(fs, &f.varFiles, "var-file", nil, "HCL variable file; repeatable")
 }
 
 // options turns the flags into spec.Options; env nil means the process

@@ -609,7 +609,7 @@ func newSystemPruneCmd(g *globals) *cobra.Command {
 	fl.BoolVarP(&o.all, "all", "a", false, "Remove all unused images not just dangling ones")
 	fl.BoolVar(&o.volumes, "volumes", false, "Prune anonymous volumes")
 	fl.BoolVarP(&o.force, "force", "f", false, "Do not prompt for confirmation")
-	fl.StringArrayVar(&o.filters, "filter", nil, `Provide filter values (e.g. "label=<key>=<value>", "until=<timestamp>")`)
+	stringArrayVar(fl, &o.filters, "filter", nil, `Provide filter values (e.g. "label=<key>=<value>", "until=<timestamp>")`)
 	return cmd
 }
 

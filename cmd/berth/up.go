@@ -80,7 +80,7 @@ gracefully, a second Ctrl-C kills it.`,
 	fs.BoolVar(&o.abortOnExit, "abort-on-container-exit", false, "stop every container when one stops")
 	fs.BoolVar(&o.abortOnFailure, "abort-on-container-failure", false, "stop every container when one exits with a non-zero code")
 	fs.StringVar(&o.exitCodeFrom, "exit-code-from", "", "return this service's exit code (implies --abort-on-container-exit)")
-	fs.StringArrayVar(&o.attach, "attach", nil, "stream the logs of these services only; repeatable")
+	stringArrayVar(fs, &o.attach, "attach", nil, "stream the logs of these services only; repeatable")
 	fs.BoolVar(&o.attachDependents, "attach-dependencies", false, "also stream the logs of the dependencies")
 	fs.BoolVar(&o.noLogPrefix, "no-log-prefix", false, "do not prefix log lines with the container")
 	fs.BoolVar(&o.timestamps, "timestamps", false, "show timestamps in the logs")
@@ -116,7 +116,7 @@ func (o *upOptions) registerConv(cmd *cobra.Command) {
 	fs.BoolVar(&o.conv.noRecreate, "no-recreate", false, "do not recreate existing containers")
 	fs.BoolVar(&o.conv.alwaysRecreateDeps, "always-recreate-deps", false, "recreate the dependencies of the named services")
 	fs.BoolVar(&o.conv.noDeps, "no-deps", false, "leave the dependencies of the named services alone")
-	fs.StringArrayVar(&o.conv.scale, "scale", nil, "scale SERVICE to NUM replicas (SERVICE=NUM); repeatable")
+	stringArrayVar(fs, &o.conv.scale, "scale", nil, "scale SERVICE to NUM replicas (SERVICE=NUM); repeatable")
 }
 
 // options checks the flags together and turns them into plan options.

@@ -81,8 +81,8 @@ func newVolumeCreateCmd(g *globals) *cobra.Command {
 	f.StringVarP(&driver, "driver", "d", local.DriverName, "Specify volume driver name")
 	f.StringVar(&name, "name", "", "Specify volume name")
 	_ = f.MarkHidden("name")
-	f.StringArrayVarP(&opts, "opt", "o", nil, "Set driver specific options")
-	f.StringArrayVar(&labels, "label", nil, "Set metadata for a volume")
+	stringArrayVarP(f, &opts, "opt", "o", nil, "Set driver specific options")
+	stringArrayVar(f, &labels, "label", nil, "Set metadata for a volume")
 	return cmd
 }
 
@@ -157,7 +157,7 @@ func newVolumeLsCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&quiet, "quiet", "q", false, "Only display volume names")
 	f.StringVar(&format, "format", "", "Format output using a custom template: 'table', 'table TEMPLATE', 'json', 'TEMPLATE'")
-	f.StringArrayVarP(&filters, "filter", "f", nil, `Provide filter values (e.g. "dangling=true")`)
+	stringArrayVarP(f, &filters, "filter", "f", nil, `Provide filter values (e.g. "dangling=true")`)
 	return cmd
 }
 
@@ -440,7 +440,7 @@ func newVolumePruneCmd(g *globals) *cobra.Command {
 	fl := cmd.Flags()
 	fl.BoolVarP(&all, "all", "a", false, "Remove all unused volumes, not just anonymous ones")
 	fl.BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
-	fl.StringArrayVar(&filters, "filter", nil, `Provide filter values (e.g. "label=<label>")`)
+	stringArrayVar(fl, &filters, "filter", nil, `Provide filter values (e.g. "label=<label>")`)
 	return cmd
 }
 
