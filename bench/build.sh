@@ -13,7 +13,10 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-20}
 W=$(mktemp -d /var/tmp/berth-bench-build.XXXXXX)
 B="$W/berth --root $W/root --run-root $W/run"
+export BERTH_DEFAULT_BRIDGE=bbb$$ # RUN steps are on the default network
 cleanup() {
+  # the default network's bridge and rules, DNS, mounts of this root
+  [ -x "$W/berth" ] && $B system reset -f >/dev/null 2>&1
   if [ -n "${DOCKER:-}" ]; then docker rmi -f localhost/bench-build:latest localhost/bench-base:build >/dev/null 2>&1 || true; fi
   if [ -n "${PODMAN:-}" ]; then podman rmi -f localhost/bench-build:latest localhost/bench-base:build >/dev/null 2>&1 || true; fi
   rm -rf "$W"
@@ -59,9 +62,13 @@ DOCKER= PODMAN=
 if timeout 5 docker info >/dev/null 2>&1; then
   DOCKER=1
   docker import "$W/base.tar" localhost/bench-base:build >/dev/null
-  DOCKER_BUILDKIT=1 docker build -q -t localhost/bench-build "$C" >/dev/null
-  CMDS+=(-n "docker unchanged" "DOCKER_BUILDKIT=1 docker build -q -t localhost/bench-build $C")
-  CHANGED+=(-n "docker late change" --prepare "date +%N > $C/late.txt" "DOCKER_BUILDKIT=1 docker build -q -t localhost/bench-build $C")
+  # BuildKit needs the buildx plugin with current docker CLIs; without it
+  # the daemon's legacy builder is what `docker build` is here.
+  BK=0 DN="docker (legacy builder)"
+  if docker buildx version >/dev/null 2>&1; then BK=1 DN=docker; fi
+  env DOCKER_BUILDKIT=$BK docker build -q -t localhost/bench-build "$C" >/dev/null
+  CMDS+=(-n "$DN unchanged" "env DOCKER_BUILDKIT=$BK docker build -q -t localhost/bench-build $C")
+  CHANGED+=(-n "$DN late change" --prepare "date +%N > $C/late.txt" "env DOCKER_BUILDKIT=$BK docker build -q -t localhost/bench-build $C")
 else
   echo "docker: no daemon answers; skipped (../shared/peers/10-daemons.sh start)" >&2
 fi

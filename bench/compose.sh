@@ -33,6 +33,7 @@ IMG=localhost/busybox:latest
 WORK=$(mktemp -d /tmp/berth-cbench.XXXXXX)
 RUNROOT=$(mktemp -d /run/bcb.XXXXXX) # short: runc and CNI put sockets under it
 B=("$BIN/berth" --root "$WORK/root" --run-root "$RUNROOT")
+export BERTH_DEFAULT_BRIDGE=bcb$$ # not the machine's berth0
 export PATH=$BIN:$PATH
 CSV=$WORK/compose.csv
 LOG=${LOG:-/tmp/berth-compose-bench.log}
@@ -50,6 +51,7 @@ cleanup() {
   # Stack networks go with down. No `network ls` here: it would create this
   # root's default network (berth0 rules that outlive the temp root).
   for p in $PEER_PROJECTS; do peer_clean "$p"; done
+  "${B[@]}" system reset -f >>"$LOG" 2>&1 # bridges, rules, DNS, mounts
   umount -R "$RUNROOT" 2>/dev/null
   rm -rf "$WORK" "$RUNROOT"
 }

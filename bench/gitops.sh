@@ -33,6 +33,7 @@ if [ -z "${BIN:-}" ]; then
 fi
 BIN=$(realpath "$BIN")
 B=("$BIN/berth" --root "$WORK/root" --run-root "$RUNROOT")
+export BERTH_DEFAULT_BRIDGE=bgb$$ # not the machine's berth0
 STACK=gbench$$
 GITOPS_PID=
 G=(git -c user.name=bench -c user.email=bench@localhost -c init.defaultBranch=main)
@@ -48,6 +49,7 @@ cleanup() {
   fi
   "${B[@]}" down -v -t 0 -p "$STACK" --progress quiet >/dev/null 2>&1
   for id in $("${B[@]}" ps -aq 2>/dev/null); do "${B[@]}" rm -f "$id" >/dev/null 2>&1; done
+  "${B[@]}" system reset -f >/dev/null 2>&1 # bridges, rules, DNS
   # Nothing should be mounted any more; if anything is, take it down.
   awk -v w="$WORK" -v r="$RUNROOT" 'index($2, w) == 1 || index($2, r) == 1 { print $2 }' /proc/mounts |
     sort -r | while read -r m; do umount -l "$m"; done

@@ -59,7 +59,9 @@ measure() {
   local e="$*" i t0 t1 t2
   ENGINES+=("$e")
   $e network create --label "berth-bench=$NET" "$NET" >/dev/null
-  local run="$e run -d --label berth-bench=$NET"
+  # SIGKILL stops: a PID-1 sleep ignores SIGTERM, and podman's rm -f waits
+  # out the stop timeout (10 s) before it kills.
+  local run="$e run -d --label berth-bench=$NET --stop-signal SIGKILL"
   [ "$name" = berth ] || run="$run --pull never"
   # The two series are interleaved (one of each in turn), so a load that
   # changes during the run weighs on both alike.
@@ -107,13 +109,16 @@ measure() {
   printf '  %-28s %6d ms per container\n' "detach cost (user - none)" $(((rmnet_ms - rmnone_ms) / N))
 }
 
-measure berth busybox $B
-if [ "${PEERS:-0}" = 1 ]; then
+# ONLY=docker|podman measures that peer alone (berth is skipped too).
+[ -n "${ONLY:-}" ] || measure berth busybox $B
+if [ "${PEERS:-0}" = 1 ] && [ "${ONLY:-docker}" = docker ]; then
   if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1 && docker image inspect "$IMG" >/dev/null 2>&1; then
     measure docker "$IMG" docker
   else
     echo "docker: no daemon or no $IMG; skipped" >&2
   fi
+fi
+if [ "${PEERS:-0}" = 1 ] && [ "${ONLY:-podman}" = podman ]; then
   if command -v podman >/dev/null && podman image exists "$IMG" 2>/dev/null; then
     measure podman "$IMG" podman
   else

@@ -53,6 +53,7 @@ gunzip_rate() { # image -> "MB/s uncompressedMB"
 }
 
 export BERTH_REGISTRIES_CONFIG=$W/none.json DOCKER_CONFIG=$W/docker
+mkdir -p "$W/docker" && echo '{}' >"$W/docker/config.json" # podman reads it too
 for img in one many; do
   read -r BYTES GZ_S < <(gunzip_rate $img)
   CMDS=(-n "berth pull $img" --prepare "rm -rf $W/root; sync" "$W/berth --root $W/root pull -q $REG/bench/$img:v1")

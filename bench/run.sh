@@ -12,9 +12,12 @@ BERTH=${BERTH:-$(command -v berth)}
 IMG=${IMG:-localhost/busybox:local}
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 RUNROOT=$(mktemp -d /run/bb.XXXXXX)
+export BERTH_DEFAULT_BRIDGE=brb$$ # not the machine's berth0
 cleanup() {
   "$BERTH" --root "$WORK/root" --run-root "$RUNROOT" rm -f $("$BERTH" --root "$WORK/root" --run-root "$RUNROOT" ps -aq) >/dev/null 2>&1 || true
   for c in $(runc --root "$RUNROOT/raw" list -q 2>/dev/null); do runc --root "$RUNROOT/raw" delete -f "$c"; done
+  for c in $(crun --root "$RUNROOT/crun" list -q 2>/dev/null); do crun --root "$RUNROOT/crun" delete -f "$c"; done
+  "$BERTH" --root "$WORK/root" --run-root "$RUNROOT" system reset -f >/dev/null 2>&1
   rm -rf "$WORK" "$RUNROOT"
 }
 trap cleanup EXIT

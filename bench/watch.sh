@@ -28,6 +28,7 @@ if [ -z "${BIN:-}" ]; then
 fi
 BIN=$(realpath "$BIN")
 B=("$BIN/berth" --root "$WORK/root" --run-root "$RUNROOT")
+export BERTH_DEFAULT_BRIDGE=bwb$$ # not the machine's berth0
 STACK=wbench$$
 WATCH_PID=
 
@@ -35,6 +36,7 @@ cleanup() {
   set +e
   [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null
   (cd "$WORK/stack" 2>/dev/null && "${B[@]}" down -v -t 0 -p "$STACK" --progress quiet >/dev/null 2>&1)
+  "${B[@]}" system reset -f >/dev/null 2>&1 # bridges, rules, DNS
   rm -rf "$WORK" "$RUNROOT"
 }
 trap cleanup EXIT
