@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,17 +70,11 @@ func newBuilder(g *globals) (*build.Builder, error) {
 	return b, nil
 }
 
-// buildNetworks joins RUN steps on the default network to it: a namespace
-// under <run-root>/build/netns attached to berth's default bridge network,
-// the one `berth run` uses, through the same CNI manager. It is
-// build.NetworkAttacher.
-type buildNetworks struct {
-	m   *cni.Manager
-	dir string
-}
-
-func newBuildNetworks(g *globals) buildNetworks {
-	return buildNetworks{m: networkManager(g), dir: buildNetnsDir(g)}
+// newBuildNetworks joins RUN steps on the default network to it: a
+// namespace under <run-root>/build/netns attached to berth's default bridge
+// network, the one `berth run` uses, through the same CNI manager.
+func newBuildNetworks(g *globals) cni.NamespaceAttacher {
+	return cni.NamespaceAttacher{M: networkManager(g), Dir: buildNetnsDir(g)}
 }
 
 func buildNetnsDir(g *globals) string { return filepath.Join(g.runRoot, "build", "netns") }
@@ -99,29 +92,6 @@ func buildAttached(g *globals) func(id string) bool {
 		_, err := os.Stat(netns.Path(dir, id))
 		return err == nil
 	}
-}
-
-func (n buildNetworks) Attach(ctx context.Context, id string) (string, []netip.Addr, error) {
-	path, err := netns.New(n.dir, id)
-	if err != nil {
-		return "", nil, err
-	}
-	res, err := n.m.Attach(ctx, cni.AttachRequest{ContainerID: id, Name: id, NetNSPath: path})
-	if err != nil {
-		_ = netns.Remove(path)
-		return "", nil, err
-	}
-	var ips []netip.Addr
-	for _, itf := range res.Interfaces {
-		for _, p := range itf.IPs {
-			ips = append(ips, p.Addr())
-		}
-	}
-	return path, ips, nil
-}
-
-func (n buildNetworks) Release(ctx context.Context, id string) error {
-	return n.m.DetachRemove(ctx, id, netns.Path(n.dir, id))
 }
 
 type buildFlags struct {

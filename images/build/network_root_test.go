@@ -2,7 +2,6 @@ package build
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -25,38 +24,15 @@ import (
 // Keeping the main goroutine on the main thread keeps others off it.
 func init() { runtime.LockOSThread() }
 
-// testNetworks is the attacher cmd/berth wires (buildNetworks: a namespace
-// joined to the default network by network/cni's manager), over the test's
-// own network root and default bridge.
+// testNetworks is the attacher cmd/berth wires (cni.NamespaceAttacher),
+// over the test's own network root and default bridge.
 type testNetworks struct {
+	cni.NamespaceAttacher
 	m      *cni.Manager
 	root   string
 	run    string
 	dir    string // namespaces
 	bridge string
-}
-
-func (n *testNetworks) Attach(ctx context.Context, id string) (string, []netip.Addr, error) {
-	path, err := netns.New(n.dir, id)
-	if err != nil {
-		return "", nil, err
-	}
-	res, err := n.m.Attach(ctx, cni.AttachRequest{ContainerID: id, Name: id, NetNSPath: path})
-	if err != nil {
-		_ = netns.Remove(path)
-		return "", nil, err
-	}
-	var ips []netip.Addr
-	for _, itf := range res.Interfaces {
-		for _, p := range itf.IPs {
-			ips = append(ips, p.Addr())
-		}
-	}
-	return path, ips, nil
-}
-
-func (n *testNetworks) Release(ctx context.Context, id string) error {
-	return n.m.DetachRemove(ctx, id, netns.Path(n.dir, id))
 }
 
 // newTestNetworks makes the attacher; cleanup takes the default network's
@@ -71,6 +47,7 @@ func newTestNetworks(t *testing.T) *testNetworks {
 	t.Setenv(hostresolv.Env, resolv)
 	n := &testNetworks{root: filepath.Join(dir, "root"), run: filepath.Join(dir, "run"), dir: filepath.Join(dir, "netns"), bridge: "bb" + randomID()[:8]}
 	n.m = cni.New(cni.Options{Root: n.root, RunRoot: n.run, DefaultBridge: n.bridge})
+	n.NamespaceAttacher = cni.NamespaceAttacher{M: n.m, Dir: n.dir}
 	t.Cleanup(func() {
 		ctx := context.Background()
 		recs, _ := n.m.Records(ctx)
@@ -179,25 +156,7 @@ RUN --network=none ls /sys/class/net > /links-none
 	}
 
 	// A cancelled build releases it (the RUN is killed first).
-	ctx, cancel := context.WithCancel(t.Context())
-	progress := &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		_, err := e.b.Build(ctx, Options{DockerfileInline: []byte("FROM " + base + "\nRUN echo started && sleep 60\n"), Network: "default", Attacher: nets, Progress: progress})
-		done <- err
-	}()
-	for i := 0; i < 100 && !strings.Contains(progress.String(), "started"); i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("cancelled build: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("cancelled build did not return")
-	}
+	e.cancelDuringRun(t, Options{DockerfileInline: []byte("FROM " + base + "\nRUN echo started && sleep 60\n"), Network: "default", Attacher: nets})
 	if left := nets.leftovers(t); len(left) > 0 {
 		t.Errorf("left after a cancelled build: %v", left)
 	}

@@ -528,11 +528,21 @@ func TestBuildCancelAndWorkdirOwner(t *testing.T) {
 		t.Errorf("stale %s not reaped", stale)
 	}
 	// Cancelling a build kills its RUN and cleans up (checked by cleanup).
+	e.cancelDuringRun(t, Options{DockerfileInline: []byte("FROM " + base + "\nRUN echo started && sleep 60\n"), Network: "none"})
+}
+
+// cancelDuringRun builds opts, whose RUN prints "started" and then sleeps,
+// cancels the build once the step has started, and checks that the build
+// returns context.Canceled at once.
+func (e *rootEnv) cancelDuringRun(t *testing.T, opts Options) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
 	out := &lockedBuffer{}
+	opts.Progress = out
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.b.Build(ctx, Options{DockerfileInline: []byte("FROM " + base + "\nRUN echo started && sleep 60\n"), Network: "none", Progress: out})
+		_, err := e.b.Build(ctx, opts)
 		done <- err
 	}()
 	for i := 0; i < 100 && !strings.Contains(out.String(), "started"); i++ {
