@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/flock"
 	"github.com/berth-dev/berth/internal/testimage"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/network/netns"
@@ -70,17 +69,14 @@ func (c *cli) teardown() {
 		if r.Default {
 			// The default network cannot be removed through berth: take
 			// its host side down directly.
-			_ = cni.LinuxHost{Scope: cni.Scope(c.root)}.Teardown(ctx, r)
+			_ = m.TeardownHost(ctx, r)
 			continue
 		}
 		if err := m.Remove(ctx, r.Name); err != nil {
 			t.Errorf("cleanup: remove network %s: %v", r.Name, err)
 		}
 	}
-	if lk, err := flock.Acquire(ctx, "/run/lock/berth-network.lock"); err == nil {
-		_ = cni.LinuxHost{}.PruneChains(ctx)
-		lk.Unlock()
-	}
+	_ = m.PruneChains(ctx)
 	vols, _, _ := c.run("volume", "ls", "-q")
 	for _, v := range strings.Fields(vols) {
 		if _, errs, code := c.run("volume", "rm", v); code != 0 {

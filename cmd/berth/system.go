@@ -26,7 +26,6 @@ import (
 
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/images/build"
-	"github.com/berth-dev/berth/internal/flock"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
@@ -749,7 +748,6 @@ func resetNetworks(ctx context.Context, g *globals, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	host := cni.LinuxHost{Scope: cni.Scope(g.root)}
 	var errs []error
 	for _, r := range recs {
 		if !r.Default {
@@ -760,13 +758,10 @@ func resetNetworks(ctx context.Context, g *globals, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "berth: warning: bridge %s kept: links of another berth root are on it: %s\n", r.Bridge, strings.Join(ports, ", "))
 			r.Bridge = ""
 		}
-		errs = append(errs, host.Teardown(ctx, r))
+		errs = append(errs, m.TeardownHost(ctx, r))
 	}
-	errs = append(errs, host.Prune(ctx, nil))
-	if lk, err := flock.Acquire(ctx, "/run/lock/berth-network.lock"); err == nil {
-		errs = append(errs, host.PruneChains(ctx))
-		lk.Unlock()
-	}
+	// Rules left with this root's tag, then the chains if no root has any.
+	errs = append(errs, cni.LinuxHost{Scope: cni.Scope(g.root)}.Prune(ctx, nil), m.PruneChains(ctx))
 	return errors.Join(errs...)
 }
 

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/flock"
 	"github.com/berth-dev/berth/internal/hostresolv"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/network/netns"
@@ -52,12 +51,9 @@ func newTestNetworks(t *testing.T) *testNetworks {
 		ctx := context.Background()
 		recs, _ := n.m.Records(ctx)
 		for _, r := range recs {
-			_ = cni.LinuxHost{Scope: cni.Scope(n.root)}.Teardown(ctx, r)
+			_ = n.m.TeardownHost(ctx, r)
 		}
-		if lk, err := flock.Acquire(ctx, "/run/lock/berth-network.lock"); err == nil {
-			_ = cni.LinuxHost{}.PruneChains(ctx)
-			lk.Unlock()
-		}
+		_ = n.m.PruneChains(ctx)
 		if out, _ := exec.Command("ip", "-o", "link", "show", n.bridge).CombinedOutput(); strings.Contains(string(out), n.bridge+":") {
 			t.Errorf("bridge %s left", n.bridge)
 		}

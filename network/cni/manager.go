@@ -83,7 +83,7 @@ func New(opts Options) *Manager {
 		opts.Pools = DefaultPools
 	}
 	if opts.HostLock == "" {
-		opts.HostLock = "/run/lock/berth-network.lock"
+		opts.HostLock = HostLockPath
 	}
 	if opts.Host == nil {
 		opts.Host = LinuxHost{Scope: Scope(opts.Root)}

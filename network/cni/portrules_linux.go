@@ -155,7 +155,7 @@ func (e *inProcess) portsDel(ctx context.Context, conf portmapNet, args cniArgs)
 func (e *inProcess) lockHost(ctx context.Context) (*flock.Lock, error) {
 	path := e.hostLock
 	if path == "" {
-		path = "/run/lock/berth-network.lock"
+		path = HostLockPath
 	}
 	lk, err := flock.Acquire(ctx, path)
 	if err != nil {
