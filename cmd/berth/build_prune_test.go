@@ -3,11 +3,12 @@ package main
 import (
 	"crypto/rand"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/dirsize"
 )
 
 // TestBuilderPrune: after rmi, builder prune deletes the image's cached
@@ -38,10 +39,10 @@ func TestBuilderPrune(t *testing.T) {
 	keptID := build("kept")
 	mustCLI(t, root, "rmi", "gone")
 	// rmi keeps the layers of cached steps; builder prune lets them go.
-	size := dirBytes(filepath.Join(root, "images"))
+	size := dirsize.Regular(filepath.Join(root, "images"))
 	recs := records(t, root)
 	out := mustCLI(t, root, "builder", "prune", "-f")
-	if after := dirBytes(filepath.Join(root, "images")); size-after < int64(len(big)) {
+	if after := dirsize.Regular(filepath.Join(root, "images")); size-after < int64(len(big)) {
 		t.Errorf("store %d bytes after prune, %d before: the rmi'd image's layer was not collected\n%s", after, size, out)
 	}
 	var kb float64
@@ -76,18 +77,4 @@ func records(t *testing.T, root string) []string {
 		t.Fatal(err)
 	}
 	return m
-}
-
-// dirBytes is the size of the regular files under dir.
-func dirBytes(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }

@@ -25,6 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/berth-dev/berth/internal/dirsize"
 )
 
 // throttle holds back one blob: a GET of it streams the first half bytes,
@@ -187,15 +189,15 @@ func TestPullKilled(t *testing.T) {
 	// Kill once berth has written part of the blob to its temp file.
 	tmp := filepath.Join(root, "images", "tmp")
 	deadline := time.Now().Add(10 * time.Second)
-	for tempBytes(tmp) < bigSize/4 && time.Now().Before(deadline) {
+	for dirsize.Regular(tmp) < bigSize/4 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := tempBytes(tmp); got < bigSize/4 {
+	if got := dirsize.Regular(tmp); got < bigSize/4 {
 		t.Fatalf("berth wrote %d bytes into tmp/ of the %d streamed", got, bigSize/2)
 	}
 	pull.Process.Kill()
 	pull.Wait()
-	t.Logf("killed with %d bytes in tmp/", tempBytes(tmp))
+	t.Logf("killed with %d bytes in tmp/", dirsize.Regular(tmp))
 
 	// Nothing of the pull is an image; nothing half-written is under a
 	// final name.
@@ -245,7 +247,7 @@ func TestPullKilled(t *testing.T) {
 		t.Errorf("the next pull's requests of the blob: Range %q, want %q", th.ranges, want)
 	}
 	th.mu.Unlock()
-	if n := tempBytes(tmp); n != 0 {
+	if n := dirsize.Regular(tmp); n != 0 {
 		t.Errorf("tmp/ holds %d bytes after the next pull", n)
 	}
 	want, _ := img.ConfigName()
@@ -269,20 +271,6 @@ func TestPullKilled(t *testing.T) {
 	if out, err := berth("rm", "-f", name); err != nil {
 		t.Errorf("rm -f: %v\n%s", err, out)
 	}
-}
-
-// tempBytes is the size of the files under dir.
-func tempBytes(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }
 
 // checkBlobsWhole checks that every blob's content has its name's digest.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/internal/dirsize"
 )
 
 // Cache is the build cache: one record per step, named by the step's key,
@@ -188,7 +189,7 @@ func (c *Cache) Prune(all bool, valid func(chains []string) bool) (PruneResult, 
 		sort.Slice(mounts, func(i, j int) bool { return mounts[i].Name() < mounts[j].Name() })
 		for _, m := range mounts {
 			p := filepath.Join(c.Dir, "mounts", m.Name())
-			res.Bytes += dirSize(p)
+			res.Bytes += dirsize.Regular(p)
 			if err := os.RemoveAll(p); err != nil {
 				return res, fmt.Errorf("build cache: %w", err)
 			}
@@ -196,17 +197,4 @@ func (c *Cache) Prune(all bool, valid func(chains []string) bool) (PruneResult, 
 		}
 	}
 	return res, nil
-}
-
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }

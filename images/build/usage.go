@@ -11,6 +11,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/berth-dev/berth/internal/dirsize"
 )
 
 // Entry is one object of the build cache as `system df` counts it: a
@@ -66,7 +68,7 @@ func (c *Cache) Entries() ([]Entry, error) {
 		if err != nil || !m.IsDir() {
 			continue
 		}
-		out = append(out, Entry{ID: m.Name(), Type: "exec.cachemount", Size: dirSize(filepath.Join(c.Dir, "mounts", m.Name())), Created: fi.ModTime()})
+		out = append(out, Entry{ID: m.Name(), Type: "exec.cachemount", Size: dirsize.Regular(filepath.Join(c.Dir, "mounts", m.Name())), Created: fi.ModTime()})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Type != out[j].Type {

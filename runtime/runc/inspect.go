@@ -12,6 +12,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/berth-dev/berth/internal/dirsize"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
 )
 
@@ -72,16 +73,7 @@ func (r *Runtime) ListObserved(ctx context.Context) ([]Observed, error) {
 
 // SizeRw is the size of the files the container changed (its upper dir).
 func (r *Runtime) SizeRw(id string) int64 {
-	var n int64
-	_ = filepath.WalkDir(filepath.Join(r.containerDir(id), "upper"), func(_ string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
+	return dirsize.Regular(filepath.Join(r.containerDir(id), "upper"))
 }
 
 // Inspect is Docker's container inspect document, for the fields berth has.
