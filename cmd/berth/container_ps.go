@@ -158,7 +158,8 @@ func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psR
 	}
 	r.Networks = strings.Join(networkNames(rec), ",")
 	if o.size {
-		r.Size = humanSize(rt.SizeRw(rec.ID)) + " (virtual " + humanSize(rt.SizeRw(rec.ID)) + ")"
+		rw := humanSize(rt.SizeRw(rec.ID)) // one walk of the upper dir
+		r.Size = rw + " (virtual " + rw + ")"
 	}
 	return r
 }
