@@ -2,9 +2,7 @@ package images
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
@@ -92,15 +90,28 @@ func SplitName(full string) (repo, tag, digest string) {
 	return repo, tag, digest
 }
 
-var hexPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{1,64}$`) })
-
 // idOrPrefix reports whether s names an image by ID: "sha256:<64 hex>",
 // a bare 64-hex ID, or a short hex prefix. It returns the hex part.
 func idOrPrefix(s string) (hex string, full bool, ok bool) {
 	if h, found := strings.CutPrefix(s, "sha256:"); found {
-		return h, len(h) == 64, hexPrefix().MatchString(h)
+		return h, len(h) == 64, isHexPrefix(h)
 	}
-	return s, len(s) == 64, hexPrefix().MatchString(s)
+	return s, len(s) == 64, isHexPrefix(s)
+}
+
+// isHexPrefix reports whether s is 1 to 64 lower-case hex digits (a
+// regular expression here cost a compile in every command that resolves
+// an image).
+func isHexPrefix(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // repoOf returns the repository part of a stored reference.

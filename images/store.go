@@ -347,6 +347,14 @@ func (v *view) lookup(ref string) (*Image, string, error) {
 			return im, "", nil
 		}
 	}
+	// A stored name is already normalised, and so is its own
+	// normalisation: a reference that is one (as stack files and scripts
+	// usually give them) needs no parse.
+	for _, im := range v.images {
+		if slices.Contains(im.Names, ref) {
+			return im, ref, nil
+		}
+	}
 	name, nerr := Normalize(ref)
 	if nerr == nil {
 		for _, im := range v.images {
