@@ -226,7 +226,9 @@ func (b *builder) seccomp() error {
 	)
 	switch body := b.sec.Seccomp; {
 	case body == "":
-		profile, err = seccomp.GetDefaultProfile(b.s)
+		if profile, err = seccomp.GetDefaultProfile(b.s); err == nil {
+			dropRefusedArches(profile)
+		}
 	case strings.HasPrefix(strings.TrimSpace(body), "{"):
 		profile, err = seccomp.LoadProfile(body, b.s)
 	case b.opts.ReadFile == nil:

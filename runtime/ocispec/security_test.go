@@ -1,12 +1,14 @@
 package ocispec
 
 import (
+	goruntime "runtime"
 	"slices"
 	"testing"
 
 	"github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/runtime"
 )
@@ -174,5 +176,37 @@ func TestSeccompProfileSources(t *testing.T) {
 				t.Fatalf("profile not applied: %+v", s.Linux.Seccomp)
 			}
 		})
+	}
+}
+
+// TestDefaultSeccompArches: the default profile leaves out x32 when the
+// kernel refuses x32 calls, and only then; a given profile is kept as it is.
+func TestDefaultSeccompArches(t *testing.T) {
+	if goruntime.GOARCH != "amd64" {
+		t.Skip("moby's profile lists x32 only on amd64")
+	}
+	refused := x32Refused
+	t.Cleanup(func() { x32Refused = refused })
+	arches := func(t *testing.T, secOpt ...string) []specs.Arch {
+		t.Helper()
+		s, err := Generate(runtime.Config{Cmd: []string{"sh"}, SecurityOpt: secOpt}, v1.ImageConfig{}, Options{RootPath: "rootfs"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Linux.Seccomp.Architectures
+	}
+	given := `seccomp={"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"]}`
+	for _, refuse := range []bool{false, true} {
+		x32Refused = func() bool { return refuse }
+		got := arches(t)
+		if slices.Contains(got, specs.ArchX32) == refuse {
+			t.Errorf("x32 refused %v: default profile architectures %v", refuse, got)
+		}
+		if !slices.Contains(got, specs.ArchX86_64) || !slices.Contains(got, specs.ArchX86) {
+			t.Errorf("x32 refused %v: default profile lost a native architecture: %v", refuse, got)
+		}
+		if got := arches(t, given); !slices.Contains(got, specs.ArchX32) {
+			t.Errorf("x32 refused %v: a given profile lost x32: %v", refuse, got)
+		}
 	}
 }
