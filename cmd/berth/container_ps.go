@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/errdefs"
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
@@ -47,6 +48,15 @@ func newPsCmd(g *globals, use string) *cobra.Command {
 			if o.latest {
 				o.last = 1
 			}
+			var sizes *imageSizes
+			if o.size {
+				store, err := openImageStore(g)
+				if err != nil {
+					return err
+				}
+				sizes = newImageSizes(store)
+			}
+			now := time.Now()
 			var rows []psRow
 			for _, c := range list {
 				if !o.all && o.last <= 0 && !f.hasStatus && c.State.Status != "running" && c.State.Status != "paused" && c.State.Status != "restarting" {
@@ -55,7 +65,13 @@ func newPsCmd(g *globals, use string) *cobra.Command {
 				if !f.match(c) {
 					continue
 				}
-				rows = append(rows, newPsRow(rt, c, o, time.Now()))
+				r := newPsRow(rt, c, o, now)
+				if o.size {
+					if r.Size, err = sizes.column(cmd.Context(), rt, c.Record); err != nil {
+						return err
+					}
+				}
+				rows = append(rows, r)
 				if o.last > 0 && len(rows) == o.last {
 					break
 				}
@@ -157,11 +173,61 @@ func newPsRow(rt *runc.Runtime, c runc.Observed, o psOptions, now time.Time) psR
 		Ports:        runc.FormatPorts(rt.PortMap(context.Background(), rec, c.State)),
 	}
 	r.Networks = strings.Join(networkNames(rec), ",")
-	if o.size {
-		rw := humanSize(rt.SizeRw(rec.ID)) // one walk of the upper dir
-		r.Size = rw + " (virtual " + rw + ")"
-	}
 	return r
+}
+
+// column is ps -s's SIZE column for the container rec.
+func (s *imageSizes) column(ctx context.Context, rt *runc.Runtime, rec *runc.Record) (string, error) {
+	image, err := s.of(ctx, rec.ImageID)
+	if err != nil {
+		return "", err
+	}
+	return psSize(rt.SizeRw(rec.ID), image), nil // one walk of the upper dir
+}
+
+// psSize is ps -s's SIZE column, Docker's "2B (virtual 4.3MB)": the
+// container's writable layer (SizeRw) and, as the virtual size, that plus
+// its image's size (Docker's SizeRootFs), since the container sees both.
+func psSize(rw, image int64) string {
+	return humanSize(rw) + " (virtual " + humanSize(rw+image) + ")"
+}
+
+// imageSizer is what ps -s needs of the image store (*images.Store).
+type imageSizer interface {
+	Size(ctx context.Context, ref string) (int64, error)
+}
+
+// imageSizes gives image sizes by ID for one ps, asking the store once per
+// image however many containers share it. Not safe for concurrent use.
+type imageSizes struct {
+	store imageSizer
+	byID  map[string]int64
+}
+
+func newImageSizes(store imageSizer) *imageSizes {
+	return &imageSizes{store: store, byID: map[string]int64{}}
+}
+
+// of is the size of the image with ID id. An image no longer stored (a
+// container's image removed since, or a record without one) is 0: the
+// container's virtual size is then its writable layer alone. Other store
+// errors are returned.
+func (s *imageSizes) of(ctx context.Context, id string) (int64, error) {
+	if id == "" {
+		return 0, nil
+	}
+	if n, ok := s.byID[id]; ok {
+		return n, nil
+	}
+	n, err := s.store.Size(ctx, id)
+	if errdefs.IsNotFound(err) {
+		n, err = 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("size of image %s: %w", id, err)
+	}
+	s.byID[id] = n
+	return n, nil
 }
 
 // statusText is Docker's STATUS column: "Up 3 seconds (healthy)",
