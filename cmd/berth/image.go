@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/images"
-	"github.com/berth-dev/berth/images/build"
+	"github.com/berth-dev/berth/images/buildcache"
 )
 
 // addImageCommands adds the image commands: import, images, image inspect,
@@ -27,7 +27,7 @@ func addImageCommands(root *cobra.Command, g *globals) {
 func openImageStore(g *globals) (*images.Store, error) {
 	// The build cache's layers are kept by garbage collection: a cached
 	// step is a hit only while its layers are stored (docs/build.md).
-	cache := &build.Cache{Dir: filepath.Join(g.root, "build-cache")}
+	cache := &buildcache.Cache{Dir: filepath.Join(g.root, "build-cache")}
 	return images.Open(filepath.Join(g.root, "images"), images.Options{InUse: imageInUse(g), KeepLayers: cache.Layers})
 }
 

@@ -25,7 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/images"
-	"github.com/berth-dev/berth/images/build"
+	"github.com/berth-dev/berth/images/buildcache"
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc"
@@ -51,7 +51,7 @@ type diskUsage struct {
 	Volumes    []volumeUsage
 	// BuildCache are the cache's records and mounts, each record's layers
 	// those still stored.
-	BuildCache []build.Entry
+	BuildCache []buildcache.Entry
 }
 
 type containerUsage struct {
@@ -394,14 +394,14 @@ func readDiskUsage(ctx context.Context, g *globals) (diskUsage, error) {
 		return u, err
 	}
 	for i := range entries {
-		entries[i].Layers = slices.DeleteFunc(entries[i].Layers, func(l build.EntryLayer) bool { return !store.HasLayer(l.ChainID) })
+		entries[i].Layers = slices.DeleteFunc(entries[i].Layers, func(l buildcache.EntryLayer) bool { return !store.HasLayer(l.ChainID) })
 	}
 	u.BuildCache = entries
 	return u, nil
 }
 
-func buildCache(g *globals) *build.Cache {
-	return &build.Cache{Dir: filepath.Join(g.root, "build-cache")}
+func buildCache(g *globals) *buildcache.Cache {
+	return &buildcache.Cache{Dir: filepath.Join(g.root, "build-cache")}
 }
 
 func newSystemDfCmd(g *globals) *cobra.Command {

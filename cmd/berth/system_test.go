@@ -15,7 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/berth-dev/berth/images"
-	"github.com/berth-dev/berth/images/build"
+	"github.com/berth-dev/berth/images/buildcache"
 	"github.com/berth-dev/berth/runtime/runc"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
 )
@@ -50,17 +50,17 @@ func testDiskUsage(t *testing.T) diskUsage {
 			State: monitor.State{Status: status, StartedAt: dfNow.Add(-time.Hour), FinishedAt: dfNow.Add(-time.Minute)},
 		}, SizeRw: size}
 	}
-	layer := func(n int, size int64) build.EntryLayer {
-		return build.EntryLayer{ChainID: testChain(t, n), Size: size}
+	layer := func(n int, size int64) buildcache.EntryLayer {
+		return buildcache.EntryLayer{ChainID: testChain(t, n), Size: size}
 	}
 	return diskUsage{
 		Images:     []*images.Image{a, b},
 		ImageUsers: map[string]int{a.ID: 2},
 		Containers: []containerUsage{ctr("", "web", "running", 100), ctr("", "job", "exited", 300)},
 		Volumes:    []volumeUsage{{Name: "data", Links: 2, Size: 1000}, {Name: "old", Size: 3000}},
-		BuildCache: []build.Entry{
-			{ID: strings.Repeat("e", 64), Type: "regular", Size: 200, Created: dfNow.Add(-time.Hour), Layers: []build.EntryLayer{layer(1, 1000), layer(4, 800)}},
-			{ID: strings.Repeat("f", 64), Type: "regular", Size: 100, Created: dfNow.Add(-time.Hour), Layers: []build.EntryLayer{layer(1, 1000)}},
+		BuildCache: []buildcache.Entry{
+			{ID: strings.Repeat("e", 64), Type: "regular", Size: 200, Created: dfNow.Add(-time.Hour), Layers: []buildcache.EntryLayer{layer(1, 1000), layer(4, 800)}},
+			{ID: strings.Repeat("f", 64), Type: "regular", Size: 100, Created: dfNow.Add(-time.Hour), Layers: []buildcache.EntryLayer{layer(1, 1000)}},
 			{ID: "mnt", Type: "exec.cachemount", Size: 50, Created: dfNow.Add(-time.Hour)},
 		},
 	}

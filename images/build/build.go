@@ -199,7 +199,7 @@ func (b *Builder) Build(ctx context.Context, opts Options) (string, error) {
 		defer bd.ctxSrc.Close()
 		if b.Cache != nil {
 			if abs, err := filepath.Abs(opts.ContextDir); err == nil {
-				bd.ctxSrc.sums = b.Cache.statCache(abs)
+				bd.ctxSrc.sums = newStatCache(b.Cache, abs)
 				defer bd.ctxSrc.sums.save()
 			}
 		}

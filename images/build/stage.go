@@ -336,7 +336,7 @@ func (bd *build) step(ctx context.Context, st *state, c instructions.Command, en
 	k := key(st.digest(), append([]string{text}, parts...)...)
 	v := bd.prog.start(title)
 	if !bd.opts.NoCache && bd.b.Cache != nil {
-		if rec := bd.b.Cache.get(k); rec != nil && bd.valid(rec) {
+		if rec := getRecord(bd.b.Cache, k); rec != nil && bd.valid(rec) {
 			v.cached()
 			return rec, nil
 		}
@@ -347,7 +347,7 @@ func (bd *build) step(ctx context.Context, st *state, c instructions.Command, en
 		return nil, err
 	}
 	if bd.b.Cache != nil {
-		if err := bd.b.Cache.put(k, next); err != nil {
+		if err := putRecord(bd.b.Cache, k, next); err != nil {
 			return nil, err
 		}
 	}

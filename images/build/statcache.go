@@ -35,7 +35,7 @@ type statEntry struct {
 	Sum   string `json:"h"`
 }
 
-func (c *Cache) statCache(contextDir string) *statCache {
+func newStatCache(c *Cache, contextDir string) *statCache {
 	sum := sha256.Sum256([]byte(contextDir))
 	sc := &statCache{path: filepath.Join(c.Dir, "stat", hex.EncodeToString(sum[:16])+".json"), entries: map[string]statEntry{}}
 	if b, err := os.ReadFile(sc.path); err == nil {

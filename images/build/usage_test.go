@@ -16,10 +16,10 @@ func TestCacheEntries(t *testing.T) {
 		t.Fatalf("Entries of an empty cache = %v, %v", got, err)
 	}
 	chain, _ := v1.NewHash("sha256:" + strings.Repeat("1", 64))
-	if err := c.put("k2", &state{Layers: []layerRef{{ChainID: chain, DiffID: chain, Digest: chain, Size: 42}}}); err != nil {
+	if err := putRecord(c, "k2", &state{Layers: []layerRef{{ChainID: chain, DiffID: chain, Digest: chain, Size: 42}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.put("k1", &state{}); err != nil {
+	if err := putRecord(c, "k1", &state{}); err != nil {
 		t.Fatal(err)
 	}
 	dir, err := c.MountDir("go-build")
