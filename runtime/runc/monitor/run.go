@@ -306,6 +306,10 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 	return 0, err
 }
 
+// trimAfter is how long a container runs before its monitor drops the
+// code pages starting it brought in (trimMemory).
+const trimAfter = 2 * time.Second
+
 // supervise records the running container, runs its healthcheck and waits
 // for its init to exit, returning the exit code.
 func (m *monitor) supervise(ctx context.Context, pid int, first bool) int {
@@ -334,7 +338,10 @@ func (m *monitor) supervise(ctx context.Context, pid int, first bool) int {
 		report(m.sync, nil)
 		m.sync = nil
 	}
-	trimMemory()
+	// Trimmed once the container has run a while: one that exits at once
+	// (run --rm ... true) would only fault back, a page at a time, the
+	// code its exit takes.
+	trim := time.AfterFunc(trimAfter, trimMemory)
 	stopHealth := make(chan struct{})
 	var health sync.WaitGroup
 	if cfg.Health != nil {
@@ -342,6 +349,7 @@ func (m *monitor) supervise(ctx context.Context, pid int, first bool) int {
 		go func() { defer health.Done(); m.health(ctx, stopHealth, startedAt) }()
 	}
 	code := waitPid(pid)
+	trim.Stop()
 	close(stopHealth)
 	health.Wait()
 	return code
