@@ -18,8 +18,12 @@ deps: go-check
 	@./scripts/host-deps.sh
 	@$(GO) mod download
 
+# bin/berth is the lean CLI; it hands build, gitops, watch and the DNS server
+# to bin/berth-full beside it (docs/design.md, "Two binaries").
 build: go-check
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -tags lean -o $(BIN)/berth ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/berth-full ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/berth-shim
 
 # Every test. Root tests (real runc, CNI, overlayfs, iptables) run when
 # BERTH_TEST_ROOT=1 is set, as .ci/run does. The tests' containers and
@@ -31,6 +35,7 @@ test: deps build
 	@printf 'nameserver 127.0.0.1\n' > $(TEST_RESOLV)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags lean ./cmd/berth
 	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -timeout 15m ./...
 	$(GO) test -race -timeout 10m ./internal/... ./reconcile/...
 
@@ -41,7 +46,9 @@ lint: go-check
 	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags lean ./cmd/berth
 	staticcheck ./...
+	staticcheck -tags lean ./cmd/berth
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

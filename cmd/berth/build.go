@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -12,19 +14,10 @@ import (
 	"github.com/berth-dev/berth/images"
 	"github.com/berth-dev/berth/images/build"
 	"github.com/berth-dev/berth/network/cni"
-	"github.com/berth-dev/berth/network/netns"
 	"github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
-
-// addBuildCommands adds `berth build` and `berth builder prune`.
-func addBuildCommands(root *cobra.Command, g *globals) {
-	root.AddCommand(newBuildCmd(g))
-	builder := &cobra.Command{Use: "builder", Short: "Manage the build cache"}
-	builder.AddCommand(newBuilderPruneCmd(g))
-	root.AddCommand(builder)
-}
 
 // newBuilder wires the image builder: berth's image store, its registries
 // for base images, the build cache under <root>/build-cache and RUN
@@ -75,23 +68,6 @@ func newBuilder(g *globals) (*build.Builder, error) {
 // network, the one `berth run` uses, through the same CNI manager.
 func newBuildNetworks(g *globals) cni.NamespaceAttacher {
 	return cni.NamespaceAttacher{M: networkManager(g), Dir: buildNetnsDir(g)}
-}
-
-func buildNetnsDir(g *globals) string { return filepath.Join(g.runRoot, "build", "netns") }
-
-// buildAttached tells the network clean-up (rm, network rm and prune) that
-// an attachment is a RUN step's, whose namespace is there while it runs:
-// not a vanished container's to take away. A killed build's is reaped by
-// the next build.
-func buildAttached(g *globals) func(id string) bool {
-	dir := buildNetnsDir(g)
-	return func(id string) bool {
-		if !strings.HasPrefix(id, build.RunIDPrefix) {
-			return false
-		}
-		_, err := os.Stat(netns.Path(dir, id))
-		return err == nil
-	}
 }
 
 type buildFlags struct {
@@ -305,95 +281,4 @@ func parseBuildSSH(s, agent string) (id, sock string, err error) {
 		return "", "", fmt.Errorf("--ssh %s: %s is not a socket (key files are not supported, only an agent's socket): %w", s, sock, errdefs.ErrNotImplemented)
 	}
 	return id, sock, nil
-}
-
-func newBuilderPruneCmd(g *globals) *cobra.Command {
-	var all, force bool
-	cmd := &cobra.Command{
-		Use:   "prune",
-		Short: "Remove build cache",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if !force {
-				warning := "WARNING! This will remove all dangling build cache."
-				if all {
-					warning = "WARNING! This will remove all build cache."
-				}
-				if !confirmed(cmd.OutOrStdout(), cmd.InOrStdin(), warning) {
-					return nil
-				}
-			}
-			ctx := cmd.Context()
-			st, err := openImageStore(g)
-			if err != nil {
-				return err
-			}
-			// Plain prune deletes Docker's dangling build cache: records
-			// with a layer no named image has (an rmi'd image's steps, an
-			// intermediate stage's). A record of a named image's layers
-			// (FROM base, ENV ...) costs no layer space and stays.
-			var keep func(chains []string) bool
-			if !all {
-				named, err := namedImageChains(ctx, st)
-				if err != nil {
-					return err
-				}
-				keep = func(chains []string) bool {
-					for _, c := range chains {
-						if !named[c] {
-							return false
-						}
-					}
-					return true
-				}
-			}
-			c := &build.Cache{Dir: filepath.Join(g.root, "build-cache")}
-			res, err := c.Prune(all, keep)
-			if err != nil {
-				return err
-			}
-			// The store keeps the layers cache records name (KeepLayers):
-			// collecting now frees those of the deleted records.
-			freed, err := st.GC(ctx)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted build cache objects: %d records, %d cache mounts\nTotal reclaimed space: %s\n", res.Records, res.Mounts, buildCacheSize(res.Bytes+freed))
-			return nil
-		},
-	}
-	cmd.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused build cache, not just dangling ones")
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
-	return cmd
-}
-
-// namedImageChains is the set of layer chain IDs (sha256:...) of the images
-// that have a name.
-func namedImageChains(ctx context.Context, st *images.Store) (map[string]bool, error) {
-	ims, err := st.List(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("builder prune: %w", err)
-	}
-	named := map[string]bool{}
-	for _, im := range ims {
-		if im.Dangling() {
-			continue
-		}
-		for _, l := range im.Layers {
-			named[l.ChainID.String()] = true
-		}
-	}
-	return named, nil
-}
-
-func buildCacheSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2fGB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.2fMB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.2fkB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%dB", n)
 }

@@ -5,14 +5,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/berth-dev/berth/images/build"
+	"github.com/berth-dev/berth/images/buildcache"
 )
 
 // The network clean-up of rm and network prune must leave a RUN step's
 // attachment alone while the step's namespace is there.
 func TestContainerExistsKeepsBuildAttachments(t *testing.T) {
 	g := &globals{root: t.TempDir(), runRoot: t.TempDir()}
-	running := build.RunIDPrefix + "0123456789abcdef"
+	running := buildcache.RunIDPrefix + "0123456789abcdef"
 	if err := os.MkdirAll(buildNetnsDir(g), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -25,11 +25,11 @@ func TestContainerExistsKeepsBuildAttachments(t *testing.T) {
 	}
 	exists := containerExists(g)
 	for id, want := range map[string]bool{
-		running:                                true,  // a RUN step now
-		build.RunIDPrefix + "ffffffffffffffff": false, // a finished or reaped one
-		ctr:                                    true,  // a container
-		"deadbeef" + ctr[8:]:                   false, // a removed container
-		"berth-buildx":                         false,
+		running: true, // a RUN step now
+		buildcache.RunIDPrefix + "ffffffffffffffff": false, // a finished or reaped one
+		ctr:                  true,  // a container
+		"deadbeef" + ctr[8:]: false, // a removed container
+		"berth-buildx":       false,
 	} {
 		if got := exists(id); got != want {
 			t.Errorf("containerExists(%q) = %v, want %v", id, got, want)

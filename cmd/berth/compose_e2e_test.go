@@ -127,18 +127,12 @@ func e2eRoot(t *testing.T) (busybox, dir, short string) {
 	return busybox, dir, short
 }
 
-// e2eBinaries builds berth and berth-shim into a temporary directory for
-// the end-to-end tests and returns it, with a second, short temporary
+// e2eBinaries returns the directory of the built binaries (buildBinaries)
+// for the end-to-end tests, with a second, short temporary
 // directory for the run root (it holds unix sockets, whose paths are short).
 func e2eBinaries(t *testing.T) (dir, short string) {
 	t.Helper()
-	dir = t.TempDir()
-	for _, pkg := range []string{"berth", "berth-shim"} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "github.com/berth-dev/berth/cmd/"+pkg).CombinedOutput()
-		if err != nil {
-			t.Fatalf("build %s: %v\n%s", pkg, err, out)
-		}
-	}
+	dir = buildBinaries(t)
 	short, err := os.MkdirTemp("", "brt")
 	if err != nil {
 		t.Fatal(err)

@@ -80,8 +80,26 @@ var built struct {
 	err error
 }
 
-// buildBinaries builds berth and berth-shim once per test binary, into a
-// directory removed when the last test using it finishes.
+// buildBerth builds what make build installs into dir: the lean berth,
+// berth-full (the commands berth hands over: build, gitops, watch, the DNS
+// server) and berth-shim, so the tests run the binaries users run.
+func buildBerth(dir string) error {
+	for _, b := range []struct{ name, pkg, tags string }{
+		{"berth", "github.com/berth-dev/berth/cmd/berth", "lean"},
+		{"berth-full", "github.com/berth-dev/berth/cmd/berth", ""},
+		{"berth-shim", "github.com/berth-dev/berth/cmd/berth-shim", ""},
+	} {
+		cmd := exec.Command("go", "build", "-tags", b.tags, "-o", filepath.Join(dir, b.name), b.pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %v\n%s", b.name, err, out)
+		}
+	}
+	return nil
+}
+
+// buildBinaries builds the binaries once per test binary (buildBerth),
+// into a directory TestMain removes.
 func buildBinaries(t *testing.T) string {
 	t.Helper()
 	built.Do(func() {
@@ -89,13 +107,7 @@ func buildBinaries(t *testing.T) string {
 		if built.err != nil {
 			return
 		}
-		for pkg, name := range map[string]string{".": "berth", "../berth-shim": "berth-shim"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(built.dir, name), pkg).CombinedOutput()
-			if err != nil {
-				built.err = fmt.Errorf("build %s: %v\n%s", name, err, out)
-				return
-			}
-		}
+		built.err = buildBerth(built.dir)
 	})
 	if built.err != nil {
 		t.Fatal(built.err)

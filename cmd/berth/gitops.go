@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -15,7 +17,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -235,18 +236,6 @@ func runGitops(cmd *cobra.Command, env *stackEnv, o *gitopsOptions) error {
 	}
 	fmt.Fprintln(errOut, "Stopped; every stack is as the last sync left it")
 	return nil
-}
-
-// lockedWriter serialises writes from several goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // lockRepo makes one berth gitops at a time follow a repository (and ref

@@ -74,6 +74,8 @@ func newRootCmd() *cobra.Command {
 		Short:         "A daemonless container engine and declarative stack runner",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// The lean berth hands some commands to berth-full (flavour_lean.go).
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return gateFull(cmd) },
 	}
 	root.PersistentFlags().StringVar(&g.root, "root", envOr("BERTH_ROOT", "/var/lib/berth"), "root of berth's persistent state")
 	root.PersistentFlags().StringVar(&g.runRoot, "run-root", envOr("BERTH_RUN_ROOT", "/run/berth"), "root of berth's run state")

@@ -8,11 +8,9 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -20,7 +18,7 @@ import (
 
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/cni"
-	"github.com/berth-dev/berth/network/dns"
+	"github.com/berth-dev/berth/network/dnsctl"
 	"github.com/berth-dev/berth/runtime"
 )
 
@@ -36,39 +34,23 @@ func addNetworkCommands(root *cobra.Command, g *globals) {
 }
 
 // networkManager is the CNI manager over the global roots. Joining a user
-// network starts the DNS server (`berth dns-serve`) unless it runs.
-// BERTH_DEFAULT_BRIDGE names the default network's host bridge (berth0),
-// for a second berth root on one host, such as tests. BERTH_CNI_EXEC=1
-// runs the bridge and host-local plugins as binaries, not in-process.
+// network starts the DNS server (`berth dns-serve`, of berth-full in the
+// lean binary) unless it runs. BERTH_DEFAULT_BRIDGE names the default
+// network's host bridge (berth0), for a second berth root on one host, such
+// as tests. BERTH_CNI_EXEC=1 runs the bridge and host-local plugins as
+// binaries, not in-process.
 func networkManager(g *globals) *cni.Manager {
 	return cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot, DefaultBridge: os.Getenv("BERTH_DEFAULT_BRIDGE"),
 		ExecPlugins: os.Getenv("BERTH_CNI_EXEC") == "1", EnsureDNS: func(ctx context.Context) error {
-			exe, err := os.Executable()
+			exe, err := fullExecutable()
 			if err != nil {
 				return err
 			}
-			return dns.Ensure(ctx, dnsDir(g), []string{exe, "--root", g.root, "--run-root", g.runRoot, "dns-serve"})
+			return dnsctl.Ensure(ctx, dnsDir(g), []string{exe, "--root", g.root, "--run-root", g.runRoot, "dns-serve"})
 		}})
 }
 
 func dnsDir(g *globals) string { return filepath.Join(g.runRoot, "dns") }
-
-// newDNSServeCmd is the hidden server process Ensure starts; it exits by
-// itself when no user network has containers.
-func newDNSServeCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:    "dns-serve",
-		Short:  "Serve names on user networks (started by berth on demand)",
-		Hidden: true,
-		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			m := cni.New(cni.Options{Root: g.root, RunRoot: g.runRoot, DefaultBridge: os.Getenv("BERTH_DEFAULT_BRIDGE")})
-			return dns.Serve(ctx, dns.Options{Manager: m, Dir: dnsDir(g)})
-		},
-	}
-}
 
 // netnsDir is where berth bind-mounts container namespaces.
 func netnsDir(g *globals) string { return filepath.Join(g.runRoot, "netns") }

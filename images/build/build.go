@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/images"
+	"github.com/berth-dev/berth/images/buildcache"
 	"github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -128,8 +129,8 @@ type NetworkAttacher interface {
 }
 
 // RunIDPrefix starts the container ID of every RUN step, the name its
-// network attachment goes by.
-const RunIDPrefix = "berth-build-"
+// network attachment goes by (buildcache.RunIDPrefix).
+const RunIDPrefix = buildcache.RunIDPrefix
 
 // DefaultPathEnv is the PATH RUN gets when the image sets none, as BuildKit.
 const DefaultPathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -231,3 +231,8 @@ func (c *Cache) Entries() ([]Entry, error) {
 	})
 	return out, nil
 }
+
+// RunIDPrefix starts the container ID of every RUN step (images/build),
+// the name its network attachment goes by: the network clean-up of other
+// commands tells a live step's attachment from a vanished container's by it.
+const RunIDPrefix = "berth-build-"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/network/cni"
 	"github.com/berth-dev/berth/network/dns"
+	"github.com/berth-dev/berth/network/dnsctl"
 )
 
 // serveEnv makes the test binary a DNS server (the child Ensure starts):
@@ -51,7 +52,7 @@ func TestEnsureStartsOneServer(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
-		wg.Go(func() { errs <- dns.Ensure(t.Context(), dir, argv) })
+		wg.Go(func() { errs <- dnsctl.Ensure(t.Context(), dir, argv) })
 	}
 	wg.Wait()
 	close(errs)
@@ -61,7 +62,7 @@ func TestEnsureStartsOneServer(t *testing.T) {
 		}
 	}
 	// One more, after: the running server is asked to reload, not a new one.
-	if err := dns.Ensure(t.Context(), dir, argv); err != nil {
+	if err := dnsctl.Ensure(t.Context(), dir, argv); err != nil {
 		t.Fatal(err)
 	}
 	if starts := serverStarts(dir); len(starts) != 1 {

@@ -43,7 +43,7 @@ type Options struct {
 
 // Serve runs the server until ctx ends or no network has had a container
 // for Linger. Only one server runs per Dir: if another holds the lock,
-// Serve returns nil at once. SIGHUP reloads at once (Ensure sends it).
+// Serve returns nil at once. SIGHUP reloads at once (dnsctl.Ensure sends it).
 func Serve(ctx context.Context, o Options) error {
 	if o.Port == 0 {
 		o.Port = 53
@@ -102,7 +102,7 @@ func Serve(ctx context.Context, o Options) error {
 			}
 			version = v
 			// The stamp says which records were read: those written before
-			// began. Ensure compares it with its own start.
+			// began. dnsctl.Ensure compares it with its own start.
 			stamp := strconv.FormatInt(began.UnixNano(), 10)
 			_ = atomicfile.Write(filepath.Join(o.Dir, "ready"), []byte(stamp), 0o600)
 		} else {

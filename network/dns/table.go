@@ -1,6 +1,6 @@
 // Package dns is berth's embedded name server for user networks, like
 // Docker's embedded DNS or Podman's aardvark-dns: one small process,
-// started on demand (Ensure), that answers on each user network's gateway
+// started on demand (package dnsctl), that answers on each user network's gateway
 // address with the container names, network aliases and short IDs of the
 // containers on that network, forwards every other name to the host's
 // resolvers, reloads within a second of any attach or detach, and exits

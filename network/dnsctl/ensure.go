@@ -1,4 +1,15 @@
-package dns
+// Package dnsctl starts and reloads berth's DNS server process (package
+// network/dns, run as the hidden `berth dns-serve`) from the commands that
+// attach containers, without linking the server and its DNS library.
+//
+// The server's directory holds:
+//
+//	lock        held by the running server
+//	start.lock  held while a server is being started
+//	pid         the running server's pid
+//	ready       the time (ns) it last read the records
+//	log         its output
+package dnsctl
 
 import (
 	"context"
@@ -56,8 +67,11 @@ func startOnce(ctx context.Context, dir string, argv []string) error {
 		return fmt.Errorf("dns: %w", err)
 	}
 	defer slk.Unlock()
-	lk, err := tryLock(filepath.Join(dir, "lock"))
-	if err != nil { // a server holds it
+	lk, err := flock.TryAcquire(filepath.Join(dir, "lock"))
+	if err != nil {
+		return fmt.Errorf("dns: %w", err)
+	}
+	if lk == nil { // a server holds it
 		if pid := readPid(dir); pid > 0 && isServer(pid) {
 			_ = syscall.Kill(pid, syscall.SIGHUP)
 		}
