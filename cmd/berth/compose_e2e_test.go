@@ -127,12 +127,20 @@ func e2eRoot(t *testing.T) (busybox, dir, short string) {
 	return busybox, dir, short
 }
 
-// e2eBinaries returns the directory of the built binaries (buildBinaries)
-// for the end-to-end tests, with a second, short temporary
+// e2eBinaries returns a directory of its own with the built binaries
+// (buildBinaries) for an end-to-end test, with a second, short temporary
 // directory for the run root (it holds unix sockets, whose paths are short).
 func e2eBinaries(t *testing.T) (dir, short string) {
 	t.Helper()
-	dir = buildBinaries(t)
+	// The test's own directory (tests keep their state root in it) with
+	// links to the binaries built once.
+	built := buildBinaries(t)
+	dir = t.TempDir()
+	for _, name := range []string{"berth", "berth-full", "berth-shim"} {
+		if err := os.Link(filepath.Join(built, name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	short, err := os.MkdirTemp("", "brt")
 	if err != nil {
 		t.Fatal(err)
