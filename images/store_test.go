@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/zstd"
@@ -527,5 +528,39 @@ func TestInterruptedLayer(t *testing.T) {
 	l, err := in.WriteLayer(t.Context(), bytes.NewReader(full), LayerInput{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip"})
 	if err != nil || !s.HasBlob(l.Digest) || !s.HasLayer(l.ChainID) || l.Size != 1<<20+1 {
 		t.Fatalf("retry: %+v, %v", l, err)
+	}
+}
+
+// TestNormalizeShort: where the short path answers, it answers as the
+// reference grammar does.
+func TestNormalizeShort(t *testing.T) {
+	long := func(c byte, n int) string { return strings.Repeat(string(c), n) }
+	ins := []string{
+		"busybox", "alpine:3.20", "a", "1", "a1b2", "busybox:latest", "busybox:Tag_1.2-x", "b:_x", "b:1",
+		"busybox:", ":tag", "busybox:.x", "busybox:-x", "busybox:a:b", "Busybox", "a b", "a_b", "a-b", "a.b",
+		"busybox@sha256:" + sixtyFour('a'), "me/app", "localhost:5000/x", sixtyFour('a'), sixtyFour('a') + ":1",
+		long('a', 63), long('a', 65), long('a', 200), long('a', 201), "a:" + long('b', 128), "a:" + long('b', 129),
+	}
+	short := 0
+	for _, in := range ins {
+		got, ok := normalizeShort(in)
+		if !ok {
+			continue
+		}
+		short++
+		named, err := reference.ParseNormalizedNamed(in)
+		if err != nil {
+			t.Errorf("normalizeShort(%q) = %q, but the grammar refuses it: %v", in, got, err)
+			continue
+		}
+		if want := reference.TagNameOnly(named).String(); got != want {
+			t.Errorf("normalizeShort(%q) = %q, want %q", in, got, want)
+		}
+		if want := reference.FamiliarString(reference.TagNameOnly(named)); Familiar(got) != want {
+			t.Errorf("Familiar(%q) = %q, want %q", got, Familiar(got), want)
+		}
+	}
+	if short < 10 {
+		t.Errorf("the short path took only %d of the references", short)
 	}
 }
