@@ -69,14 +69,21 @@ func gateFull(cmd *cobra.Command) error {
 }
 
 // fullCommand is a command of berth-full: its flags, help and all go there.
+// `berth help build` shows berth-full's help too.
 func fullCommand(use, short string, hidden bool) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:                use,
 		Short:              short,
 		Hidden:             hidden,
 		DisableFlagParsing: true,
 		RunE:               func(*cobra.Command, []string) error { return execFull() },
 	}
+	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) {
+		if err := execFull(); err != nil {
+			fmt.Fprintln(c.ErrOrStderr(), "berth:", err)
+		}
+	})
+	return cmd
 }
 
 func newBuildCmd(*globals) *cobra.Command {
