@@ -70,6 +70,9 @@ func newContainerInspectCmd(g *globals, use string) *cobra.Command {
 func inspectObject(ctx context.Context, g *globals, rt *runc.Runtime, store **images.Store, ref, kind string, top, size bool) (any, error) {
 	if kind != "image" {
 		in, err := rt.Inspect(ctx, ref, size)
+		if err == nil && size {
+			err = setSizeRootFs(ctx, g, store, in)
+		}
 		if err == nil {
 			return in, nil
 		}
@@ -186,4 +189,27 @@ func newTopCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().SetInterspersed(false)
 	return cmd
+}
+
+// setSizeRootFs fills Docker's SizeRootFs of inspect --size: the writable
+// layer and the image's size, as ps -s's virtual size (an image removed
+// since counts 0).
+func setSizeRootFs(ctx context.Context, g *globals, store **images.Store, in *runc.Inspect) error {
+	if in.SizeRw == nil {
+		return nil
+	}
+	if *store == nil {
+		s, err := openImageStore(g)
+		if err != nil {
+			return err
+		}
+		*store = s
+	}
+	image, err := newImageSizes(*store).of(ctx, in.Image)
+	if err != nil {
+		return err
+	}
+	n := *in.SizeRw + image
+	in.SizeRootFs = &n
+	return nil
 }

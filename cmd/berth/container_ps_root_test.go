@@ -38,6 +38,10 @@ func TestRootPsSize(t *testing.T) {
 		if name == "writer" && rw < 5000 {
 			t.Errorf("writer: SizeRw %d, want at least the 5000 bytes it wrote", rw)
 		}
+		rootfs, err := strconv.ParseInt(strings.TrimSpace(c.must("inspect", "-s", "--format", "{{.SizeRootFs}}", name)), 10, 64)
+		if err != nil || rootfs != rw+image {
+			t.Errorf("%s: SizeRootFs %d, %v; want %d (writable %d, image %d)", name, rootfs, err, rw+image, rw, image)
+		}
 		got := strings.TrimSpace(c.must("ps", "-a", "-s", "--filter", "name="+name, "--format", "{{.Size}}"))
 		if want := psSize(rw, image); got != want {
 			t.Errorf("%s: ps -s size %q, want %q (writable %d, image %d)", name, got, want, rw, image)

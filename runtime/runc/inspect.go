@@ -95,6 +95,7 @@ type Inspect struct {
 	HostConfig      HostConfig     `json:"HostConfig"`
 	GraphDriver     GraphDriver    `json:"GraphDriver"`
 	SizeRw          *int64         `json:"SizeRw,omitempty"`
+	SizeRootFs      *int64         `json:"SizeRootFs,omitempty"` // SizeRw and the image's size; the caller, who has the image store, sets it
 	Mounts          []MountPoint   `json:"Mounts"`
 	Config          InspectConfig  `json:"Config"`
 	NetworkSettings map[string]any `json:"NetworkSettings"`
