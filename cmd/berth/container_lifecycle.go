@@ -201,16 +201,16 @@ func newContainerPruneCmd(g *globals) *cobra.Command {
 		Short: "Remove all stopped containers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := parsePruneFilters(filters, time.Now(), "until", "label", "label!")
+			if err != nil {
+				return err
+			}
 			if !force {
 				if !confirmed(cmd.OutOrStdout(), cmd.InOrStdin(), "WARNING! This will remove all stopped containers.") {
 					return nil
 				}
 			}
 			rt, err := newRuntime(g)
-			if err != nil {
-				return err
-			}
-			f, err := parsePsFilters(filters)
 			if err != nil {
 				return err
 			}
@@ -224,7 +224,7 @@ func newContainerPruneCmd(g *globals) *cobra.Command {
 				if o.State.Status != "exited" && o.State.Status != "created" && o.State.Status != "dead" {
 					continue
 				}
-				if !f.match(o) {
+				if !f.match(o.Record.Created, o.Record.Config.Labels) {
 					continue
 				}
 				size := rt.SizeRw(o.Record.ID)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -341,4 +342,35 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(built.dir)
 	}
 	os.Exit(code)
+}
+
+// TestRootContainerPruneFilters: container prune takes Docker's until=,
+// label= and label!= filters (and only those).
+func TestRootContainerPruneFilters(t *testing.T) {
+	c := newCLI(t)
+	kept := strings.TrimSpace(c.must("create", "--network", "none", "--label", "keep=1", "busybox", "true"))
+	plain := strings.TrimSpace(c.must("create", "--network", "none", "busybox", "true"))
+	unix := func(d time.Duration) string { return strconv.FormatInt(time.Now().Add(d).Unix(), 10) }
+	deleted := func(id string) string { return "Deleted Containers:\n" + id + "\n\n" }
+	for _, tc := range []struct {
+		filters []string
+		want    string
+	}{
+		{[]string{"until=" + unix(-time.Hour)}, ""}, // both are newer
+		{[]string{"label=keep=2"}, ""},
+		{[]string{"label!=keep"}, deleted(plain)},
+		{[]string{"label=keep", "until=" + unix(time.Hour)}, deleted(kept)},
+	} {
+		args := []string{"container", "prune", "-f"}
+		for _, f := range tc.filters {
+			args = append(args, "--filter", f)
+		}
+		got := c.must(args...)
+		if !strings.HasPrefix(got, tc.want+"Total reclaimed space:") {
+			t.Errorf("container prune --filter %v = %q, want %q and the total", tc.filters, got, tc.want)
+		}
+	}
+	if _, stderr, code := c.run("container", "prune", "-f", "--filter", "status=exited"); code == 0 || !strings.Contains(stderr, "invalid filter 'status'") {
+		t.Errorf("container prune --filter status=exited: exit %d, %s", code, stderr)
+	}
 }

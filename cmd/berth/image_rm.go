@@ -1,11 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"time"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/images"
 )
 
 func newRmiCmd(g *globals, use string) *cobra.Command {
@@ -50,8 +52,9 @@ func newImagePruneCmd(g *globals) *cobra.Command {
 		Short: "Remove unused images",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(filters) > 0 {
-				return &exitError{code: 1, err: errors.New("image prune: --filter is not supported yet")}
+			f, err := parsePruneFilters(filters, time.Now(), "until", "label", "label!")
+			if err != nil {
+				return err
 			}
 			if !force {
 				warning := "WARNING! This will remove all dangling images."
@@ -66,7 +69,14 @@ func newImagePruneCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			report, freed, err := s.Prune(cmd.Context(), all)
+			var match func(*images.Image) bool
+			if len(filters) > 0 {
+				// Docker's: the config's labels and created time.
+				match = func(im *images.Image) bool {
+					return f.match(im.Config.Created.Time, im.Config.Config.Labels)
+				}
+			}
+			report, freed, err := s.PruneMatching(cmd.Context(), all, match)
 			out := cmd.OutOrStdout()
 			if len(report) > 0 {
 				fmt.Fprintln(out, "Deleted Images:")
@@ -86,6 +96,6 @@ func newImagePruneCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused images, not just dangling ones")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
-	stringArrayVar(cmd.Flags(), &filters, "filter", nil, "Provide filter values (not supported yet)")
+	stringArrayVar(cmd.Flags(), &filters, "filter", nil, "Provide filter values (e.g. \"until=<timestamp>\")")
 	return cmd
 }

@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -194,6 +196,63 @@ func TestRmiAndPrune(t *testing.T) {
 	}
 	if got := mustCLI(t, root, "image", "ls", "-q"); got != "" {
 		t.Errorf("images after prune: %q", got)
+	}
+}
+
+// TestImagePruneFilters: image prune's until= looks at the config's
+// created time, label= and label!= at its labels, as Docker's.
+func TestImagePruneFilters(t *testing.T) {
+	root := t.TempDir()
+	importImage := func(changes ...string) string {
+		t.Helper()
+		args := []string{"import"}
+		for _, c := range changes {
+			args = append(args, "-c", c)
+		}
+		out, stderr, err := berthCLI(t, root, string(rootfsTar(t, "x", false)), append(args, "-")...)
+		if err != nil {
+			t.Fatal(err, stderr)
+		}
+		return strings.TrimSpace(out)
+	}
+	kept := importImage("LABEL keep=yes")
+	plain := importImage("LABEL other=1")
+	unix := func(d time.Duration) string { return strconv.FormatInt(time.Now().Add(d).Unix(), 10) }
+	prune := func(filters ...string) string {
+		t.Helper()
+		args := []string{"image", "prune", "-f"}
+		for _, f := range filters {
+			args = append(args, "--filter", f)
+		}
+		return mustCLI(t, root, args...)
+	}
+	for _, tc := range []struct {
+		filters []string
+		deleted string
+	}{
+		{[]string{"until=" + unix(-time.Hour)}, ""}, // both are newer
+		{[]string{"until=2000-01-01T00:00:00Z"}, ""},
+		{[]string{"label=keep=no"}, ""},
+		{[]string{"label=keep", "label=other"}, ""}, // every label= must match
+		{[]string{"label!=keep"}, plain},
+		{[]string{"label=keep", "until=" + unix(time.Hour)}, kept},
+	} {
+		got := prune(tc.filters...)
+		want := "Total reclaimed space: 0B\n"
+		if tc.deleted != "" {
+			want = "Deleted Images:\ndeleted: " + tc.deleted + "\n\n"
+		}
+		if !strings.HasPrefix(got, want) {
+			t.Errorf("image prune --filter %v = %q, want it to start with %q", tc.filters, got, want)
+		}
+	}
+	if got := mustCLI(t, root, "images", "-aq"); got != "" {
+		t.Errorf("images left: %q", got)
+	}
+	for _, bad := range []string{"bogus=1", "until=soon", "label"} {
+		if _, _, err := berthCLI(t, root, "", "image", "prune", "-f", "--filter", bad); err == nil || !strings.Contains(err.Error(), "filter") {
+			t.Errorf("image prune --filter %s = %v, want an error naming the filter", bad, err)
+		}
 	}
 }
 

@@ -436,12 +436,7 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 		Short: "Remove all unused networks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, f := range filters {
-				if !strings.HasPrefix(f, "label=") {
-					return fmt.Errorf("filter %q: prune takes label= filters: %w", f, errdefs.ErrInvalidArgument)
-				}
-			}
-			match, err := networkFilter(filters)
+			f, err := parsePruneFilters(filters, time.Now(), "until", "label", "label!")
 			if err != nil {
 				return err
 			}
@@ -464,7 +459,7 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 			}
 			var removed []string
 			for _, r := range recs {
-				if r.Default || !match(r) {
+				if r.Default || !f.match(r.Created, r.Config.Labels) {
 					continue
 				}
 				if err := m.Remove(ctx, r.Name); err != nil {
@@ -485,7 +480,7 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
-	stringArrayVar(cmd.Flags(), &filters, "filter", nil, "provide filter values (label=<key>[=<value>])")
+	stringArrayVar(cmd.Flags(), &filters, "filter", nil, "provide filter values (e.g. \"until=<timestamp>\", \"label=<key>[=<value>]\")")
 	return cmd
 }
 
