@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/internal/dirsize"
 )
@@ -67,6 +69,60 @@ func TestBuilderPrune(t *testing.T) {
 	}
 	if got := mustCLI(t, root, "image", "inspect", "-f", "{{.Id}}", "kept"); strings.TrimSpace(got) != strings.TrimSpace(keptID) {
 		t.Errorf("prune -a touched a named image: %s", got)
+	}
+}
+
+// TestBuilderPruneUntil: builder prune --filter until= deletes only the
+// records (and, with -a, cache mounts) last written before it.
+func TestBuilderPruneUntil(t *testing.T) {
+	root := t.TempDir()
+	if _, stderr, err := berthCLI(t, root, string(rootfsTar(t, "base", false)), "import", "-", "base"); err != nil {
+		t.Fatal(err, stderr)
+	}
+	ctxDir := t.TempDir()
+	for name, data := range map[string]string{
+		"a.txt": "a", "b.txt": "b",
+		"Dockerfile": "FROM base\nCOPY a.txt /a.txt\nCOPY b.txt /b.txt\n",
+	} {
+		if err := os.WriteFile(filepath.Join(ctxDir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCLI(t, root, "build", "-q", "-t", "app", ctxDir)
+	mustCLI(t, root, "rmi", "app") // every record is dangling now
+	recs := records(t, root)
+	if len(recs) < 2 {
+		t.Fatalf("%d records, want one per COPY", len(recs))
+	}
+	mount := filepath.Join(root, "build-cache", "mounts", "m1")
+	if err := os.MkdirAll(mount, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for _, p := range []string{recs[0], mount} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--filter", "until=" + strconv.FormatInt(old.Add(-time.Hour).Unix(), 10)}, "0 records, 0 cache mounts"},
+		{[]string{"--filter", "until=1h"}, "1 records, 0 cache mounts"},
+		{[]string{"-a", "--filter", "until=1h"}, "0 records, 1 cache mounts"},
+		{[]string{"-a", "--filter", "until=" + time.Now().Add(time.Hour).Format(time.RFC3339)}, fmt.Sprintf("%d records, 0 cache mounts", len(recs)-1)},
+	} {
+		out := mustCLI(t, root, append([]string{"builder", "prune", "-f"}, tc.args...)...)
+		if !strings.HasPrefix(out, "Deleted build cache objects: "+tc.want+"\n") {
+			t.Errorf("builder prune %v said %q, want %s", tc.args, out, tc.want)
+		}
+	}
+	if n := len(records(t, root)); n != 0 {
+		t.Errorf("%d records left", n)
+	}
+	if _, _, err := berthCLI(t, root, "", "builder", "prune", "-f", "--filter", "label=a"); err == nil || err.Error() != "invalid filter 'label'" {
+		t.Errorf("builder prune --filter label=a = %v, want invalid filter 'label'", err)
 	}
 }
 

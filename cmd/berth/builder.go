@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -41,11 +42,18 @@ func buildNetnsDir(g *globals) string { return filepath.Join(g.runRoot, "build",
 
 func newBuilderPruneCmd(g *globals) *cobra.Command {
 	var all, force bool
+	var filters []string
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Remove build cache",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Of Docker's filters (BuildKit's), only until: berth's
+			// records have no labels, descriptions or use counts.
+			f, err := parsePruneFilters(filters, time.Now(), "until")
+			if err != nil {
+				return err
+			}
 			if !force {
 				warning := "WARNING! This will remove all dangling build cache."
 				if all {
@@ -80,7 +88,12 @@ func newBuilderPruneCmd(g *globals) *cobra.Command {
 				}
 			}
 			c := &buildcache.Cache{Dir: filepath.Join(g.root, "build-cache")}
-			res, err := c.Prune(all, keep)
+			var res buildcache.PruneResult
+			if f.until.IsZero() {
+				res, err = c.Prune(all, keep)
+			} else {
+				res, err = c.PruneUntil(all, keep, f.until)
+			}
 			if err != nil {
 				return err
 			}
@@ -96,6 +109,7 @@ func newBuilderPruneCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused build cache, not just dangling ones")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	stringArrayVar(cmd.Flags(), &filters, "filter", nil, "Provide filter values (e.g. \"until=24h\")")
 	return cmd
 }
 
