@@ -472,22 +472,18 @@ type pruneStage struct {
 
 // systemPruneStages are the prune commands `system prune` runs, in
 // Docker's order, each given the filters it understands. Filters are
-// Docker's label=, label!= and until=.
+// Docker's label=, label!= and until=, checked here (parsePruneFilters)
+// so that a bad one stops the prune before it starts.
 func systemPruneStages(o systemPruneOptions) ([]pruneStage, error) {
-	var labels, notLabels, until []string
+	if _, err := parsePruneFilters(o.filters, time.Now(), "until", "label", "label!"); err != nil {
+		return nil, err
+	}
+	var labels, until []string // label= and label!=, until=
 	for _, f := range o.filters {
-		k, _, ok := strings.Cut(f, "=")
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", f)
-		case k == "label":
-			labels = append(labels, f)
-		case k == "label!":
-			notLabels = append(notLabels, f)
-		case k == "until":
+		if strings.HasPrefix(f, "until=") {
 			until = append(until, f)
-		default:
-			return nil, fmt.Errorf("invalid filter '%s'", k)
+		} else {
+			labels = append(labels, f)
 		}
 	}
 	withFilters := func(args []string, fs ...[]string) []string {
@@ -504,25 +500,25 @@ func systemPruneStages(o systemPruneOptions) ([]pruneStage, error) {
 		}
 		return args
 	}
-	unsupported := func(what string, fs ...[]string) string {
-		for _, l := range fs {
-			if len(l) > 0 {
-				return fmt.Sprintf("%s: --filter %s is not supported yet, skipped", what, l[0])
-			}
+	unsupported := func(what string, fs []string) string {
+		if len(fs) > 0 {
+			return fmt.Sprintf("%s: --filter %s is not supported, skipped", what, fs[0])
 		}
 		return ""
 	}
 	stages := []pruneStage{
-		{name: "containers", cmd: newContainerPruneCmd, args: withFilters([]string{"--force"}, labels, until), skip: unsupported("container prune", notLabels)},
-		{name: "networks", cmd: newNetworkPruneCmd, args: withFilters([]string{"--force"}, labels), skip: unsupported("network prune", notLabels, until)},
+		{name: "containers", cmd: newContainerPruneCmd, args: withFilters([]string{"--force"}, labels, until)},
+		{name: "networks", cmd: newNetworkPruneCmd, args: withFilters([]string{"--force"}, labels, until)},
 	}
 	if o.volumes {
 		// Docker's system prune prunes anonymous volumes only, -a or not.
-		stages = append(stages, pruneStage{name: "volumes", cmd: newVolumePruneCmd, args: withFilters([]string{"--force"}, labels, notLabels), skip: unsupported("volume prune", until)})
+		// Docker's volume prune takes no until= (it rejects it).
+		stages = append(stages, pruneStage{name: "volumes", cmd: newVolumePruneCmd, args: withFilters([]string{"--force"}, labels), skip: unsupported("volume prune", until)})
 	}
 	stages = append(stages,
-		pruneStage{name: "images", cmd: newImagePruneCmd, args: flagAll([]string{"--force"}), skip: unsupported("image prune", labels, notLabels, until)},
-		pruneStage{name: "build cache", cmd: newBuilderPruneCmd, args: flagAll([]string{"--force"}), skip: unsupported("builder prune", labels, notLabels, until)},
+		pruneStage{name: "images", cmd: newImagePruneCmd, args: withFilters(flagAll([]string{"--force"}), labels, until)},
+		// Build cache records have no labels.
+		pruneStage{name: "build cache", cmd: newBuilderPruneCmd, args: withFilters(flagAll([]string{"--force"}), until), skip: unsupported("builder prune", labels)},
 	)
 	return stages, nil
 }

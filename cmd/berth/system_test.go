@@ -237,23 +237,31 @@ func TestSystemPruneStages(t *testing.T) {
 			{"build cache", []string{"--force", "--all"}, false},
 		}, ""},
 		// A stage that cannot apply a filter is skipped: without it, it
-		// would remove what the filter keeps.
-		{"label", systemPruneOptions{volumes: true, filters: []string{"label=a"}}, []stage{
+		// would remove what the filter keeps. Build cache records have no
+		// labels, and Docker's volume prune takes no until=.
+		{"label", systemPruneOptions{all: true, volumes: true, filters: []string{"label=a"}}, []stage{
 			{"containers", []string{"--force", "--filter", "label=a"}, false},
 			{"networks", []string{"--force", "--filter", "label=a"}, false},
 			{"volumes", []string{"--force", "--filter", "label=a"}, false},
-			{"images", []string{"--force"}, true},
-			{"build cache", []string{"--force"}, true},
+			{"images", []string{"--force", "--all", "--filter", "label=a"}, false},
+			{"build cache", []string{"--force", "--all"}, true},
 		}, ""},
-		{"until", systemPruneOptions{volumes: true, filters: []string{"until=1h", "label!=k"}}, []stage{
-			{"containers", []string{"--force", "--filter", "until=1h"}, true},
-			{"networks", []string{"--force"}, true},
-			{"volumes", []string{"--force", "--filter", "label!=k"}, true},
-			{"images", []string{"--force"}, true},
-			{"build cache", []string{"--force"}, true},
+		{"until", systemPruneOptions{volumes: true, filters: []string{"until=1h"}}, []stage{
+			{"containers", []string{"--force", "--filter", "until=1h"}, false},
+			{"networks", []string{"--force", "--filter", "until=1h"}, false},
+			{"volumes", []string{"--force"}, true},
+			{"images", []string{"--force", "--filter", "until=1h"}, false},
+			{"build cache", []string{"--force", "--filter", "until=1h"}, false},
+		}, ""},
+		{"until and not label", systemPruneOptions{filters: []string{"until=1h", "label!=k"}}, []stage{
+			{"containers", []string{"--force", "--filter", "label!=k", "--filter", "until=1h"}, false},
+			{"networks", []string{"--force", "--filter", "label!=k", "--filter", "until=1h"}, false},
+			{"images", []string{"--force", "--filter", "label!=k", "--filter", "until=1h"}, false},
+			{"build cache", []string{"--force", "--filter", "until=1h"}, true},
 		}, ""},
 		{"unknown filter", systemPruneOptions{filters: []string{"dangling=true"}}, nil, "invalid filter 'dangling'"},
 		{"bad filter", systemPruneOptions{filters: []string{"label"}}, nil, "bad format of filter (expected name=value): label"},
+		{"bad until", systemPruneOptions{filters: []string{"until=soon"}}, nil, "invalid filter 'until=soon': want a Unix timestamp, a date-time (2006-01-02T15:04:05Z) or a duration (24h)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
