@@ -191,31 +191,5 @@ func ShortID(id string) string {
 // container uses, then collects their blobs and layers. It returns what it
 // removed and the unpacked bytes freed.
 func (s *Store) Prune(ctx context.Context, all bool) ([]Removal, int64, error) {
-	var report []Removal
-	err := s.updateIndex(ctx, func(v *view) ([]v1.Descriptor, error) {
-		report = nil
-		ids := v.manifestIDs()
-		doomed := map[string]bool{}
-		for _, im := range v.images {
-			if (all || im.Dangling()) && !s.inUse(im.ID) {
-				doomed[im.ID] = true
-				for _, n := range im.Names {
-					report = append(report, Removal{Untagged: Familiar(n)})
-				}
-				report = append(report, Removal{Deleted: im.ID})
-			}
-		}
-		var out []v1.Descriptor
-		for _, e := range v.entries {
-			if !doomed[ids[e.Digest]] {
-				out = append(out, e)
-			}
-		}
-		return out, nil
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	freed, err := s.collect(ctx, false)
-	return report, freed, err
+	return s.PruneMatching(ctx, all, nil)
 }

@@ -301,7 +301,13 @@ func parsePsFilters(args []string) (*psFilter, error) {
 func (f *psFilter) match(c runc.Observed) bool {
 	rec, st := c.Record, c.State
 	for k, vals := range f.by {
-		ok := slices.ContainsFunc(vals, func(v string) bool {
+		// Docker's: several values of a key match any one of them,
+		// except labels, which must all be there.
+		some := slices.ContainsFunc[[]string]
+		if k == "label" {
+			some = func(vals []string, pred func(string) bool) bool { return allOf(vals, pred) }
+		}
+		ok := some(vals, func(v string) bool {
 			switch k {
 			case "name":
 				return strings.Contains(rec.Name, strings.TrimPrefix(v, "/"))

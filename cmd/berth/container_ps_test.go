@@ -131,3 +131,33 @@ func TestPsSize(t *testing.T) {
 		t.Errorf("broken image looked up %d times, want 2", store.calls["sha256:cc"])
 	}
 }
+
+// TestPsFilterLabelsAll: as Docker, several label filters must all match,
+// while several values of another key match any of them.
+func TestPsFilterLabelsAll(t *testing.T) {
+	obs := func(name string, labels map[string]string) runc.Observed {
+		return runc.Observed{Record: &runc.Record{ID: strings.Repeat("b", 64), Name: name, Config: runtime.Config{Labels: labels}}}
+	}
+	both := obs("both", map[string]string{"a": "1", "b": "2"})
+	onlyA := obs("only-a", map[string]string{"a": "1"})
+	tests := []struct {
+		filters []string
+		want    map[string]bool
+	}{
+		{[]string{"label=a", "label=b"}, map[string]bool{"both": true, "only-a": false}},
+		{[]string{"label=a=1"}, map[string]bool{"both": true, "only-a": true}},
+		{[]string{"label=b=3"}, map[string]bool{"both": false, "only-a": false}},
+		{[]string{"name=both", "name=only-a"}, map[string]bool{"both": true, "only-a": true}},
+	}
+	for _, tt := range tests {
+		f, err := parsePsFilters(tt.filters)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []runc.Observed{both, onlyA} {
+			if got := f.match(c); got != tt.want[c.Record.Name] {
+				t.Errorf("%v: match(%s) = %v, want %v", tt.filters, c.Record.Name, got, !got)
+			}
+		}
+	}
+}

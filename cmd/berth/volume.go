@@ -517,18 +517,10 @@ func (f volumeFilter) matchPrune(r local.Record) bool {
 	return f.matchLabels(r)
 }
 
+// matchLabels is Docker's (as pruneFilter's): every label= present, and
+// not every label!=.
 func (f volumeFilter) matchLabels(r local.Record) bool {
-	for _, l := range f.labels {
-		if !hasLabel(r.Labels, l) {
-			return false
-		}
-	}
-	for _, l := range f.notLabels {
-		if hasLabel(r.Labels, l) {
-			return false
-		}
-	}
-	return true
+	return pruneFilter{labels: f.labels, notLabels: f.notLabels}.matchLabels(r.Labels)
 }
 
 // hasLabel matches "key" (present) or "key=value".

@@ -120,52 +120,7 @@ type PruneResult struct {
 // image store until its next collection, which no longer keeps them for the
 // deleted records.
 func (c *Cache) Prune(all bool, valid func(chains []string) bool) (PruneResult, error) {
-	var res PruneResult
-	recs, err := os.ReadDir(filepath.Join(c.Dir, "records"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return res, fmt.Errorf("build cache: %w", err)
-	}
-	for _, e := range recs {
-		p := filepath.Join(c.Dir, "records", e.Name())
-		if !all {
-			if !strings.HasSuffix(e.Name(), ".json") {
-				continue
-			}
-			if rec, ok := readLayers(p); ok && valid != nil {
-				var chains []string
-				for _, l := range rec.Layers {
-					chains = append(chains, l.ChainID.String())
-				}
-				if valid(chains) {
-					continue
-				}
-			}
-		}
-		if fi, err := e.Info(); err == nil {
-			res.Bytes += fi.Size()
-		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return res, fmt.Errorf("build cache: %w", err)
-		}
-		res.Records++
-	}
-	if all {
-		os.RemoveAll(filepath.Join(c.Dir, "stat")) // an accelerator only
-		mounts, err := os.ReadDir(filepath.Join(c.Dir, "mounts"))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return res, fmt.Errorf("build cache: %w", err)
-		}
-		sort.Slice(mounts, func(i, j int) bool { return mounts[i].Name() < mounts[j].Name() })
-		for _, m := range mounts {
-			p := filepath.Join(c.Dir, "mounts", m.Name())
-			res.Bytes += dirsize.Regular(p)
-			if err := os.RemoveAll(p); err != nil {
-				return res, fmt.Errorf("build cache: %w", err)
-			}
-			res.Mounts++
-		}
-	}
-	return res, nil
+	return c.PruneUntil(all, valid, time.Time{})
 }
 
 // Entry is one object of the build cache as `system df` counts it: a

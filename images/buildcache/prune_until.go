@@ -16,8 +16,15 @@ import (
 // PruneUntil is Prune limited to the records and cache mounts last
 // written at or before until (builder prune --filter until=, the time
 // Entries gives as Created): a newer one stays, whatever valid says, and
-// so does the builder's stat accelerator, which is no cache entry.
+// so does the builder's stat accelerator, which is no cache entry. A zero
+// until limits nothing, and all then removes the accelerator too.
 func (c *Cache) PruneUntil(all bool, valid func(chains []string) bool, until time.Time) (PruneResult, error) {
+	if until.IsZero() {
+		until = time.Unix(1<<62, 0)
+		if all {
+			os.RemoveAll(filepath.Join(c.Dir, "stat")) // an accelerator only
+		}
+	}
 	var res PruneResult
 	recs, err := os.ReadDir(filepath.Join(c.Dir, "records"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
