@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,25 +55,12 @@ func newLogsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// parseTimeArg parses Docker's time arguments: an RFC 3339 time or date, a
-// Unix timestamp with optional fraction, or a duration before now ("10m").
+// parseTimeArg parses Docker's time arguments (--since, --until, the
+// until= filter) as parseTimestamp does, naming the value in its error.
 func parseTimeArg(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(-d), nil
+	t, err := parseTimestamp(s, now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("cannot parse %q as a time: %w", s, err)
 	}
-	for _, layout := range []string{time.RFC3339Nano, time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	sec, frac, _ := strings.Cut(s, ".")
-	if n, err := strconv.ParseInt(sec, 10, 64); err == nil {
-		var ns int64
-		if frac != "" {
-			frac = (frac + "000000000")[:9]
-			ns, _ = strconv.ParseInt(frac, 10, 64)
-		}
-		return time.Unix(n, ns), nil
-	}
-	return time.Time{}, fmt.Errorf("cannot parse %q as a time or a duration", s)
+	return t, nil
 }

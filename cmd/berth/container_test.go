@@ -168,6 +168,7 @@ func TestParseTimeArg(t *testing.T) {
 		{"2026-01-01T10:00:00Z", time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)},
 		{"1767261600", time.Unix(1767261600, 0)},
 		{"1767261600.5", time.Unix(1767261600, 5e8)},
+		{"0", time.Unix(0, 0)}, // Docker's: the epoch, not now
 	}
 	for _, tc := range tests {
 		got, err := parseTimeArg(tc.in, now)
