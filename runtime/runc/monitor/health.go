@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -107,11 +106,25 @@ func (m *monitor) probe(ctx context.Context) Probe {
 	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, m.cfg.Runtime, m.cfg.runtimeArgs(append([]string{"exec", m.cfg.ID}, args...)...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &capped{&out}, &capped{&out}
-	err := cmd.Run()
+	// The output comes through one pipe read here with a small buffer,
+	// not os/exec's copying goroutines and their 32 KiB buffers: a probe
+	// runs every interval for the container's life, in a process paid per
+	// container.
+	r, w, err := os.Pipe()
+	if err == nil {
+		cmd.Stdout, cmd.Stderr = w, w
+		err = cmd.Start()
+		w.Close()
+		if err == nil {
+			if dl, ok := ctx.Deadline(); ok {
+				_ = r.SetReadDeadline(dl) // a command that outlives runc keeps the pipe open
+			}
+			p.Output = readProbeOutput(r)
+			err = cmd.Wait()
+		}
+		r.Close()
+	}
 	p.End = time.Now().UTC()
-	p.Output = out.String()
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
@@ -131,17 +144,20 @@ func (m *monitor) probe(ctx context.Context) Probe {
 	return p
 }
 
-type capped struct{ b *bytes.Buffer }
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := maxProbeOutput - c.b.Len(); room > 0 {
-		if len(p) > room {
-			c.b.Write(p[:room])
-		} else {
-			c.b.Write(p)
+// readProbeOutput reads a probe's output to its end (or the read
+// deadline), keeping the first maxProbeOutput bytes.
+func readProbeOutput(r *os.File) string {
+	out := make([]byte, 0, 512)
+	var buf [512]byte
+	for {
+		n, err := r.Read(buf[:])
+		if room := maxProbeOutput - len(out); room > 0 {
+			out = append(out, buf[:min(n, room)]...)
+		}
+		if err != nil {
+			return string(out)
 		}
 	}
-	return len(p), nil
 }
 
 // oomKilled reads the oom_kill counters of the container's memory cgroup.
