@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -298,6 +299,50 @@ func TestRootHealthcheck(t *testing.T) {
 	waitFor(t, "healthy", 10*time.Second, func() bool { return health() == "healthy" })
 	if s := status(t, r, id); len(s.Health.Log) == 0 || len(s.Health.Log) > 5 {
 		t.Errorf("health log has %d probes; want 1..5", len(s.Health.Log))
+	}
+}
+
+// TestRootHealthProbesLeaveNoZombies: the runtime execs of the probes, and
+// probe commands that outlive their timeout, are not left as zombies of
+// the monitor, which would also keep the container's pid 1 from finishing
+// its exit: a stop then failed with "did not exit after SIGKILL".
+func TestRootHealthProbesLeaveNoZombies(t *testing.T) {
+	r := rootRuntime(t)
+	id := create(t, r, runtime.Config{
+		Cmd:         sh("while true; do sleep 0.05; done"),
+		Healthcheck: &runtime.Healthcheck{Test: []string{"CMD-SHELL", "sleep 3"}, Interval: 100 * time.Millisecond, Timeout: 200 * time.Millisecond, Retries: 2},
+	})
+	if err := r.Start(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "unhealthy", 10*time.Second, func() bool {
+		s := status(t, r, id)
+		return s.Health != nil && s.Health.Status == "unhealthy" && len(s.Health.Log) >= 4
+	})
+	st := status(t, r, id)
+	zombies := 0
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+		if len(fields) > 1 && fields[0] == "Z" && fields[1] == strconv.Itoa(st.MonitorPid) {
+			zombies++
+			t.Logf("zombie %d of the monitor: %s", pid, data)
+		}
+	}
+	if zombies > 0 {
+		t.Errorf("the monitor has %d zombie children after %d probes", zombies, len(st.Health.Log))
+	}
+	zero := time.Duration(0)
+	if err := r.Stop(t.Context(), id, &zero); err != nil {
+		t.Fatalf("stop with a probe still running in the container: %v", err)
 	}
 }
 

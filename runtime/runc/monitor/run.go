@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -108,7 +109,6 @@ type monitor struct {
 
 func (m *monitor) run() error {
 	ctx := context.Background()
-	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	signal.Notify(m.wake, unix.SIGUSR1)
 	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
 	defer m.cleanup()
@@ -283,14 +283,22 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 		}
 		return 0, errors.New("stopped during restart")
 	}
+	setSubreaper(true)
 	err = cmd.Run()
 	io.closeChild()
 	if err != nil {
+		setSubreaper(false)
 		m.hub.setStdin(nil, nil)
+		reapOrphans(0)
 		return 0, io.failure(err)
 	}
 	defer io.close()
 	pid, err := readPid(pidPath)
+	if err == nil {
+		awaitAdoption(pid)
+	}
+	setSubreaper(false)
+	reapOrphans(pid)
 	if err == nil {
 		var pumps sync.WaitGroup
 		if err = m.connect(io, &pumps); err == nil {
@@ -309,6 +317,60 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 // trimAfter is how long a container runs before its monitor drops the
 // code pages starting it brought in (trimMemory).
 const trimAfter = 2 * time.Second
+
+// setSubreaper makes this process a child subreaper while runc starts the
+// container, so that its init, whose parent exits, becomes our child, and
+// not after: what later runtime execs orphan (a probe's runc exec
+// intermediate process, a probe command that outlives its timeout) goes to
+// the system's init, which reaps it. A monitor that stayed a subreaper
+// collected a zombie per probe, and a container whose pid 1 could not
+// finish exiting while zombies of its namespace remained unreaped.
+func setSubreaper(on bool) {
+	v := uintptr(0)
+	if on {
+		v = 1
+	}
+	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, v, 0, 0, 0)
+}
+
+// awaitAdoption waits (a second at most) until the container's init is
+// our child: runc's intermediate process, its parent, may exit a moment
+// after runc itself, and we must still be a subreaper then.
+func awaitAdoption(init int) {
+	self := os.Getpid()
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if ppid, ok := parentOf(init); !ok || ppid == self {
+			return
+		}
+	}
+}
+
+// reapOrphans reaps the exited children that runc's start left us (its
+// intermediate process), leaving init, whose exit status waitPid is for.
+// Right after `runc run` every other child of ours is such an orphan.
+func reapOrphans(init int) {
+	for {
+		var info unix.Siginfo
+		if err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
+			return
+		}
+		pid := siginfoPid(&info)
+		if pid <= 0 || pid == init {
+			return // none, or init first: the next start reaps the rest
+		}
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); err != nil {
+			return
+		}
+	}
+}
+
+// siginfoPid is si_pid of a SIGCHLD siginfo (waitid's), which
+// x/sys/unix does not name: the first field of the union after signo,
+// errno and code, at byte 16 on 64-bit Linux.
+func siginfoPid(info *unix.Siginfo) int {
+	return int(*(*int32)(unsafe.Add(unsafe.Pointer(info), 16)))
+}
 
 // supervise records the running container, runs its healthcheck and waits
 // for its init to exit, returning the exit code.
