@@ -14,21 +14,9 @@ import (
 // 22 of /proc/pid/stat), and whether the process exists and is not a zombie.
 // A pid with the recorded start time is the same process, not a reused pid.
 func StartTime(pid int) (uint64, bool) {
-	if pid <= 0 {
-		return 0, false
-	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	// The command name is in parentheses and may contain spaces.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0, false
-	}
-	fields := bytes.Fields(data[i+1:])
+	fields, ok := statFields(pid)
 	// fields[0] is field 3 (state); start time is field 22.
-	if len(fields) < 20 || fields[0][0] == 'Z' || fields[0][0] == 'X' {
+	if !ok || len(fields) < 20 || fields[0][0] == 'Z' || fields[0][0] == 'X' {
 		return 0, false
 	}
 	t, err := strconv.ParseUint(string(fields[19]), 10, 64)
@@ -36,6 +24,23 @@ func StartTime(pid int) (uint64, bool) {
 		return 0, false
 	}
 	return t, true
+}
+
+// statFields returns the fields of /proc/pid/stat after the command name
+// (which is in parentheses and may contain spaces): field 3 (state) first.
+func statFields(pid int) ([][]byte, bool) {
+	if pid <= 0 {
+		return nil, false
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, false
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return nil, false
+	}
+	return bytes.Fields(data[i+1:]), true
 }
 
 // Alive reports whether pid is still the process that started at start.
@@ -82,16 +87,8 @@ func Signal(pid int, start uint64, sig syscall.Signal) bool {
 // parentOf returns pid's parent pid (field 4 of /proc/PID/stat); ok is
 // false once the process is gone.
 func parentOf(pid int) (int, bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0, false
-	}
-	fields := bytes.Fields(data[i+1:])
-	if len(fields) < 2 {
+	fields, ok := statFields(pid)
+	if !ok || len(fields) < 2 {
 		return 0, false
 	}
 	ppid, err := strconv.Atoi(string(fields[1]))
