@@ -4,17 +4,15 @@ package main
 
 import (
 	"context"
-	"io"
-
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 
 	"github.com/compose-spec/compose-go/v2/types"
-
 	"github.com/spf13/cobra"
 )
 
@@ -23,8 +21,8 @@ import (
 // server, whose package initialisation and page faults were a third of the
 // start-up of every command (bench/README.md). The commands that need them
 // hand their whole command line to berth-full, installed beside it: build,
-// builder's build steps, compose build, gitops, dns-serve, watch and up
-// --watch (whose rebuilds build), and an up whose services need building.
+// compose build, gitops, dns-serve, watch and up --watch (whose rebuilds
+// build), and an up, compose run or boot whose services need building.
 
 // fullExecutable is berth-full beside this binary, else berth-full in PATH.
 func fullExecutable() (string, error) {
