@@ -147,12 +147,36 @@ func (r *Runtime) Wait(ctx context.Context, ref string) (int, error) {
 			return 0, err
 		}
 		if !isActive(st.Status) {
+			r.releaseAfterExit(ctx, rec)
 			return st.ExitCode, nil
 		}
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// releaseAfterExit releases the network of an exited container whose
+// monitor has not yet done so (its `berth release` runs after the exit is
+// recorded), so that what follows a wait sees the address, ports and
+// endpoint gone, as after Docker's wait. Errors leave it to the monitor.
+func (r *Runtime) releaseAfterExit(ctx context.Context, rec *Record) {
+	if !attachedKind(rec) || !r.networksWired() {
+		return
+	}
+	if _, err := os.Lstat(r.netnsPath(rec.ID)); err != nil {
+		return
+	}
+	l, err := r.opLock(ctx, rec.ID)
+	if err != nil {
+		return
+	}
+	defer l.Unlock()
+	if rec, err := r.readRecord(rec.ID); err == nil {
+		if st, err := r.observe(ctx, rec); err == nil && !isActive(st.Status) {
+			r.releaseNetwork(ctx, rec)
 		}
 	}
 }
