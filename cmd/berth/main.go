@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -68,19 +69,7 @@ func (e *exitError) Error() string {
 func (e *exitError) Unwrap() error { return e.err }
 
 func newRootCmd() *cobra.Command {
-	g := &globals{}
-	root := &cobra.Command{
-		Use:           "berth",
-		Short:         "A daemonless container engine and declarative stack runner",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		// The lean berth hands some commands to berth-full (flavour_lean.go).
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return gateFull(cmd) },
-	}
-	root.PersistentFlags().StringVar(&g.root, "root", envOr("BERTH_ROOT", "/var/lib/berth"), "root of berth's persistent state")
-	root.PersistentFlags().StringVar(&g.runRoot, "run-root", envOr("BERTH_RUN_ROOT", "/run/berth"), "root of berth's run state")
-	root.PersistentFlags().StringVar(&g.runtime, "runtime", envOr("BERTH_RUNTIME", "runc"), "OCI runtime binary")
-
+	root, g := newBareRoot()
 	addStackCommands(root, g)
 	addImageCommands(root, g)
 	addContainerCommands(root, g)
@@ -89,6 +78,87 @@ func newRootCmd() *cobra.Command {
 	addBuildCommands(root, g)
 	root.AddCommand(newSystemCmd(g))
 	return root
+}
+
+// newBareRoot is the root command with the global flags and no commands.
+func newBareRoot() (*cobra.Command, *globals) {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "berth",
+		Short:         "A daemonless container engine and declarative stack runner",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// The lean berth hands some commands to berth-full (flavour_lean.go).
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return gateFull(cmd) },
+		// An unknown command fails, as Docker's does; no command shows help.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return fmt.Errorf("unknown command: berth %s\n\nRun 'berth --help' for more information", strings.Join(args, " "))
+		},
+	}
+	root.PersistentFlags().StringVar(&g.root, "root", envOr("BERTH_ROOT", "/var/lib/berth"), "root of berth's persistent state")
+	root.PersistentFlags().StringVar(&g.runRoot, "run-root", envOr("BERTH_RUN_ROOT", "/run/berth"), "root of berth's run state")
+	root.PersistentFlags().StringVar(&g.runtime, "runtime", envOr("BERTH_RUNTIME", "runc"), "OCI runtime binary")
+	return root, g
+}
+
+// quickCommands are the top-level commands run most, each of which
+// newRootCmdFor builds alone: the whole tree, hundreds of flags, took
+// ~2.5 ms of every command's start. TestQuickCommandsMatchTree keeps each
+// the same as in the whole tree.
+var quickCommands = map[string]func(*globals) *cobra.Command{
+	"run":     newRunCmd,
+	"create":  newCreateCmd,
+	"start":   newStartCmd,
+	"stop":    newStopCmd,
+	"restart": newRestartCmd,
+	"kill":    newKillCmd,
+	"rm":      func(g *globals) *cobra.Command { return newRmCmd(g, "rm") },
+	"ps":      func(g *globals) *cobra.Command { return newPsCmd(g, "ps") },
+	"exec":    newExecCmd,
+	"logs":    newLogsCmd,
+	"inspect": func(g *globals) *cobra.Command { return newContainerInspectCmd(g, "inspect") },
+	"wait":    newWaitCmd,
+	"images":  func(g *globals) *cobra.Command { return newImagesCmd(g, "images") },
+	"up":      func(g *globals) *cobra.Command { return newUpCmd(newStackEnv(g), nil) },
+	"down":    func(g *globals) *cobra.Command { return newDownCmd(newStackEnv(g), nil) },
+	"plan":    func(g *globals) *cobra.Command { return newPlanCmd(newStackEnv(g), nil) },
+	"compose": func(g *globals) *cobra.Command { return newComposeCmd(newStackEnv(g)) },
+}
+
+// newRootCmdFor is the command tree for the command line args: the root
+// with only the command args name when it is one of quickCommands, else
+// the whole tree (help, completion, suggestions and the rest need it).
+func newRootCmdFor(args []string) *cobra.Command {
+	root, g := newBareRoot()
+	if build, ok := quickCommands[commandWord(root, args)]; ok {
+		root.TraverseChildren = true // as addStackCommandsWith sets it
+		root.AddCommand(build(g))
+		return root
+	}
+	return newRootCmd()
+}
+
+// commandWord is the first word of args past the root's flags, or "" when
+// args hold another flag before it (--help, --version, a typo).
+func commandWord(root *cobra.Command, args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+		name, _, withValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		f := root.PersistentFlags().Lookup(name)
+		if !strings.HasPrefix(a, "--") || f == nil {
+			return ""
+		}
+		if !withValue && f.NoOptDefVal == "" {
+			i++ // the flag's value is the next argument
+		}
+	}
+	return ""
 }
 
 func envOr(key, def string) string {
@@ -106,7 +176,7 @@ func main() {
 			_ = pprof.StartCPUProfile(out)
 		}
 	}
-	err := newRootCmd().Execute()
+	err := newRootCmdFor(os.Args[1:]).Execute()
 	pprof.StopCPUProfile() // a no-op without a profile
 	if err == nil {
 		return

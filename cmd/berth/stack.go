@@ -21,8 +21,11 @@ import (
 // addStackCommands adds the stack commands: config, plan, up, down and the
 // compose group, on the real world.
 func addStackCommands(root *cobra.Command, g *globals) {
-	addStackCommandsWith(root, &stackEnv{g: g, open: stackDeps})
+	addStackCommandsWith(root, newStackEnv(g))
 }
+
+// newStackEnv is the stack commands' environment on the real world.
+func newStackEnv(g *globals) *stackEnv { return &stackEnv{g: g, open: stackDeps} }
 
 // addStackCommandsWith adds the stack commands on the world env opens;
 // tests pass fakes.
