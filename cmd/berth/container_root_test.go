@@ -168,6 +168,15 @@ func TestRootCLIExitCodes(t *testing.T) {
 			t.Errorf("berth %v = %d %q; want %d %q\n%s", tc.args, code, out, tc.want, tc.out, errs)
 		}
 	}
+	// The container starts while the client attaches: what it writes
+	// before, more than a pipe holds, still reaches the client whole.
+	var want strings.Builder
+	for i := 1; i <= 40000; i++ {
+		fmt.Fprintf(&want, "%d\n", i)
+	}
+	if out, errs, code := c.run("run", "--rm", "--network", "none", "busybox", "sh", "-c", "seq 1 40000; echo done >&2"); code != 0 || out != want.String() || errs != "done\n" {
+		t.Errorf("run of seq 1 40000: exit %d, %d bytes of stdout (want %d), stderr %q", code, len(out), want.Len(), errs)
+	}
 	if ids := c.must("ps", "-aq"); ids != "" {
 		t.Errorf("containers left after run --rm: %q", ids)
 	}

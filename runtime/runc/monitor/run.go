@@ -262,15 +262,19 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 		// Before the client attaches: what it sends waits in the pipe.
 		m.hub.setStdin(io.stdinW, nil)
 	}
-	if first && cfg.AttachWait {
-		// The CLI attaches once it hears from us; the process must not run
-		// before, or its first output would be lost.
+	// A client waits to attach (run, start -a): it attaches once it hears
+	// from us. Without a terminal the container starts meanwhile, its
+	// output waiting in the pipes until the client is there (awaitClient
+	// before the pumps), so that none of it is lost and the client's
+	// round trip is not on the way to the start. With one, the process
+	// waits for the client, whose first message sets the terminal's size.
+	waitClient := first && cfg.AttachWait
+	if waitClient {
 		report(m.sync, nil)
 		m.sync = nil
-		select {
-		case <-m.hub.attached:
-		case <-m.wake: // stopped or removed before its client came
-		case <-time.After(10 * time.Second):
+		if cfg.Tty {
+			m.awaitClient()
+			waitClient = false
 		}
 	}
 	// A stop or rm while we were starting (the CLI that started us gone)
@@ -290,6 +294,9 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 		setSubreaper(false)
 		m.hub.setStdin(nil, nil)
 		reapOrphans(0)
+		if waitClient {
+			m.awaitClient() // it hears of the failure as it would have
+		}
 		return 0, io.failure(err)
 	}
 	defer io.close()
@@ -300,6 +307,9 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 	setSubreaper(false)
 	reapOrphans(pid)
 	if err == nil {
+		if waitClient {
+			m.awaitClient()
+		}
 		var pumps sync.WaitGroup
 		if err = m.connect(io, &pumps); err == nil {
 			code := m.supervise(ctx, pid, first)
@@ -312,6 +322,16 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 	}
 	_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
 	return 0, err
+}
+
+// awaitClient waits for the first client to attach, for a stop or rm (the
+// CLI that started us gone), or 10 s at most.
+func (m *monitor) awaitClient() {
+	select {
+	case <-m.hub.attached:
+	case <-m.wake:
+	case <-time.After(10 * time.Second):
+	}
 }
 
 // trimAfter is how long a container runs before its monitor drops the
