@@ -227,7 +227,7 @@ func (b *builder) seccomp() error {
 	switch body := b.sec.Seccomp; {
 	case body == "":
 		if profile, err = seccomp.GetDefaultProfile(b.s); err == nil {
-			dropRefusedArches(profile)
+			dropRefusedArches(profile, b.opts.IA32Refused)
 		}
 	case strings.HasPrefix(strings.TrimSpace(body), "{"):
 		profile, err = seccomp.LoadProfile(body, b.s)

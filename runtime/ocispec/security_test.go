@@ -183,30 +183,32 @@ func TestSeccompProfileSources(t *testing.T) {
 // kernel refuses x32 calls, and only then; a given profile is kept as it is.
 func TestDefaultSeccompArches(t *testing.T) {
 	if goruntime.GOARCH != "amd64" {
-		t.Skip("moby's profile lists x32 only on amd64")
+		t.Skip("moby's profile lists x86 and x32 only on amd64")
 	}
 	refused := x32Refused
 	t.Cleanup(func() { x32Refused = refused })
-	arches := func(t *testing.T, secOpt ...string) []specs.Arch {
+	arches := func(t *testing.T, ia32Refused bool, secOpt ...string) []specs.Arch {
 		t.Helper()
-		s, err := Generate(runtime.Config{Cmd: []string{"sh"}, SecurityOpt: secOpt}, v1.ImageConfig{}, Options{RootPath: "rootfs"})
+		s, err := Generate(runtime.Config{Cmd: []string{"sh"}, SecurityOpt: secOpt}, v1.ImageConfig{}, Options{RootPath: "rootfs", IA32Refused: ia32Refused})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s.Linux.Seccomp.Architectures
 	}
 	given := `seccomp={"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"]}`
-	for _, refuse := range []bool{false, true} {
-		x32Refused = func() bool { return refuse }
-		got := arches(t)
-		if slices.Contains(got, specs.ArchX32) == refuse {
-			t.Errorf("x32 refused %v: default profile architectures %v", refuse, got)
-		}
-		if !slices.Contains(got, specs.ArchX86_64) || !slices.Contains(got, specs.ArchX86) {
-			t.Errorf("x32 refused %v: default profile lost a native architecture: %v", refuse, got)
-		}
-		if got := arches(t, given); !slices.Contains(got, specs.ArchX32) {
-			t.Errorf("x32 refused %v: a given profile lost x32: %v", refuse, got)
+	for _, x32 := range []bool{false, true} {
+		for _, ia32 := range []bool{false, true} {
+			x32Refused = func() bool { return x32 }
+			got := arches(t, ia32)
+			if slices.Contains(got, specs.ArchX32) == x32 || slices.Contains(got, specs.ArchX86) == ia32 {
+				t.Errorf("x32 refused %v, ia32 refused %v: default profile architectures %v", x32, ia32, got)
+			}
+			if !slices.Contains(got, specs.ArchX86_64) {
+				t.Errorf("x32 refused %v, ia32 refused %v: default profile lost the native architecture: %v", x32, ia32, got)
+			}
+			if got := arches(t, ia32, given); len(got) != 3 {
+				t.Errorf("x32 refused %v, ia32 refused %v: a given profile lost an architecture: %v", x32, ia32, got)
+			}
 		}
 	}
 }

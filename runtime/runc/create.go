@@ -169,6 +169,7 @@ func (r *Runtime) writeSpec(id, dir, hostname, initBinary string, cfg runtime.Co
 		ReadFile:       os.ReadFile,
 		NetNSPath:      netnsPath,
 		Volumes:        volDirs,
+		IA32Refused:    r.ia32Refused(),
 	})
 	if err != nil {
 		return err

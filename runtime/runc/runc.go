@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	"github.com/containerd/errdefs"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -85,6 +86,9 @@ type Options struct {
 // concurrent use, also by several processes on the same state directories.
 type Runtime struct {
 	opts Options
+
+	ia32Once sync.Once
+	ia32     bool // ia32Refused's answer
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
