@@ -20,6 +20,7 @@
 //	<run-root>/<id>/                the bundle: config.json, rootfs/ (the
 //	                                overlay mount), monitor.json, attach.sock
 //	<run-root>/runc/                the OCI runtime's own --root
+//	<run-root>/ia32                 the ia32 probe's answer (ia32.go)
 package runc
 
 import (
