@@ -15,6 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/internal/atomicfile"
+	"github.com/berth-dev/berth/internal/overlay"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/ocispec"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
@@ -147,7 +148,7 @@ func (r *Runtime) Wait(ctx context.Context, ref string) (int, error) {
 			return 0, err
 		}
 		if !isActive(st.Status) {
-			r.releaseAfterExit(ctx, rec)
+			r.finishExit(ctx, rec)
 			return st.ExitCode, nil
 		}
 		select {
@@ -158,15 +159,16 @@ func (r *Runtime) Wait(ctx context.Context, ref string) (int, error) {
 	}
 }
 
-// releaseAfterExit releases the network of an exited container whose
-// monitor has not yet done so (its `berth release` runs after the exit is
-// recorded), so that what follows a wait sees the address, ports and
-// endpoint gone, as after Docker's wait. Errors leave it to the monitor.
-func (r *Runtime) releaseAfterExit(ctx context.Context, rec *Record) {
-	if !attachedKind(rec) || !r.networksWired() {
-		return
-	}
-	if _, err := os.Lstat(r.netnsPath(rec.ID)); err != nil {
+// finishExit does for an exited container what its monitor does right
+// after recording the exit (`berth container release-network`, then the
+// unmount as it exits), when Wait sees the exit first: so that what follows
+// a wait finds the address, ports and endpoint released and the root
+// filesystem unmounted, as after Docker's wait. Errors leave it to the
+// monitor.
+func (r *Runtime) finishExit(ctx context.Context, rec *Record) {
+	_, err := os.Lstat(r.netnsPath(rec.ID))
+	network := err == nil && attachedKind(rec) && r.networksWired()
+	if !network && !isMounted(r.rootfs(rec.ID)) {
 		return
 	}
 	l, err := r.opLock(ctx, rec.ID)
@@ -174,11 +176,17 @@ func (r *Runtime) releaseAfterExit(ctx context.Context, rec *Record) {
 		return
 	}
 	defer l.Unlock()
-	if rec, err := r.readRecord(rec.ID); err == nil {
-		if st, err := r.observe(ctx, rec); err == nil && !isActive(st.Status) {
-			r.releaseNetwork(ctx, rec)
-		}
+	rec, err = r.readRecord(rec.ID)
+	if err != nil {
+		return
 	}
+	if st, err := r.observe(ctx, rec); err != nil || isActive(st.Status) {
+		return
+	}
+	if network {
+		r.releaseNetwork(ctx, rec)
+	}
+	_ = overlay.Unmount(r.rootfs(rec.ID))
 }
 
 // Rename gives a container a new name; the old name is free afterwards.
