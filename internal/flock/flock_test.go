@@ -2,6 +2,9 @@ package flock
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -59,4 +62,39 @@ func TestSharedAndTry(t *testing.T) {
 		t.Fatal("AcquireShared succeeded while the exclusive lock is held")
 	}
 	l.Unlock()
+}
+
+func TestAcquireInLeavesRemovedDirectoriesGone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "obj")
+	path := filepath.Join(dir, "op.lock")
+	if _, err := AcquireIn(t.Context(), path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("AcquireIn in a missing directory: %v, want ErrNotExist", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("AcquireIn created the directory: %v", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := AcquireIn(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		l, err := AcquireIn(t.Context(), path)
+		l.Unlock()
+		got <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // the waiter has the file open
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	holder.Unlock()
+	if err := <-got; !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a waiter whose directory was removed: %v, want ErrNotExist", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the removed directory came back: %v", err)
+	}
 }

@@ -478,7 +478,7 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 		return fmt.Errorf("remove %s: %w", rec.Name, err)
 	}
 	r.releaseName(rec.Name, rec.ID)
-	if err := os.RemoveAll(r.containerDir(rec.ID)); err != nil {
+	if err := r.removeContainerDir(rec.ID); err != nil {
 		return fmt.Errorf("remove %s: %w", rec.Name, err)
 	}
 	if attachedKind(rec) && r.networksWired() {

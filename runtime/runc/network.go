@@ -410,7 +410,7 @@ func (r *Runtime) releaseExited(ctx context.Context, skip string) int {
 			continue
 		}
 		lctx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
-		l, err := flock.Acquire(lctx, filepath.Join(r.containerDir(id), "op.lock"))
+		l, err := flock.AcquireIn(lctx, filepath.Join(r.containerDir(id), "op.lock"))
 		cancel()
 		if err != nil {
 			continue

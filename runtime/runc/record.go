@@ -101,7 +101,12 @@ func (r *Runtime) writeRecord(rec *Record) error {
 // update) on one container across berth processes. The monitor never takes
 // it, so holding it while waiting for the monitor cannot deadlock.
 func (r *Runtime) opLock(ctx context.Context, id string) (*flock.Lock, error) {
-	l, err := flock.Acquire(ctx, filepath.Join(r.containerDir(id), "op.lock"))
+	// AcquireIn: a container removed meanwhile is not made again by its
+	// lock file; it is gone.
+	l, err := flock.AcquireIn(ctx, filepath.Join(r.containerDir(id), "op.lock"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("No such container: %s", id))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock container %s: %w", id, err)
 	}
@@ -252,6 +257,32 @@ func (r *Runtime) dirIDs() ([]string, error) {
 	return ids, nil
 }
 
+// removedPrefix names a container directory being removed.
+const removedPrefix = ".rm-"
+
+// removeContainerDir removes a container's directory, first moving it
+// aside in one rename: a process that waited for its lock then finds it
+// gone (flock.AcquireIn) instead of making it again, and a crash midway
+// leaves a .rm- directory that RemoveOrphans finishes.
+func (r *Runtime) removeContainerDir(id string) error {
+	dir := r.containerDir(id)
+	gone := filepath.Join(r.containersDir(), removedPrefix+id)
+	err := os.Rename(dir, gone)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		// A crashed remove of the same container left gone: clear it.
+		if err := os.RemoveAll(gone); err != nil {
+			return err
+		}
+		if err := os.Rename(dir, gone); err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(gone)
+}
+
 // ShortID is Docker's 12-character form of an ID.
 func ShortID(id string) string {
 	if len(id) > 12 {
@@ -273,6 +304,12 @@ func (r *Runtime) RemoveOrphans(minAge time.Duration) (int, error) {
 	}
 	n := 0
 	for _, e := range ents {
+		if id, ok := strings.CutPrefix(e.Name(), removedPrefix); ok && e.IsDir() && isID(id) {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) >= minAge {
+				_ = os.RemoveAll(filepath.Join(r.containersDir(), e.Name())) // a remove cut short
+			}
+			continue
+		}
 		if !e.IsDir() || !isID(e.Name()) || r.exists(e.Name()) {
 			continue
 		}

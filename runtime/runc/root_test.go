@@ -511,3 +511,36 @@ func TestRootRemoveWhileStartingWithoutCLI(t *testing.T) {
 		t.Errorf("container directory left: %v", err)
 	}
 }
+
+// Removes of one container racing each other (a failed run --rm: the CLI
+// and the monitor's hook) leave nothing: whoever waited for the lock finds
+// the container gone instead of making its directory again.
+func TestRootConcurrentRemovesLeaveNothing(t *testing.T) {
+	r := rootRuntime(t)
+	id := create(t, r, runtime.Config{Cmd: sh("sleep 60")})
+	if err := r.Start(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { errs <- r.Remove(context.Background(), id, runtime.RemoveOptions{Force: true}) }()
+	}
+	removed := 0
+	for range 4 {
+		switch err := <-errs; {
+		case err == nil:
+			removed++
+		case !errdefs.IsNotFound(err):
+			t.Errorf("a racing remove: %v", err)
+		}
+	}
+	if removed == 0 {
+		t.Error("no remove succeeded")
+	}
+	ents, _ := os.ReadDir(r.containersDir())
+	for _, e := range ents {
+		if strings.Contains(e.Name(), id) {
+			t.Errorf("left in the containers directory: %s", e.Name())
+		}
+	}
+}

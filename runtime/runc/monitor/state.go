@@ -96,7 +96,7 @@ func ReadState(dir string) (State, error) {
 // Update reads dir's state under its lock, lets fn change it and writes it
 // back atomically. If fn returns an error nothing is written.
 func Update(ctx context.Context, dir string, fn func(*State) error) (State, error) {
-	l, err := flock.Acquire(ctx, filepath.Join(dir, lockFile))
+	l, err := flock.AcquireIn(ctx, filepath.Join(dir, lockFile)) // a removed container stays removed
 	if err != nil {
 		return State{}, err
 	}

@@ -1,0 +1,42 @@
+package runc
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/runtime/runc/monitor"
+)
+
+// A command that resolved a container just before another removed it must
+// find it gone when it takes its locks, not make its directory again (a
+// directory without a record, left for good).
+func TestLocksOfARemovedContainer(t *testing.T) {
+	dir := t.TempDir()
+	r := New(Options{Root: dir, RunRoot: filepath.Join(dir, "run")})
+	id := newID()
+	if err := os.MkdirAll(r.containerDir(id), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l, err := r.opLock(t.Context(), id)
+	if err != nil {
+		t.Fatalf("lock of an existing container: %v", err)
+	}
+	l.Unlock()
+	if err := r.removeContainerDir(id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.opLock(t.Context(), id); !errdefs.IsNotFound(err) {
+		t.Errorf("operation lock of a removed container: %v, want not found", err)
+	}
+	if _, err := monitor.Update(t.Context(), r.containerDir(id), func(*monitor.State) error { return nil }); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("state update of a removed container: %v, want not exist", err)
+	}
+	if ents, _ := os.ReadDir(r.containersDir()); len(ents) != 0 {
+		t.Errorf("left in the containers directory: %v", ents)
+	}
+}
