@@ -137,24 +137,39 @@ func (m *Manager) Disconnect(ctx context.Context, containerID, network string) e
 }
 
 // Rename changes the name an attached container is found by in DNS
-// (`berth rename`). Not attached is no error: the next Attach takes the
-// new name.
+// (`berth rename`), and has the DNS server read it at once, as after a
+// connect. Not attached is no error: the next Attach takes the new name.
 func (m *Manager) Rename(ctx context.Context, containerID, name string) error {
+	att, err := m.renameAttachment(ctx, containerID, name)
+	if err != nil || att == nil || m.opts.EnsureDNS == nil {
+		return err
+	}
+	for _, ep := range att.Endpoints {
+		if r, err := m.Get(ctx, ep.Network); err == nil && HasDNS(r) {
+			return m.opts.EnsureDNS(ctx)
+		}
+	}
+	return nil
+}
+
+// renameAttachment writes the new name into the container's attachment;
+// nil when it has none.
+func (m *Manager) renameAttachment(ctx context.Context, containerID, name string) (*Attachment, error) {
 	lk, err := flock.Acquire(ctx, m.attachLock())
 	if err != nil {
-		return fmt.Errorf("rename %s: %w", containerID, err)
+		return nil, fmt.Errorf("rename %s: %w", containerID, err)
 	}
 	defer lk.Unlock()
 	att, err := m.attachment(containerID)
 	if errdefs.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("rename %s: %w", containerID, err)
+		return nil, fmt.Errorf("rename %s: %w", containerID, err)
 	}
 	att.Name = name
 	if err := atomicfile.WriteJSON(m.attachPath(containerID), att, 0o600); err != nil {
-		return fmt.Errorf("rename %s: %w", containerID, err)
+		return nil, fmt.Errorf("rename %s: %w", containerID, err)
 	}
-	return nil
+	return &att, nil
 }
