@@ -49,6 +49,9 @@ type Watcher struct {
 	// retried, merged with the changes that arrived meanwhile, unless its
 	// error is Permanent (then the next change of its files tries again).
 	Retry time.Duration
+	// Watching, if set, is called once the rules' paths are watched: a
+	// change made after it is seen.
+	Watching func()
 
 	once    sync.Once
 	updates chan []Rule
@@ -136,6 +139,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	if err := watch(w.Rules); err != nil {
 		return err
+	}
+	if w.Watching != nil {
+		w.Watching()
 	}
 
 	pending := map[string]Change{}

@@ -155,7 +155,8 @@ func watchStack(cmd *cobra.Command, env *stackEnv, w *stackWorld, o *upOptions, 
 	}
 	fmt.Fprintf(errOut, "Watching %d files of stack %s for changes (Ctrl-C to stop)\n", len(files), st.Project.Name)
 	if n := len(dev.w.Rules); n > 0 {
-		fmt.Fprintf(errOut, "Watching %d develop.watch paths\n", n)
+		// Said once the paths are watched: an edit after it is seen.
+		dev.w.Watching = func() { fmt.Fprintf(errOut, "Watching %d develop.watch paths\n", n) }
 	}
 	devDone := make(chan error, 1)
 	go func() { devDone <- dev.run(ctx) }()
