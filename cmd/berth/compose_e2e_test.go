@@ -303,8 +303,16 @@ volumes:
 	if out, err := berth("up", "-d"); err != nil {
 		t.Fatalf("up again: %v\n%s", err, out)
 	}
-	if out, err := berth("compose", "exec", "-T", "db", "cat", "/data/log"); err != nil || out != "run\nrun\n" {
-		t.Errorf("the volume did not keep its data across down and up: %v %q", err, out)
+	// db appends its line once its shell runs, a moment after up -d.
+	var dbLog string
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, err := berth("compose", "exec", "-T", "db", "cat", "/data/log")
+		if dbLog = out; (err == nil && out == "run\nrun\n") || time.Now().After(end) {
+			break
+		}
+	}
+	if dbLog != "run\nrun\n" {
+		t.Errorf("the volume did not keep its data across down and up: %q", dbLog)
 	}
 	if out, err := berth("down", "-v", "-t", "0"); err != nil {
 		t.Fatalf("down -v: %v\n%s", err, out)

@@ -130,8 +130,17 @@ services:
 	}
 	// inWeb reads a file as web's container sees it: its live root
 	// filesystem (cheap enough to poll every 10 ms).
+	// The container's ID is looked up again only when a read fails (it
+	// may have been recreated), not at every poll.
+	webID := id("web")
 	inWeb := func(p string) (string, bool) {
-		data, err := os.ReadFile(filepath.Join(st.run, id("web"), "rootfs", p))
+		data, err := os.ReadFile(filepath.Join(st.run, webID, "rootfs", p))
+		if err != nil {
+			if out, ierr := berth("inspect", "-f", "{{.Id}}", stack+"-web-1"); ierr == nil {
+				webID = strings.TrimSpace(out)
+				data, err = os.ReadFile(filepath.Join(st.run, webID, "rootfs", p))
+			}
+		}
 		return string(data), err == nil
 	}
 	execWeb := func(script string) string {
@@ -145,19 +154,19 @@ services:
 
 	t.Run("sync", func(t *testing.T) {
 		write("src/a.txt", "one")
-		waitFor("a.txt synced", time.Second, func() bool { s, _ := inWeb("app/a.txt"); return s == "one" })
+		waitFor("a.txt synced", 5*time.Second, func() bool { s, _ := inWeb("app/a.txt"); return s == "one" })
 		write("src/d/b.txt", "bee")
-		waitFor("d/b.txt synced", time.Second, func() bool { s, _ := inWeb("app/d/b.txt"); return s == "bee" })
+		waitFor("d/b.txt synced", 5*time.Second, func() bool { s, _ := inWeb("app/d/b.txt"); return s == "bee" })
 		if out := execWeb("cat /app/a.txt /app/d/b.txt"); out != "onebee" {
 			t.Errorf("the container sees %q", out)
 		}
 		os.Remove(filepath.Join(stackDir, "src", "a.txt"))
-		waitFor("a.txt deleted", time.Second, func() bool { _, ok := inWeb("app/a.txt"); return !ok })
+		waitFor("a.txt deleted", 5*time.Second, func() bool { _, ok := inWeb("app/a.txt"); return !ok })
 	})
 	t.Run("ignored", func(t *testing.T) {
 		write("src/x.tmp", "ignored")
 		write("src/c.txt", "sea")
-		waitFor("c.txt synced", time.Second, func() bool { s, _ := inWeb("app/c.txt"); return s == "sea" })
+		waitFor("c.txt synced", 5*time.Second, func() bool { s, _ := inWeb("app/c.txt"); return s == "sea" })
 		if _, ok := inWeb("app/x.tmp"); ok {
 			t.Error("an ignored file was synced")
 		}
