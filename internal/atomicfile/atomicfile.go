@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Write replaces path with data, atomically and durably.
@@ -72,6 +73,72 @@ func write(path string, data []byte, perm os.FileMode, durable bool) error {
 		return nil
 	}
 	return SyncDir(dir)
+}
+
+// File is one file of WriteAll.
+type File struct {
+	Path string
+	Data []byte
+	Perm os.FileMode
+}
+
+// WriteAll writes files as Write does each, but with their fsyncs run at
+// once and each directory synced once: one journal commit where Write in
+// turn waits for several (a container's spec and record: ~2 ms less of
+// every create). They are renamed into place in order, so that a reader
+// who finds a later one finds the earlier ones too. On error none of the
+// temporary files is left; files already renamed stay.
+func WriteAll(files ...File) error {
+	tmps := make([]*os.File, len(files))
+	defer func() {
+		for _, f := range tmps {
+			if f != nil {
+				_ = f.Close()
+				_ = os.Remove(f.Name())
+			}
+		}
+	}()
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, file := range files {
+		f, err := os.CreateTemp(filepath.Dir(file.Path), "."+filepath.Base(file.Path)+".tmp-*")
+		if err != nil {
+			return fmt.Errorf("write %s: %w", file.Path, err)
+		}
+		tmps[i] = f
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.Write(file.Data); err != nil {
+				errs[i] = err
+			} else if err := f.Chmod(file.Perm); err != nil {
+				errs[i] = err
+			} else {
+				errs[i] = f.Sync()
+			}
+		}()
+	}
+	wg.Wait()
+	dirs := map[string]bool{}
+	for i, file := range files {
+		if errs[i] != nil {
+			return fmt.Errorf("write %s: %w", file.Path, errs[i])
+		}
+		if err := tmps[i].Close(); err != nil {
+			return fmt.Errorf("write %s: %w", file.Path, err)
+		}
+		if err := os.Rename(tmps[i].Name(), file.Path); err != nil {
+			return fmt.Errorf("write %s: %w", file.Path, err)
+		}
+		tmps[i] = nil
+		dirs[filepath.Dir(file.Path)] = true
+	}
+	for dir := range dirs {
+		if err := SyncDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteJSON replaces path with v encoded as indented JSON.

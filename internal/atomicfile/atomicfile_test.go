@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +50,34 @@ func TestWriteMissingDirFails(t *testing.T) {
 	}
 	if err := Replace(filepath.Join(t.TempDir(), "no", "such"), nil, 0o600); err == nil {
 		t.Fatal("Replace: want an error for a missing directory")
+	}
+}
+
+func TestWriteAllWritesEveryFileAndNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "config.json"), filepath.Join(dir, "container.json")
+	if err := Write(b, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteAll(File{Path: a, Data: []byte("spec"), Perm: 0o600}, File{Path: b, Data: []byte("record"), Perm: 0o640}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{a: "spec", b: "record"} {
+		if got, err := os.ReadFile(path); err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", path, got, err, want)
+		}
+	}
+	if fi, err := os.Stat(b); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode of %s: %v %v", b, fi.Mode(), err)
+	}
+	// A file that cannot be written fails the call and leaves no temp.
+	if err := WriteAll(File{Path: filepath.Join(dir, "x"), Data: []byte("x"), Perm: 0o600}, File{Path: filepath.Join(dir, "no", "y"), Data: []byte("y"), Perm: 0o600}); err == nil {
+		t.Error("WriteAll into a missing directory succeeded")
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temp file left: %s", e.Name())
+		}
 	}
 }

@@ -2,6 +2,7 @@ package runc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -119,7 +120,8 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	if err != nil {
 		return "", err
 	}
-	if err := r.writeSpec(id, dir, hostname, mon, cfg, img, netnsPath, volDirs); err != nil {
+	spec, err := r.generateSpec(id, dir, hostname, mon, cfg, img, netnsPath, volDirs)
+	if err != nil {
 		return "", err
 	}
 	rec, err := newRecord(id, name, cfg, merged, argv, img, o)
@@ -130,7 +132,16 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	if o.PublishAll {
 		rec.PublishAll, rec.PortBindings = true, asked
 	}
-	if err := r.writeRecord(rec); err != nil {
+	recData, err := rec.json()
+	if err != nil {
+		return "", fmt.Errorf("create: %w", err)
+	}
+	// The spec, then the record, which makes the container: both durable,
+	// with one wait for the disk.
+	if err := atomicfile.WriteAll(
+		atomicfile.File{Path: filepath.Join(dir, "config.json"), Data: spec, Perm: 0o600},
+		atomicfile.File{Path: filepath.Join(dir, recordFile), Data: recData, Perm: 0o600},
+	); err != nil {
 		return "", fmt.Errorf("create: %w", err)
 	}
 	if _, err := monitor.Update(ctx, dir, func(st *monitor.State) error {
@@ -143,15 +154,15 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 	return id, nil
 }
 
-// writeSpec generates the container's OCI spec (ocispec, Docker's defaults)
-// fitted to this host, into its directory.
-func (r *Runtime) writeSpec(id, dir, hostname, initBinary string, cfg runtime.Config, img Image, netnsPath string, volDirs map[string]string) error {
+// generateSpec generates the container's OCI spec (ocispec, Docker's
+// defaults) fitted to this host, as config.json's content.
+func (r *Runtime) generateSpec(id, dir, hostname, initBinary string, cfg runtime.Config, img Image, netnsPath string, volDirs map[string]string) ([]byte, error) {
 	caps, _ := ocispec.HostCapabilities()
 	var devices []specs.LinuxDevice
 	if cfg.Privileged {
 		var err error
 		if devices, err = ocispec.HostDevices(); err != nil {
-			return fmt.Errorf("create: %w", err)
+			return nil, fmt.Errorf("create: %w", err)
 		}
 	}
 	spec, err := ocispec.Generate(cfg, img.Config, ocispec.Options{
@@ -172,15 +183,16 @@ func (r *Runtime) writeSpec(id, dir, hostname, initBinary string, cfg runtime.Co
 		IA32Refused:    r.ia32Refused(),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := fitHost(spec); err != nil {
-		return err
+		return nil, err
 	}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, "config.json"), spec, 0o600); err != nil {
-		return fmt.Errorf("create: %w", err)
+	data, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("create: %w", err)
 	}
-	return nil
+	return append(data, '\n'), nil
 }
 
 // newRecord is the record of a new container: what it was asked for and

@@ -94,7 +94,20 @@ func (r *Runtime) readRecord(id string) (*Record, error) {
 }
 
 func (r *Runtime) writeRecord(rec *Record) error {
-	return atomicfile.WriteJSON(filepath.Join(r.containerDir(rec.ID), recordFile), rec, 0o600)
+	data, err := rec.json()
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(r.containerDir(rec.ID), recordFile), data, 0o600)
+}
+
+// json is the record as container.json holds it.
+func (rec *Record) json() ([]byte, error) {
+	data, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", rec.ID, err)
+	}
+	return append(data, '\n'), nil
 }
 
 // opLock serialises lifecycle operations (start, stop, remove, rename,
