@@ -40,3 +40,36 @@ func TestLocksOfARemovedContainer(t *testing.T) {
 		t.Errorf("left in the containers directory: %v", ents)
 	}
 }
+
+// What removes cut short leave (a .rm- directory, a run directory whose
+// container is gone) container prune's RemoveOrphans finishes; the run
+// directory of a container that exists stays.
+func TestRemoveOrphansFinishesCutShortRemoves(t *testing.T) {
+	dir := t.TempDir()
+	r := New(Options{Root: dir, RunRoot: filepath.Join(dir, "run")})
+	gone, kept := newID(), newID()
+	for _, d := range []string{
+		filepath.Join(r.containersDir(), removedPrefix+gone, "upper"),
+		r.runDir(gone), r.runDir(kept), r.containerDir(kept),
+	} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(r.containerDir(kept), recordFile), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RemoveOrphans(0); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Join(r.containersDir(), removedPrefix+gone), r.runDir(gone)} {
+		if _, err := os.Stat(d); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s left: %v", d, err)
+		}
+	}
+	for _, d := range []string{r.runDir(kept), r.containerDir(kept)} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s removed: %v", d, err)
+		}
+	}
+}

@@ -337,5 +337,15 @@ func (r *Runtime) RemoveOrphans(minAge time.Duration) (int, error) {
 		}
 		n++
 	}
+	// Run directories of containers removed by a remove cut short.
+	runEnts, _ := os.ReadDir(r.opts.RunRoot)
+	for _, e := range runEnts {
+		if !e.IsDir() || !isID(e.Name()) || r.dirExists(e.Name()) || isMounted(r.rootfs(e.Name())) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) >= minAge {
+			_ = os.RemoveAll(r.runDir(e.Name()))
+		}
+	}
 	return n, nil
 }
