@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -15,8 +16,8 @@ import (
 	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
-// ia32File caches, in the run root (gone at a reboot, as the answer may
-// be), whether the kernel runs 32-bit x86 programs.
+// ia32File caches, in the run root, whether the kernel runs 32-bit x86
+// programs: "<boot id> refused" or "<boot id> runs".
 const ia32File = "ia32"
 
 // ia32Refused reports whether this kernel refuses 32-bit x86 programs:
@@ -33,12 +34,19 @@ func (r *Runtime) probeIA32() bool {
 	if goruntime.GOARCH != "amd64" {
 		return false
 	}
+	// The answer is for this boot: a run root that is no tmpfs outlives
+	// it, and the next kernel may answer otherwise.
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	path := filepath.Join(r.opts.RunRoot, ia32File)
-	switch b, _ := os.ReadFile(path); string(b) {
-	case "refused\n":
-		return true
-	case "runs\n":
-		return false
+	if b, err := os.ReadFile(path); err == nil {
+		if id, answer, ok := strings.Cut(string(b), " "); ok && len(boot) > 0 && id == strings.TrimSpace(string(boot)) {
+			switch answer {
+			case "refused\n":
+				return true
+			case "runs\n":
+				return false
+			}
+		}
 	}
 	refused, err := runsIA32()
 	if err != nil {
@@ -48,8 +56,8 @@ func (r *Runtime) probeIA32() bool {
 	if refused {
 		answer = "refused\n"
 	}
-	if err := os.MkdirAll(r.opts.RunRoot, 0o700); err == nil {
-		_ = atomicfile.Replace(path, []byte(answer), 0o644)
+	if len(boot) > 0 && os.MkdirAll(r.opts.RunRoot, 0o700) == nil {
+		_ = atomicfile.Replace(path, []byte(strings.TrimSpace(string(boot))+" "+answer), 0o644)
 	}
 	return refused
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strings"
 	"testing"
 )
 
@@ -41,16 +42,30 @@ func TestIA32AnswerKeptInRunRoot(t *testing.T) {
 	dir := t.TempDir()
 	r := New(Options{Root: dir, RunRoot: filepath.Join(dir, "run")})
 	probed := r.ia32Refused()
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		t.Skip("no boot id")
+	}
+	bootID := strings.TrimSpace(string(boot))
 	b, err := os.ReadFile(filepath.Join(dir, "run", ia32File))
-	if err != nil || (string(b) == "refused\n") != probed {
+	if err != nil || string(b) != bootID+map[bool]string{true: " refused\n", false: " runs\n"}[probed] {
 		t.Fatalf("kept answer %q (%v), probe said refused=%v", b, err, probed)
 	}
-	for answer, want := range map[string]bool{"refused\n": true, "runs\n": false} {
-		if err := os.WriteFile(filepath.Join(dir, "run", ia32File), []byte(answer), 0o644); err != nil {
+	for _, tc := range []struct {
+		kept string
+		want bool
+	}{
+		{bootID + " refused\n", true},
+		{bootID + " runs\n", false},
+		{"another-boot refused\n", probed}, // probed again
+		{"another-boot runs\n", probed},
+		{"refused\n", probed}, // unreadable: probed again
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "run", ia32File), []byte(tc.kept), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if got := New(Options{Root: dir, RunRoot: filepath.Join(dir, "run")}).ia32Refused(); got != want {
-			t.Errorf("kept %q: ia32Refused = %v, want %v", answer, got, want)
+		if got := New(Options{Root: dir, RunRoot: filepath.Join(dir, "run")}).ia32Refused(); got != tc.want {
+			t.Errorf("kept %q: ia32Refused = %v, want %v", tc.kept, got, tc.want)
 		}
 	}
 }
