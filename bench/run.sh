@@ -1,6 +1,7 @@
 #!/bin/bash
 # Container start+exit: `berth run --rm --network none busybox true` against a raw
-# `runc run` of a prepared bundle (and crun, podman, docker when installed), with
+# `runc run` of a prepared bundle (and of berth's own bundle, and crun, podman,
+# docker when installed), with
 # hyperfine (apt-get install hyperfine jq). Prints medians and ratios to raw runc.
 #
 # Usage: bench/run.sh [RUNS]      (default 20 runs, 3 warm-ups; run as root)
@@ -46,7 +47,22 @@ s["process"]["args"] = ["true"]; s["process"]["terminal"] = False; s["root"]["re
 json.dump(s, open(p, "w"))
 PY
 
+# raw runc of berth's own bundle: the spec berth generates (Docker's seccomp
+# profile, masked paths, devices...) over a plain copy of the rootfs, which
+# tells runc's share of berth's time from berth's own.
+cid=$($B create --network none busybox true)
+mkdir -p "$WORK/bbundle"
+cp -a "$R" "$WORK/bbundle/rootfs"
+python3 - "$WORK/root/containers/$cid/config.json" "$WORK/bbundle/config.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["root"] = {"path": "rootfs"}
+s["linux"].pop("cgroupsPath", None)
+json.dump(s, open(sys.argv[2], "w"))
+PY
+
 cmds=(-n "runc run" "runc --root $RUNROOT/raw run -b $WORK/bundle rb\$\$"
+      -n "runc run, berth's bundle" "runc --root $RUNROOT/raw run -b $WORK/bbundle bb\$\$"
       -n "berth run --rm --network none" "$B run --rm --network none busybox true")
 if command -v crun >/dev/null && crun --root "$RUNROOT/crun" run -b "$WORK/bundle" crtry >/dev/null 2>&1; then
   cmds+=(-n "crun run" "crun --root $RUNROOT/crun run -b $WORK/bundle cr\$\$")
@@ -69,4 +85,20 @@ base = next(r["median"] for r in res if r["command"] == "runc run")
 print(f"{'command':40} {'median_ms':>10} {'vs runc':>8}")
 for r in res:
     print(f"{r['command']:40} {r['median']*1000:10.1f} {r['median']/base:7.2f}x")
+PY
+
+# hyperfine times each command in a block, so the VM's drift between blocks
+# (±10% here) moves the ratios; the same pair taken in turn does not.
+python3 - "$RUNS" "runc --root $RUNROOT/raw run -b $WORK/bundle" "$B run --rm --network none busybox true" <<'PY'
+import shlex, statistics, subprocess, sys, time
+runs, raw, berth = int(sys.argv[1]), sys.argv[2], shlex.split(sys.argv[3])
+t = {"raw": [], "berth": []}
+for i in range(runs):
+    for name in (("raw", "berth") if i % 2 == 0 else ("berth", "raw")):
+        argv = shlex.split(raw) + [f"ri{i}"] if name == "raw" else berth
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+        t[name].append((time.perf_counter() - start) * 1000)
+r, b = statistics.median(t["raw"]), statistics.median(t["berth"])
+print(f"in turn, {runs} pairs: runc run {r:.1f} ms, berth run --rm {b:.1f} ms: {b / r:.2f}x")
 PY
