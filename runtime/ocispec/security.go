@@ -1,6 +1,7 @@
 package ocispec
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -226,8 +227,12 @@ func (b *builder) seccomp() error {
 	)
 	switch body := b.sec.Seccomp; {
 	case body == "":
-		if profile, err = seccomp.GetDefaultProfile(b.s); err == nil {
-			dropRefusedArches(profile, b.opts.IA32Refused)
+		if profile, err = seccomp.GetDefaultProfile(b.s); err == nil && dropRefusedArches(profile, b.opts.IA32Refused) {
+			b.s.Annotations = maps.Clone(b.s.Annotations)
+			if b.s.Annotations == nil {
+				b.s.Annotations = map[string]string{}
+			}
+			b.s.Annotations[AnnotationX86LeftOut] = "true"
 		}
 	case strings.HasPrefix(strings.TrimSpace(body), "{"):
 		profile, err = seccomp.LoadProfile(body, b.s)

@@ -1,6 +1,7 @@
 package ocispec
 
 import (
+	"encoding/json"
 	goruntime "runtime"
 	"slices"
 	"testing"
@@ -210,5 +211,49 @@ func TestDefaultSeccompArches(t *testing.T) {
 				t.Errorf("x32 refused %v, ia32 refused %v: a given profile lost an architecture: %v", x32, ia32, got)
 			}
 		}
+	}
+}
+
+// A spec whose profile left x86 out says so, and RestoreX86 makes its
+// profile Docker's again (for a start on a kernel that runs 32-bit code).
+func TestRestoreX86(t *testing.T) {
+	if goruntime.GOARCH != "amd64" {
+		t.Skip("x86 is amd64's companion architecture")
+	}
+	full, err := Generate(runtime.Config{Cmd: []string{"sh"}}, v1.ImageConfig{}, Options{RootPath: "rootfs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := full.Annotations[AnnotationX86LeftOut]; ok {
+		t.Fatal("a profile with x86 is marked as without")
+	}
+	cut, err := Generate(runtime.Config{Cmd: []string{"sh"}}, v1.ImageConfig{}, Options{RootPath: "rootfs", IA32Refused: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cut.Annotations[AnnotationX86LeftOut] != "true" || slices.Contains(cut.Linux.Seccomp.Architectures, specs.ArchX86) {
+		t.Fatalf("profile without x86: annotations %v, architectures %v", cut.Annotations, cut.Linux.Seccomp.Architectures)
+	}
+	data, _ := json.Marshal(cut)
+	restored, err := RestoreX86(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got specs.Spec
+	if err := json.Unmarshal(restored, &got); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Annotations[AnnotationX86LeftOut]; ok || !slices.Contains(got.Linux.Seccomp.Architectures, specs.ArchX86) {
+		t.Errorf("restored: annotations %v, architectures %v", got.Annotations, got.Linux.Seccomp.Architectures)
+	}
+	// Docker's profile again: the same architectures and rules as one made
+	// with x86 (x32 follows this kernel in both).
+	if !slices.Equal(got.Linux.Seccomp.Architectures, full.Linux.Seccomp.Architectures) || len(got.Linux.Seccomp.Syscalls) != len(full.Linux.Seccomp.Syscalls) {
+		t.Errorf("restored %v, %d rules; made with x86 %v, %d rules", got.Linux.Seccomp.Architectures, len(got.Linux.Seccomp.Syscalls), full.Linux.Seccomp.Architectures, len(full.Linux.Seccomp.Syscalls))
+	}
+	// A spec without the mark is left as it is.
+	plain, _ := json.Marshal(full)
+	if out, err := RestoreX86(plain); err != nil || string(out) != string(plain) {
+		t.Errorf("RestoreX86 changed an unmarked spec: %v", err)
 	}
 }

@@ -119,6 +119,12 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 	if err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
+	if bytes.Contains(spec, []byte(ocispec.AnnotationX86LeftOut)) && !r.ia32Refused() {
+		// Made where 32-bit programs could not run; this kernel runs them.
+		if spec, err = ocispec.RestoreX86(spec); err != nil {
+			return fmt.Errorf("start %s: %w", rec.Name, err)
+		}
+	}
 	if err := atomicfile.Replace(filepath.Join(runDir, "config.json"), spec, 0o600); err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
