@@ -98,14 +98,17 @@ func WriteAll(files ...File) error {
 			}
 		}
 	}()
-	errs := make([]error, len(files))
-	var wg sync.WaitGroup
 	for i, file := range files {
 		f, err := os.CreateTemp(filepath.Dir(file.Path), "."+filepath.Base(file.Path)+".tmp-*")
 		if err != nil {
 			return fmt.Errorf("write %s: %w", file.Path, err)
 		}
 		tmps[i] = f
+	}
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, file := range files {
+		f := tmps[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

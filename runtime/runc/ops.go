@@ -147,7 +147,7 @@ func (r *Runtime) Wait(ctx context.Context, ref string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if !isActive(st.Status) {
+		if endedForGood(st) {
 			r.finishExit(ctx, rec)
 			return st.ExitCode, nil
 		}
@@ -157,6 +157,13 @@ func (r *Runtime) Wait(ctx context.Context, ref string) (int, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// endedForGood tells a container that neither runs nor is being started:
+// during an attached start the monitor is at work (and its op lock free)
+// while the state still says created or exited.
+func endedForGood(st monitor.State) bool {
+	return !isActive(st.Status) && !(st.Starting && monitor.Alive(st.MonitorPid, st.MonitorStart))
 }
 
 // finishExit does for an exited container what its monitor does right
@@ -180,7 +187,7 @@ func (r *Runtime) finishExit(ctx context.Context, rec *Record) {
 	if err != nil {
 		return
 	}
-	if st, err := r.observe(ctx, rec); err != nil || isActive(st.Status) {
+	if st, err := r.observe(ctx, rec); err != nil || !endedForGood(st) || st.Status == monitor.Created {
 		return
 	}
 	if network {

@@ -293,6 +293,10 @@ func (r *Runtime) removeContainerDir(id string) error {
 			return err
 		}
 	}
+	// A rename keeps the directory's times: RemoveOrphans' minimum age
+	// counts from now, not from the container's last change.
+	now := time.Now()
+	_ = os.Chtimes(gone, now, now)
 	return os.RemoveAll(gone)
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/testimage"
 	"github.com/berth-dev/berth/runtime"
+	"github.com/berth-dev/berth/runtime/ocispec"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
 )
 
@@ -552,5 +554,61 @@ func TestRootConcurrentRemovesLeaveNothing(t *testing.T) {
 		if strings.Contains(e.Name(), id) {
 			t.Errorf("left in the containers directory: %s", e.Name())
 		}
+	}
+}
+
+// An attached start whose client has not come yet still says created (its
+// monitor at work, its op lock free): wait must wait for it, and must not
+// take its root filesystem or network away as an exited container's.
+func TestRootWaitDuringAttachedStart(t *testing.T) {
+	r := rootRuntime(t)
+	id := create(t, r, runtime.Config{Cmd: sh("sleep 60")})
+	if err := r.StartContainer(t.Context(), id, StartOptions{Attach: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Remove(context.Background(), id, runtime.RemoveOptions{Force: true}) })
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	if code, err := r.Wait(ctx, id); err == nil {
+		t.Errorf("wait returned %d while the container was starting", code)
+	}
+	if !isMounted(r.rootfs(id)) {
+		t.Error("wait unmounted the root filesystem of a starting container")
+	}
+}
+
+// A container created where the kernel ran no 32-bit programs and started
+// where it runs them gets Docker's whole profile back at its start.
+func TestRootX86RestoredAtStart(t *testing.T) {
+	if goruntime.GOARCH != "amd64" {
+		t.Skip("x86 is amd64's companion architecture")
+	}
+	r := rootRuntime(t)
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		t.Skip("no boot id")
+	}
+	keep := func(answer string) {
+		if err := os.WriteFile(filepath.Join(r.opts.RunRoot, ia32File), []byte(strings.TrimSpace(string(boot))+" "+answer+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep("refused")
+	id := create(t, r, runtime.Config{Cmd: sh("true")})
+	created, _ := os.ReadFile(filepath.Join(r.containerDir(id), "config.json"))
+	if !strings.Contains(string(created), ocispec.AnnotationX86LeftOut) || strings.Contains(string(created), `"SCMP_ARCH_X86"`) {
+		t.Fatalf("created where ia32 is refused: the spec keeps x86 or lacks the mark")
+	}
+	keep("runs")
+	r2 := New(r.opts) // a later process, on a kernel that runs 32-bit code
+	if err := r2.Start(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	started, _ := os.ReadFile(filepath.Join(r.runDir(id), "config.json"))
+	if !strings.Contains(string(started), `"SCMP_ARCH_X86"`) || strings.Contains(string(started), ocispec.AnnotationX86LeftOut) {
+		t.Errorf("started where ia32 runs: the bundle's profile lacks x86 or keeps the mark")
+	}
+	if code, err := r2.Wait(t.Context(), id); err != nil || code != 0 {
+		t.Errorf("wait = %d, %v", code, err)
 	}
 }
