@@ -95,6 +95,12 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 	if err != nil {
 		return err
 	}
+	sb := r.takeStandby(mon)
+	defer func() {
+		if sb != nil {
+			sb.drop() // not launched
+		}
+	}()
 	dir, runDir, rootfs := r.containerDir(rec.ID), r.runDir(rec.ID), r.rootfs(rec.ID)
 	if err := os.MkdirAll(rootfs, 0o700); err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
@@ -147,9 +153,24 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 	}
 	if _, err := monitor.Update(ctx, dir, func(st *monitor.State) error {
 		st.StoppedByUser, st.StopReleases, st.Error, st.RestartCount = false, false, "", 0
+		if sb != nil {
+			// Should this CLI die before the monitor reports, stop and rm
+			// must know a start is under way (settle). A standby is told
+			// its container only after this, so it need not mark it too.
+			st.Starting, st.MonitorPid, st.MonitorStart = true, sb.pid, sb.pidStart
+		}
 		return nil
 	}); err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
+	}
+	if sb != nil {
+		launched := sb.launch(runDir) == nil
+		syncR := sb.syncR
+		sb = nil
+		if launched {
+			return r.awaitMonitor(ctx, rec, syncR)
+		}
+		// It died before it was told (killed): spawn one.
 	}
 	return r.spawnMonitor(ctx, mon, rec, runDir)
 }
@@ -216,15 +237,12 @@ func (r *Runtime) spawnMonitor(ctx context.Context, mon string, rec *Record, run
 	if err != nil {
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
-	defer syncR.Close()
-	cmd := exec.Command(mon, runDir)
-	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
+	cmd := monitorCommand(mon, runDir)
 	cmd.ExtraFiles = []*os.File{syncW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	syncW.Close()
 	if err != nil {
+		syncR.Close()
 		return fmt.Errorf("start %s: monitor: %w", rec.Name, err)
 	}
 	go func() { _ = cmd.Wait() }() // reap it if it exits while we live
@@ -236,6 +254,14 @@ func (r *Runtime) spawnMonitor(ctx context.Context, mon string, rec *Record, run
 		st.Starting, st.MonitorPid, st.MonitorStart = true, pid, pidStart
 		return nil
 	})
+	return r.awaitMonitor(ctx, rec, syncR)
+}
+
+// awaitMonitor waits for the monitor's report on its sync pipe, which it
+// closes: "ok" once the container runs (or, for an attached start, is about
+// to), else why it could not start.
+func (r *Runtime) awaitMonitor(ctx context.Context, rec *Record, syncR *os.File) error {
+	defer syncR.Close()
 	line := make(chan string, 1)
 	go func() {
 		s, _ := bufio.NewReader(syncR).ReadString('\n')

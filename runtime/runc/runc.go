@@ -90,6 +90,9 @@ type Runtime struct {
 
 	ia32Once sync.Once
 	ia32     bool // ia32Refused's answer
+
+	standbyMu sync.Mutex
+	standby   *standby // PrepareMonitor's, until a start takes it
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)

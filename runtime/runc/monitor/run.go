@@ -32,18 +32,24 @@ func Main(args []string) int {
 		return initMain(args[2:])
 	}
 	if len(args) != 2 {
-		os.Stderr.WriteString("usage: berth-shim RUNDIR | berth-shim init -- CMD [ARG...]\n")
+		os.Stderr.WriteString("usage: berth-shim RUNDIR | berth-shim " + StandbyArg + " | berth-shim init -- CMD [ARG...]\n")
 		return 2
+	}
+	runDir, standby := args[1], args[1] == StandbyArg
+	if standby {
+		if runDir = awaitGo(os.NewFile(4, "go")); runDir == "" {
+			return 0 // the CLI ended without a container for us
+		}
 	}
 	// Small heap, few threads: this process is paid per container.
 	debug.SetGCPercent(25)
-	cfg, err := ReadConfig(args[1])
+	cfg, err := ReadConfig(runDir)
 	sync := os.NewFile(3, "sync")
 	if err != nil {
 		report(sync, err)
 		return 1
 	}
-	m := &monitor{cfg: cfg, sync: sync, hub: newHub(cfg.StdinOnce), wake: make(chan os.Signal, 1)}
+	m := &monitor{cfg: cfg, sync: sync, hub: newHub(cfg.StdinOnce), wake: make(chan os.Signal, 1), marked: standby}
 	err = m.run()
 	if len(cfg.OnExit) > 0 && m.hookNeeded() {
 		cmd := exec.Command(cfg.OnExit[0], cfg.OnExit[1:]...)
@@ -54,6 +60,28 @@ func Main(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// StandbyArg starts a standby monitor (runc.Runtime.PrepareMonitor): it
+// reads the run directory of its container from fd 4 when the CLI has one
+// ready, and exits if fd 4 closes first.
+const StandbyArg = "--standby"
+
+// awaitGo reads the run directory a standby monitor is given, "" if none.
+func awaitGo(f *os.File) string {
+	defer f.Close()
+	var b []byte
+	buf := make([]byte, 512)
+	for {
+		n, err := f.Read(buf)
+		b = append(b, buf[:n]...)
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			return string(b[:i])
+		}
+		if err != nil {
+			return ""
+		}
+	}
 }
 
 // hookNeeded tells whether the OnExit hook still has work to do. An
@@ -105,6 +133,7 @@ type monitor struct {
 	logm        sync.Mutex
 	wake        chan os.Signal // SIGUSR1: the CLI changed state (stop during back-off)
 	oom         bool           // the last run ended with an OOM kill
+	marked      bool           // the CLI marked the start with our pid (a standby)
 }
 
 func (m *monitor) run() error {
@@ -112,11 +141,14 @@ func (m *monitor) run() error {
 	signal.Notify(m.wake, unix.SIGUSR1)
 	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
 	defer m.cleanup()
-	// The CLI marked this start too, right after spawning us; marking it
-	// here as well covers a CLI killed in between.
-	self := os.Getpid()
-	selfStart, _ := StartTime(self)
-	m.record(ctx, func(st *State) { st.Starting, st.MonitorPid, st.MonitorStart = true, self, selfStart })
+	// The CLI marks this start too, right after spawning us; marking it
+	// here as well covers a CLI killed in between. A standby was told its
+	// container after the CLI had marked it.
+	if !m.marked {
+		self := os.Getpid()
+		selfStart, _ := StartTime(self)
+		m.record(ctx, func(st *State) { st.Starting, st.MonitorPid, st.MonitorStart = true, self, selfStart })
+	}
 
 	lw, err := OpenLog(m.cfg.LogPath, m.cfg.LogMaxSize, m.cfg.LogMaxFiles)
 	if err != nil {
