@@ -182,6 +182,45 @@ func TestRootCLIExitCodes(t *testing.T) {
 	}
 }
 
+// An attached `run --rm` is gone when it returns (its name free at once);
+// the files its remove moved aside are deleted by its monitor after the CLI
+// has ended.
+func TestRootCLIRunRmLeavesNothing(t *testing.T) {
+	c := newCLI(t)
+	name := "rmg" + randHex(4)
+	for i := range 3 {
+		if out, errs, code := c.run("run", "--rm", "--network", "none", "--name", name, "busybox", "echo", "hi"); code != 0 || out != "hi\n" {
+			t.Fatalf("run %d: exit %d, %q\n%s", i, code, out, errs)
+		}
+		if ids := c.must("ps", "-aq", "--filter", "name="+name); ids != "" {
+			t.Fatalf("run %d: container listed after run --rm: %q", i, ids)
+		}
+	}
+	left := func() []string {
+		var names []string
+		ents, _ := os.ReadDir(filepath.Join(c.root, "containers"))
+		for _, e := range ents {
+			if e.Name() != ".names" {
+				names = append(names, "containers/"+e.Name())
+			}
+		}
+		ents, _ = os.ReadDir(c.runRoot)
+		for _, e := range ents {
+			if len(e.Name()) == 64 {
+				names = append(names, c.runRoot+"/"+e.Name())
+			}
+		}
+		return names
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(left()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("left after run --rm: %v", left())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // An attached `run --rm` whose CLI is killed leaves the container running;
 // once it exits its monitor removes it, as Docker's daemon does.
 func TestRootCLIRunRmClientKilled(t *testing.T) {

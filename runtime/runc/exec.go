@@ -223,6 +223,14 @@ func (r *Runtime) Attach(ctx context.Context, ref string, o AttachOptions) (code
 			}
 		case monitor.KindExit:
 			if len(p) == 4 {
+				if o.Removes {
+					r.mu.Lock()
+					if r.removerOf == nil {
+						r.removerOf = map[string]bool{}
+					}
+					r.removerOf[rec.ID] = true
+					r.mu.Unlock()
+				}
 				return int(int32(uint32(p[0])<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3]))), true, nil
 			}
 		}

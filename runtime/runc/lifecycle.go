@@ -203,6 +203,7 @@ func (r *Runtime) monitorConfig(rec *Record, o StartOptions) monitor.Config {
 	// happens when the client was killed or detached.
 	if rec.AutoRemove && r.opts.AutoRemove != nil {
 		c.OnExit, c.AutoRemove = r.opts.AutoRemove(rec.ID), true
+		c.RemovedDir = r.removedDir(rec.ID)
 	} else if attachedKind(rec) && r.opts.Release != nil {
 		// The token names this run: a release arriving after the next
 		// start (which writes a new token) does nothing.
@@ -501,10 +502,19 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 	if err := r.releaseVolumes(ctx, rec.ID, rec.Volumes, opts.RemoveVolumes); err != nil {
 		return fmt.Errorf("remove %s: %w", rec.Name, err)
 	}
+	// An attached run --rm leaves the deletion of the two trees to the
+	// container's monitor, which does it once this process has ended
+	// (monitor.Config.RemovedDir): the container is gone when the record,
+	// the name and the directory's name are.
+	swept := r.sweptByMonitor(rec.ID, st)
 	// The run directory goes while the rest does (two trees of small
 	// files, ~70 us an unlink here); one a crash leaves is RemoveOrphans'.
 	runDirGone := make(chan error, 1)
-	go func() { runDirGone <- os.RemoveAll(r.runDir(rec.ID)) }()
+	if swept {
+		runDirGone <- nil
+	} else {
+		go func() { runDirGone <- os.RemoveAll(r.runDir(rec.ID)) }()
+	}
 	// The record goes first so that a crash midway leaves no half
 	// container that List would show.
 	if err := os.Remove(filepath.Join(r.containerDir(rec.ID), recordFile)); err != nil {
@@ -512,7 +522,11 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 		return fmt.Errorf("remove %s: %w", rec.Name, err)
 	}
 	r.releaseName(rec.Name, rec.ID)
-	err = r.removeContainerDir(rec.ID)
+	if swept {
+		err = r.moveAside(rec.ID)
+	} else {
+		err = r.removeContainerDir(rec.ID)
+	}
 	if rerr := <-runDirGone; err == nil {
 		err = rerr
 	}
@@ -526,6 +540,17 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 	}
 	r.event(rec, "destroy")
 	return nil
+}
+
+// sweptByMonitor tells whether the container's monitor deletes what its
+// remove moves aside (monitor.Config.RemovedDir): this process heard its
+// exit attached as its remover, and the monitor, which waits for this
+// process to end, still runs.
+func (r *Runtime) sweptByMonitor(id string, st monitor.State) bool {
+	r.mu.Lock()
+	remover := r.removerOf[id]
+	r.mu.Unlock()
+	return remover && st.MonitorPid != 0 && monitor.Alive(st.MonitorPid, st.MonitorStart)
 }
 
 // List returns every container as observed, in no particular order.

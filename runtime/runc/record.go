@@ -278,8 +278,21 @@ const removedPrefix = ".rm-"
 // gone (flock.AcquireIn) instead of making it again, and a crash midway
 // leaves a .rm- directory that RemoveOrphans finishes.
 func (r *Runtime) removeContainerDir(id string) error {
-	dir := r.containerDir(id)
-	gone := filepath.Join(r.containersDir(), removedPrefix+id)
+	if err := r.moveAside(id); err != nil {
+		return err
+	}
+	return os.RemoveAll(r.removedDir(id))
+}
+
+// removedDir is where removeContainerDir moves a container's directory.
+func (r *Runtime) removedDir(id string) string {
+	return filepath.Join(r.containersDir(), removedPrefix+id)
+}
+
+// moveAside renames a container's directory to removedDir, in one step
+// that List and Resolve see as its removal.
+func (r *Runtime) moveAside(id string) error {
+	dir, gone := r.containerDir(id), r.removedDir(id)
 	err := os.Rename(dir, gone)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -297,7 +310,7 @@ func (r *Runtime) removeContainerDir(id string) error {
 	// counts from now, not from the container's last change.
 	now := time.Now()
 	_ = os.Chtimes(gone, now, now)
-	return os.RemoveAll(gone)
+	return nil
 }
 
 // ShortID is Docker's 12-character form of an ID.

@@ -91,8 +91,12 @@ type Runtime struct {
 	ia32Once sync.Once
 	ia32     bool // ia32Refused's answer
 
-	standbyMu sync.Mutex
-	standby   *standby // PrepareMonitor's, until a start takes it
+	mu      sync.Mutex
+	standby *standby // PrepareMonitor's, until a start takes it
+	// The containers whose exit this process heard attached as their
+	// remover (an attached run --rm): their monitors delete what a remove
+	// moves aside once this process has ended.
+	removerOf map[string]bool
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)

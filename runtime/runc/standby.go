@@ -28,8 +28,8 @@ type standby struct {
 // container by this Runtime takes over. It is best effort: without one, a
 // start spawns its monitor itself. DropMonitor ends one left unused.
 func (r *Runtime) PrepareMonitor() {
-	r.standbyMu.Lock()
-	defer r.standbyMu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.standby != nil {
 		return
 	}
@@ -72,8 +72,8 @@ func (r *Runtime) DropMonitor() {
 
 // takeStandby hands the standby monitor over if it runs mon ("": any).
 func (r *Runtime) takeStandby(mon string) *standby {
-	r.standbyMu.Lock()
-	defer r.standbyMu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	sb := r.standby
 	if sb == nil || (mon != "" && sb.path != mon) {
 		return nil

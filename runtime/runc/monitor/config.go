@@ -41,6 +41,11 @@ type Config struct {
 	AutoRemove  bool              `json:"autoRemove,omitempty"` // OnExit removes the container
 	EventLog    string            `json:"eventLog,omitempty"`   // where start, die and health events go
 	EventAttrs  map[string]string `json:"eventAttrs,omitempty"` // image, name and labels of the events
+	// RemovedDir is where a remove moves StateDir (--rm). When the client
+	// that removes the container after its exit (an attached run --rm) has
+	// done so and ended, the monitor deletes that directory and RunDir: the
+	// client need not wait for two trees of files to go.
+	RemovedDir string `json:"removedDir,omitempty"`
 }
 
 // Health is a healthcheck with Docker's defaults already applied.

@@ -51,10 +51,14 @@ func Main(args []string) int {
 	}
 	m := &monitor{cfg: cfg, sync: sync, hub: newHub(cfg.StdinOnce), wake: make(chan os.Signal, 1), marked: standby}
 	err = m.run()
-	if len(cfg.OnExit) > 0 && m.hookNeeded() {
-		cmd := exec.Command(cfg.OnExit[0], cfg.OnExit[1:]...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		_ = cmd.Start()
+	if len(cfg.OnExit) > 0 {
+		if m.hookNeeded() {
+			cmd := exec.Command(cfg.OnExit[0], cfg.OnExit[1:]...)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			_ = cmd.Start()
+		} else {
+			m.sweep()
+		}
 	}
 	if err != nil {
 		return 1
@@ -107,6 +111,20 @@ func (m *monitor) hookNeeded() bool {
 	}
 	st, err := ReadState(m.cfg.StateDir)
 	return err != nil || !st.StopReleases
+}
+
+// sweep deletes what the remove of an attached run --rm left to us (see
+// Config.RemovedDir), once that client is gone (hookNeeded waited for it)
+// and has removed the container.
+func (m *monitor) sweep() {
+	if m.cfg.RemovedDir == "" || len(m.exitClients) == 0 {
+		return
+	}
+	if _, err := os.Stat(m.cfg.StateDir); !errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	_ = os.RemoveAll(m.cfg.RemovedDir)
+	_ = os.RemoveAll(m.cfg.RunDir)
 }
 
 // report tells the waiting CLI how the first start went, once.
