@@ -35,7 +35,7 @@ func RestoreX86(config []byte) ([]byte, error) {
 	if i := slices.Index(s.Linux.Seccomp.Architectures, specs.ArchX86_64); i >= 0 && !slices.Contains(s.Linux.Seccomp.Architectures, specs.ArchX86) {
 		s.Linux.Seccomp.Architectures = slices.Insert(s.Linux.Seccomp.Architectures, i+1, specs.ArchX86)
 	}
-	out, err := json.MarshalIndent(&s, "", "  ")
+	out, err := json.Marshal(&s)
 	if err != nil {
 		return nil, fmt.Errorf("restore x86 in the seccomp profile: %w", err)
 	}

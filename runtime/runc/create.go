@@ -188,7 +188,7 @@ func (r *Runtime) generateSpec(id, dir, hostname, initBinary string, cfg runtime
 	if err := fitHost(spec); err != nil {
 		return nil, err
 	}
-	data, err := json.MarshalIndent(spec, "", "  ")
+	data, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("create: %w", err)
 	}

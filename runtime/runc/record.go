@@ -103,7 +103,7 @@ func (r *Runtime) writeRecord(rec *Record) error {
 
 // json is the record as container.json holds it.
 func (rec *Record) json() ([]byte, error) {
-	data, err := json.MarshalIndent(rec, "", "  ")
+	data, err := json.Marshal(rec)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", rec.ID, err)
 	}
