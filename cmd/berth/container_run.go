@@ -79,8 +79,9 @@ func newRunCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return engineError(err)
 			}
-			// The monitor starts while the container is made.
-			rt.PrepareMonitor()
+			// The container's monitor starts while the container is made.
+			id := runc.NewID()
+			rt.PrepareMonitor(id)
 			defer rt.DropMonitor()
 			cfg, opts, err := f.config(cmd.Flags(), args[0], args[1:])
 			if err != nil {
@@ -101,7 +102,8 @@ func newRunCmd(g *globals) *cobra.Command {
 			if err := f.pullImage(cmd, g, args[0]); err != nil {
 				return engineError(err)
 			}
-			id, err := rt.CreateContainer(ctx, cfg, opts)
+			opts.ID = id
+			id, err = rt.CreateContainer(ctx, cfg, opts)
 			if err != nil {
 				return engineError(err)
 			}

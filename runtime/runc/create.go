@@ -32,6 +32,9 @@ type CreateOptions struct {
 	AutoRemove bool // --rm: remove the container after its final exit
 	StdinOnce  bool // close stdin when the attached client closes it (run -i)
 	PublishAll bool // -P: publish every port the image exposes on a free host port
+	// ID is the container's ID, from NewID (to start a standby monitor
+	// for it first: PrepareMonitor); empty: a new one.
+	ID string
 }
 
 // Create makes a container from cfg without starting it and returns its ID.
@@ -68,7 +71,14 @@ func (r *Runtime) CreateContainer(ctx context.Context, cfg runtime.Config, o Cre
 		return "", fmt.Errorf("create: image %s: %w", cfg.Image, err)
 	}
 
-	id := newID()
+	id := o.ID
+	if id == "" {
+		id = newID()
+	} else if !isID(id) {
+		return "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid container ID %q", id))
+	} else if r.dirExists(id) {
+		return "", errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf("container %s already exists", id))
+	}
 	name := cfg.Name
 	if name == "" {
 		name, err = r.generateName(id)

@@ -95,7 +95,7 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 	if err != nil {
 		return err
 	}
-	sb := r.takeStandby(mon)
+	sb := r.takeStandby(rec.ID, mon)
 	defer func() {
 		if sb != nil {
 			sb.drop() // not launched
@@ -164,7 +164,7 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 		return fmt.Errorf("start %s: %w", rec.Name, err)
 	}
 	if sb != nil {
-		launched := sb.launch(runDir) == nil
+		launched := sb.launch() == nil
 		syncR := sb.syncR
 		sb = nil
 		if launched {

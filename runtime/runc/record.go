@@ -126,6 +126,9 @@ func (r *Runtime) opLock(ctx context.Context, id string) (*flock.Lock, error) {
 	return l, nil
 }
 
+// NewID returns a new container ID: 64 random hex digits, as Docker's.
+func NewID() string { return newID() }
+
 func newID() string {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -12,25 +12,27 @@ import (
 // A standby is a monitor started before its container is ready: `run`
 // starts one as it begins, so that the monitor's own start (a process and
 // a Go runtime, ~5 ms here) happens while the container is created rather
-// than after. It waits on its go pipe for the run directory of the
-// container to monitor; if the CLI ends without one, the pipe closes and
-// the standby exits having done nothing.
+// than after. Its command line is the monitor's, naming the container's
+// run directory; it waits on its go pipe until the container is ready to
+// start, and if the CLI ends before, the pipe closes and it exits having
+// done nothing.
 type standby struct {
-	path     string // its binary: a start uses it only if that is still the monitor
-	cmd      *exec.Cmd
+	id       string   // the container it is for
+	path     string   // its binary: a start uses it only if that is still the monitor
 	syncR    *os.File // its report, as spawnMonitor's sync pipe
-	goW      *os.File // the run directory goes here
+	goW      *os.File // "go" goes here
 	pid      int
 	pidStart uint64
 }
 
-// PrepareMonitor starts a standby monitor that the next start of a
-// container by this Runtime takes over. It is best effort: without one, a
-// start spawns its monitor itself. DropMonitor ends one left unused.
-func (r *Runtime) PrepareMonitor() {
+// PrepareMonitor starts a standby monitor for the container that is to
+// have the ID id (CreateOptions.ID), which the first start of that
+// container takes over. It is best effort: without one, a start spawns the
+// monitor itself. DropMonitor ends one left unused.
+func (r *Runtime) PrepareMonitor(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.standby != nil {
+	if r.standby != nil || !isID(id) {
 		return
 	}
 	mon, err := r.monitorPath()
@@ -47,7 +49,8 @@ func (r *Runtime) PrepareMonitor() {
 		syncW.Close()
 		return
 	}
-	cmd := monitorCommand(mon, monitor.StandbyArg)
+	cmd := monitorCommand(mon, r.runDir(id))
+	cmd.Env = append(cmd.Env, monitor.StandbyEnv+"=1")
 	cmd.ExtraFiles = []*os.File{syncW, goR}
 	err = cmd.Start()
 	syncW.Close()
@@ -58,24 +61,29 @@ func (r *Runtime) PrepareMonitor() {
 		return
 	}
 	go func() { _ = cmd.Wait() }() // reap it if it exits while we live
-	sb := &standby{path: mon, cmd: cmd, syncR: syncR, goW: goW, pid: cmd.Process.Pid}
+	sb := &standby{id: id, path: mon, syncR: syncR, goW: goW, pid: cmd.Process.Pid}
 	sb.pidStart, _ = monitor.StartTime(sb.pid)
 	r.standby = sb
 }
 
 // DropMonitor ends the standby monitor if no start took it.
 func (r *Runtime) DropMonitor() {
-	if sb := r.takeStandby(""); sb != nil {
+	r.mu.Lock()
+	sb := r.standby
+	r.standby = nil
+	r.mu.Unlock()
+	if sb != nil {
 		sb.drop()
 	}
 }
 
-// takeStandby hands the standby monitor over if it runs mon ("": any).
-func (r *Runtime) takeStandby(mon string) *standby {
+// takeStandby hands over the standby monitor of container id, if there
+// is one and it runs mon.
+func (r *Runtime) takeStandby(id, mon string) *standby {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	sb := r.standby
-	if sb == nil || (mon != "" && sb.path != mon) {
+	if sb == nil || sb.id != id || sb.path != mon {
 		return nil
 	}
 	r.standby = nil
@@ -88,10 +96,10 @@ func (sb *standby) drop() {
 	sb.syncR.Close()
 }
 
-// launch tells the standby which container it monitors; it then runs as a
-// monitor spawned for it would.
-func (sb *standby) launch(runDir string) error {
-	_, err := sb.goW.WriteString(runDir + "\n")
+// launch tells the standby that its container is ready to start; it then
+// runs as a monitor spawned for it would.
+func (sb *standby) launch() error {
+	_, err := sb.goW.WriteString("go\n")
 	if cerr := sb.goW.Close(); err == nil {
 		err = cerr
 	}

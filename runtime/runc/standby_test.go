@@ -1,9 +1,15 @@
 package runc
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/containerd/errdefs"
 
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/runc/monitor"
@@ -14,12 +20,24 @@ import (
 func TestRootStandbyMonitor(t *testing.T) {
 	r := rootRuntime(t)
 
-	r.PrepareMonitor()
+	id := NewID()
+	r.PrepareMonitor(id)
 	sb := r.standby
 	if sb == nil {
 		t.Fatal("no standby monitor")
 	}
-	id := create(t, r, runtime.Config{Cmd: sh("echo hi; exit 4")})
+	if args := cmdline(sb.pid); len(args) != 2 || args[1] != r.runDir(id) {
+		t.Errorf("standby's command line %q, want the monitor's (naming %s)", args, r.runDir(id))
+	}
+	// Another container's start leaves it alone.
+	other := create(t, r, runtime.Config{Cmd: sh("exit 0")})
+	if err := r.Start(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	if r.standby != sb {
+		t.Fatal("another container's start took the standby")
+	}
+	createWithID(t, r, id, runtime.Config{Cmd: sh("echo hi; exit 4")})
 	if err := r.Start(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
@@ -36,16 +54,17 @@ func TestRootStandbyMonitor(t *testing.T) {
 		t.Errorf("logs = %q", out)
 	}
 
-	r.PrepareMonitor()
+	r.PrepareMonitor(NewID())
 	unused := r.standby
 	r.DropMonitor()
 	waitGoneOrFail(t, "the dropped standby", unused.pid, unused.pidStart)
 
-	r.PrepareMonitor()
+	id = NewID()
+	r.PrepareMonitor(id)
 	dead := r.standby
 	_ = syscall.Kill(dead.pid, syscall.SIGKILL)
 	waitGoneOrFail(t, "the killed standby", dead.pid, dead.pidStart)
-	id = create(t, r, runtime.Config{Cmd: sh("exit 5")})
+	createWithID(t, r, id, runtime.Config{Cmd: sh("exit 5")})
 	if err := r.Start(t.Context(), id); err != nil {
 		t.Fatalf("start after the standby was killed: %v", err)
 	}
@@ -55,6 +74,30 @@ func TestRootStandbyMonitor(t *testing.T) {
 	if st := status(t, r, id); st.MonitorPid == dead.pid {
 		t.Error("the killed standby is recorded as the monitor")
 	}
+}
+
+// createWithID is create with a given ID.
+func createWithID(t *testing.T, r *Runtime, id string, cfg runtime.Config) {
+	t.Helper()
+	cfg.Image = "busybox"
+	if _, err := r.CreateContainer(t.Context(), cfg, CreateOptions{ID: id}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	t.Cleanup(func() {
+		st, _ := monitor.ReadState(r.containerDir(id))
+		_ = r.Remove(context.Background(), id, runtime.RemoveOptions{Force: true})
+		if monitor.Alive(st.MonitorPid, st.MonitorStart) {
+			_ = syscall.Kill(st.MonitorPid, syscall.SIGKILL)
+		}
+	})
+	if _, err := r.CreateContainer(t.Context(), cfg, CreateOptions{ID: id}); !errdefs.IsAlreadyExists(err) {
+		t.Errorf("a second create with ID %s: %v, want already exists", id, err)
+	}
+}
+
+func cmdline(pid int) []string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
 func waitGoneOrFail(t *testing.T, what string, pid int, start uint64) {

@@ -32,18 +32,16 @@ func Main(args []string) int {
 		return initMain(args[2:])
 	}
 	if len(args) != 2 {
-		os.Stderr.WriteString("usage: berth-shim RUNDIR | berth-shim " + StandbyArg + " | berth-shim init -- CMD [ARG...]\n")
+		os.Stderr.WriteString("usage: berth-shim RUNDIR | berth-shim init -- CMD [ARG...]\n")
 		return 2
 	}
-	runDir, standby := args[1], args[1] == StandbyArg
-	if standby {
-		if runDir = awaitGo(os.NewFile(4, "go")); runDir == "" {
-			return 0 // the CLI ended without a container for us
-		}
+	standby := os.Getenv(StandbyEnv) == "1"
+	if standby && !awaitGo(os.NewFile(4, "go")) {
+		return 0 // the CLI ended before its container was ready
 	}
 	// Small heap, few threads: this process is paid per container.
 	debug.SetGCPercent(25)
-	cfg, err := ReadConfig(runDir)
+	cfg, err := ReadConfig(args[1])
 	sync := os.NewFile(3, "sync")
 	if err != nil {
 		report(sync, err)
@@ -66,24 +64,25 @@ func Main(args []string) int {
 	return 0
 }
 
-// StandbyArg starts a standby monitor (runc.Runtime.PrepareMonitor): it
-// reads the run directory of its container from fd 4 when the CLI has one
-// ready, and exits if fd 4 closes first.
-const StandbyArg = "--standby"
+// StandbyEnv=1 in its environment makes the monitor a standby
+// (runc.Runtime.PrepareMonitor): started before its container is ready,
+// it waits until the CLI writes "go" on fd 4, and exits if fd 4 closes
+// first.
+const StandbyEnv = "BERTH_SHIM_STANDBY"
 
-// awaitGo reads the run directory a standby monitor is given, "" if none.
-func awaitGo(f *os.File) string {
+// awaitGo waits for a standby's go; false if the CLI closed fd 4 without.
+func awaitGo(f *os.File) bool {
 	defer f.Close()
 	var b []byte
-	buf := make([]byte, 512)
+	buf := make([]byte, 8)
 	for {
 		n, err := f.Read(buf)
 		b = append(b, buf[:n]...)
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			return string(b[:i])
+		if bytes.HasPrefix(b, []byte("go\n")) {
+			return true
 		}
-		if err != nil {
-			return ""
+		if err != nil || len(b) >= 3 {
+			return false
 		}
 	}
 }
