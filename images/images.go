@@ -25,19 +25,3 @@ var _ Resolver = (*Store)(nil)
 type Puller interface {
 	Pull(ctx context.Context, ref string) (ID string, err error)
 }
-
-// StorePuller pulls into one store through one registry client, with
-// fixed options: the Puller for code that only needs images to be there.
-type StorePuller struct {
-	Registries *Registries
-	Store      *Store
-	Options    PullOptions
-}
-
-// Pull implements Puller.
-func (p StorePuller) Pull(ctx context.Context, ref string) (string, error) {
-	res, err := p.Registries.Pull(ctx, p.Store, ref, p.Options)
-	return res.ID, err
-}
-
-var _ Puller = StorePuller{}

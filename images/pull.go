@@ -1,3 +1,5 @@
+//go:build !lean
+
 package images
 
 import (
@@ -16,44 +18,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
-)
-
-// PullOptions are `berth pull`'s options.
-type PullOptions struct {
-	// Platform is os/arch[/variant] to choose from a multi-platform image;
-	// "" means this machine's.
-	Platform string
-	// Progress, when not nil, is told about each layer as it goes. It is
-	// called from several goroutines, never at once.
-	Progress func(Progress)
-	// Jobs is how many layers are fetched at once; 0 means 4.
-	Jobs int
-}
-
-// Progress is one step of a transfer, shaped like Docker's JSON progress
-// messages: ID is a layer's short digest ("" for the image), Status one of
-// the statuses below.
-type Progress struct {
-	Ref     string `json:"ref"`
-	ID      string `json:"id,omitempty"`
-	Status  string `json:"status"`
-	Current int64  `json:"current,omitempty"`
-	Total   int64  `json:"total,omitempty"`
-}
-
-// Statuses of Progress, Docker's words.
-const (
-	StatusResolving   = "Resolving"
-	StatusWaiting     = "Waiting"
-	StatusExists      = "Already exists"
-	StatusDownloading = "Downloading"
-	StatusComplete    = "Pull complete"
-	StatusPreparing   = "Preparing"
-	StatusPushing     = "Pushing"
-	StatusPushed      = "Pushed"
-	StatusLayerExists = "Layer already exists"
-	StatusDigest      = "Digest"
-	StatusDone        = "Done"
 )
 
 // PullResult is what a pull stored.
@@ -206,19 +170,6 @@ func (r *Registries) pullFrom(ctx context.Context, st *Store, full string, ref n
 	return PullResult{Ref: full, ID: id, Digest: desc.Digest.String()}, nil
 }
 
-// splitFull splits a full reference into repository (with registry) and
-// its tag; the tag is "" for a digest reference.
-func splitFull(full string) (repo, tag, digest string) {
-	if r, d, ok := strings.Cut(full, "@"); ok {
-		return r, "", d
-	}
-	i := strings.LastIndex(full, ":")
-	if i < 0 || strings.Contains(full[i:], "/") {
-		return full, "", ""
-	}
-	return full[:i], full[i+1:], ""
-}
-
 // choose returns the image desc names, picking the platform's manifest
 // from an index.
 func (r *Registries) choose(ctx context.Context, desc *remote.Descriptor, ref name.Reference, platformStr string) (v1.Image, error) {
@@ -271,14 +222,6 @@ func (r *Registries) choose(ctx context.Context, desc *remote.Descriptor, ref na
 		}
 	}
 	return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no matching manifest for %s in the manifest list entries (has %s)", platformString(*want), strings.Join(available, ", ")))
-}
-
-func platformString(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
 }
 
 // storeImage stores img's config, layers and manifest through in and
@@ -537,3 +480,19 @@ func resumable(err error) bool {
 	}
 	return true
 }
+
+// StorePuller pulls into one store through one registry client, with
+// fixed options: the Puller for code that only needs images to be there.
+type StorePuller struct {
+	Registries *Registries
+	Store      *Store
+	Options    PullOptions
+}
+
+// Pull implements Puller.
+func (p StorePuller) Pull(ctx context.Context, ref string) (string, error) {
+	res, err := p.Registries.Pull(ctx, p.Store, ref, p.Options)
+	return res.ID, err
+}
+
+var _ Puller = StorePuller{}

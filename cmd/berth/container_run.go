@@ -79,10 +79,6 @@ func newRunCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return engineError(err)
 			}
-			// The container's monitor starts while the container is made.
-			id := runc.NewID()
-			rt.PrepareMonitor(id)
-			defer rt.DropMonitor()
 			cfg, opts, err := f.config(cmd.Flags(), args[0], args[1:])
 			if err != nil {
 				return engineError(err)
@@ -102,6 +98,11 @@ func newRunCmd(g *globals) *cobra.Command {
 			if err := f.pullImage(cmd, g, args[0]); err != nil {
 				return engineError(err)
 			}
+			// The container's monitor starts while the container is made
+			// (after the pull, which the lean berth hands to berth-full).
+			id := runc.NewID()
+			rt.PrepareMonitor(id)
+			defer rt.DropMonitor()
 			opts.ID = id
 			id, err = rt.CreateContainer(ctx, cfg, opts)
 			if err != nil {
@@ -200,29 +201,33 @@ func checkLocalPlatform(cmd *cobra.Command, g *globals, ref, platform string) er
 	return images.CheckPlatform(im, ref, platform)
 }
 
-// pullAgain pulls ref (for platform, "" for this machine's) whether or not
-// it is local, and says, as docker pull does, whether the local image
-// changed.
-func pullAgain(cmd *cobra.Command, g *globals, ref, platform string, progress io.Writer) error {
-	full, err := images.Normalize(ref)
+// ensurePlatformImage returns the ID of the local image ref names, pulling
+// it first if there is none, as docker run and docker compose up do:
+// "Unable to find image" and the pull's progress go to progress (stderr
+// for run). With a platform (os/arch[/variant]) a missing image is pulled
+// for it and a local image for another platform is refused
+// (errdefs.ErrFailedPrecondition), as docker run --platform does.
+func ensurePlatformImage(cmd *cobra.Command, g *globals, ref, platform string, progress io.Writer) (string, error) {
+	s, err := openImageStore(g)
 	if err != nil {
-		return err
+		return "", err
 	}
-	mode, s, reg, err := openTransfer(g, "auto", false, progress)
-	if err != nil {
-		return err
-	}
-	before, _ := s.Resolve(cmd.Context(), full)
-	res, err := reg.Pull(cmd.Context(), s, full, images.PullOptions{Platform: platform, Progress: newProgressPrinter(progress, mode).Update})
-	if err != nil {
-		return err
-	}
-	if res.ID == before {
-		fmt.Fprintf(progress, "Status: Image is up to date for %s\n", images.Familiar(full))
+	if platform == "" {
+		// The index alone: run's fast path reads no manifest or config.
+		id, err := s.Resolve(cmd.Context(), ref)
+		if err == nil || !errdefs.IsNotFound(err) {
+			return id, err
+		}
 	} else {
-		fmt.Fprintf(progress, "Status: Downloaded newer image for %s\n", images.Familiar(full))
+		im, err := s.Image(cmd.Context(), ref)
+		if err == nil {
+			return im.ID, images.CheckPlatform(im, ref, platform)
+		}
+		if !errdefs.IsNotFound(err) {
+			return "", err
+		}
 	}
-	return nil
+	return pullMissing(cmd, g, s, ref, platform, progress)
 }
 
 // streams says what an attached session copies.

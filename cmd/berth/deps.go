@@ -101,18 +101,6 @@ type registryPuller struct {
 	store *images.Store
 }
 
-func (p registryPuller) Pull(ctx context.Context, ref string) (string, error) {
-	full, err := images.Normalize(ref)
-	if err != nil {
-		return "", err
-	}
-	reg, err := openRegistries(p.g)
-	if err != nil {
-		return "", err
-	}
-	return images.StorePuller{Registries: reg, Store: p.store}.Pull(ctx, full)
-}
-
 // imageRemover removes local images (down --rmi).
 type imageRemover interface {
 	Remove(ctx context.Context, ref string, force bool) ([]images.Removal, error)

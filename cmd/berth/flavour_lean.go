@@ -17,12 +17,14 @@ import (
 )
 
 // The lean berth (go build -tags lean) leaves out the Dockerfile builder
-// (BuildKit's parser and protobuf), Git (go-git, ssh, openpgp) and the DNS
-// server, whose package initialisation and page faults were a third of the
-// start-up of every command (bench/README.md). The commands that need them
-// hand their whole command line to berth-full, installed beside it: build,
-// compose build, gitops, dns-serve, watch and up --watch (whose rebuilds
-// build), and an up, compose run or boot whose services need building.
+// (BuildKit's parser and protobuf), Git (go-git, ssh, openpgp), the DNS
+// server and the registry client (registry_lean.go), whose package
+// initialisation and page faults were a third of the start-up of every
+// command (bench/README.md). The commands that need them hand their whole
+// command line to berth-full, installed beside it: build, compose build,
+// gitops, dns-serve, watch and up --watch (whose rebuilds build), an up,
+// compose run or boot whose services need building, and whatever pulls,
+// pushes or talks to a registry.
 
 // fullExecutable is berth-full beside this binary, else berth-full in PATH.
 func fullExecutable() (string, error) {

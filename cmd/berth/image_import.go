@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -59,19 +58,7 @@ func openImportSource(ctx context.Context, src string, stdin io.Reader) (io.Read
 		if u.Scheme != "http" && u.Scheme != "https" {
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("import from %s: only http and https URLs are supported", src))
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
-		if err != nil {
-			return nil, fmt.Errorf("import from %s: %w", src, err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("import from %s: %w", src, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			return nil, fmt.Errorf("import from %s: %s", src, resp.Status)
-		}
-		return resp.Body, nil
+		return fetchURL(ctx, src)
 	}
 	f, err := os.Open(src)
 	if err != nil {

@@ -1,6 +1,9 @@
+//go:build !lean
+
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -228,32 +231,8 @@ func pushRefs(cmd *cobra.Command, s *images.Store, ref string, all bool) ([]stri
 	return refs, nil
 }
 
-// ensurePlatformImage returns the ID of the local image ref names, pulling
-// it first if there is none, as docker run and docker compose up do:
-// "Unable to find image" and the pull's progress go to progress (stderr
-// for run). With a platform (os/arch[/variant]) a missing image is pulled
-// for it and a local image for another platform is refused
-// (errdefs.ErrFailedPrecondition), as docker run --platform does.
-func ensurePlatformImage(cmd *cobra.Command, g *globals, ref, platform string, progress io.Writer) (string, error) {
-	s, err := openImageStore(g)
-	if err != nil {
-		return "", err
-	}
-	if platform == "" {
-		// The index alone: run's fast path reads no manifest or config.
-		id, err := s.Resolve(cmd.Context(), ref)
-		if err == nil || !errdefs.IsNotFound(err) {
-			return id, err
-		}
-	} else {
-		im, err := s.Image(cmd.Context(), ref)
-		if err == nil {
-			return im.ID, images.CheckPlatform(im, ref, platform)
-		}
-		if !errdefs.IsNotFound(err) {
-			return "", err
-		}
-	}
+// pullMissing pulls ref, which is not local, for ensurePlatformImage.
+func pullMissing(cmd *cobra.Command, g *globals, s *images.Store, ref, platform string, progress io.Writer) (string, error) {
 	full, nerr := images.Normalize(ref)
 	if nerr != nil {
 		return "", nerr
@@ -271,4 +250,42 @@ func ensurePlatformImage(cmd *cobra.Command, g *globals, ref, platform string, p
 	}
 	fmt.Fprintf(progress, "Status: Downloaded newer image for %s\n", images.Familiar(full))
 	return res.ID, nil
+}
+
+// pullAgain pulls ref (for platform, "" for this machine's) whether or not
+// it is local, and says, as docker pull does, whether the local image
+// changed.
+func pullAgain(cmd *cobra.Command, g *globals, ref, platform string, progress io.Writer) error {
+	full, err := images.Normalize(ref)
+	if err != nil {
+		return err
+	}
+	mode, s, reg, err := openTransfer(g, "auto", false, progress)
+	if err != nil {
+		return err
+	}
+	before, _ := s.Resolve(cmd.Context(), full)
+	res, err := reg.Pull(cmd.Context(), s, full, images.PullOptions{Platform: platform, Progress: newProgressPrinter(progress, mode).Update})
+	if err != nil {
+		return err
+	}
+	if res.ID == before {
+		fmt.Fprintf(progress, "Status: Image is up to date for %s\n", images.Familiar(full))
+	} else {
+		fmt.Fprintf(progress, "Status: Downloaded newer image for %s\n", images.Familiar(full))
+	}
+	return nil
+}
+
+// Pull pulls ref into the store.
+func (p registryPuller) Pull(ctx context.Context, ref string) (string, error) {
+	full, err := images.Normalize(ref)
+	if err != nil {
+		return "", err
+	}
+	reg, err := openRegistries(p.g)
+	if err != nil {
+		return "", err
+	}
+	return images.StorePuller{Registries: reg, Store: p.store}.Pull(ctx, full)
 }
