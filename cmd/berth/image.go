@@ -23,12 +23,24 @@ func addImageCommands(root *cobra.Command, g *globals) {
 	addRegistryCommands(root, g)
 }
 
-// openImageStore opens the image store, <root>/images.
+// openImageStore opens the image store, <root>/images, once per command
+// (a run looks its image up twice).
 func openImageStore(g *globals) (*images.Store, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	dir := filepath.Join(g.root, "images")
+	if g.images != nil && g.images.Dir() == dir {
+		return g.images, nil
+	}
 	// The build cache's layers are kept by garbage collection: a cached
 	// step is a hit only while its layers are stored (docs/build.md).
 	cache := &buildcache.Cache{Dir: filepath.Join(g.root, "build-cache")}
-	return images.Open(filepath.Join(g.root, "images"), images.Options{InUse: imageInUse(g), KeepLayers: cache.Layers})
+	s, err := images.Open(dir, images.Options{InUse: imageInUse(g), KeepLayers: cache.Layers})
+	if err != nil {
+		return nil, err
+	}
+	g.images = s
+	return s, nil
 }
 
 func newTagCmd(g *globals, use string) *cobra.Command {

@@ -11,9 +11,12 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/images"
 )
 
 func init() {
@@ -50,6 +53,9 @@ type globals struct {
 	root    string // state root, default /var/lib/berth
 	runRoot string // run state, default /run/berth
 	runtime string // OCI runtime binary
+
+	mu     sync.Mutex
+	images *images.Store // openImageStore's
 }
 
 // exitError carries a specific exit status out of a command, like

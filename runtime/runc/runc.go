@@ -91,8 +91,9 @@ type Runtime struct {
 	ia32Once sync.Once
 	ia32     bool // ia32Refused's answer
 
-	mu      sync.Mutex
-	standby *standby // PrepareMonitor's, until a start takes it
+	mu          sync.Mutex
+	runtimePath string   // CheckRuntime's answer
+	standby     *standby // PrepareMonitor's, until a start takes it
 	// The containers whose exit this process heard attached as their
 	// remover (an attached run --rm): their monitors delete what a remove
 	// moves aside once this process has ended.
@@ -126,11 +127,22 @@ func (r *Runtime) rootfs(id string) string       { return filepath.Join(r.runDir
 
 // CheckRuntime reports whether the OCI runtime binary can be found, with a
 // message that says what to install.
+// The path found is kept: a run looks for it three times, and each
+// search of a long PATH is a dozen stats.
 func (r *Runtime) CheckRuntime() (string, error) {
+	r.mu.Lock()
+	p := r.runtimePath
+	r.mu.Unlock()
+	if p != "" {
+		return p, nil
+	}
 	p, err := exec.LookPath(r.opts.Runtime)
 	if err != nil {
 		return "", errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("OCI runtime %q not found: install it (apt-get install runc) or pass --runtime", r.opts.Runtime))
 	}
+	r.mu.Lock()
+	r.runtimePath = p
+	r.mu.Unlock()
 	return p, nil
 }
 
