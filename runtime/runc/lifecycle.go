@@ -189,7 +189,7 @@ func (r *Runtime) monitorConfig(rec *Record, o StartOptions) monitor.Config {
 			"/sys/fs/cgroup" + cgroupsPath(rec.ID) + "/memory.events",
 		},
 	}
-	if p, err := exec.LookPath(r.opts.Runtime); err == nil {
+	if p, err := r.CheckRuntime(); err == nil {
 		c.Runtime = p
 	}
 	if hc := rec.Healthcheck; hc != nil {
@@ -492,7 +492,13 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 			return fmt.Errorf("remove %s: %w", rec.Name, err)
 		}
 	}
-	if r.runtimeHas(rec.ID) {
+	// An attached run --rm leaves the deletion of the two trees to the
+	// container's monitor, which does it once this process has ended
+	// (monitor.Config.RemovedDir), and the runtime's state too, which it
+	// deletes after the exit it told us: the container is gone when the
+	// record, the name and the directory's name are.
+	swept := r.sweptByMonitor(rec.ID, st)
+	if !swept && r.runtimeHas(rec.ID) {
 		_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, rec.ID, true)...)
 	}
 	r.releaseNetwork(ctx, rec)
@@ -502,11 +508,6 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 	if err := r.releaseVolumes(ctx, rec.ID, rec.Volumes, opts.RemoveVolumes); err != nil {
 		return fmt.Errorf("remove %s: %w", rec.Name, err)
 	}
-	// An attached run --rm leaves the deletion of the two trees to the
-	// container's monitor, which does it once this process has ended
-	// (monitor.Config.RemovedDir): the container is gone when the record,
-	// the name and the directory's name are.
-	swept := r.sweptByMonitor(rec.ID, st)
 	// The run directory goes while the rest does (two trees of small
 	// files, ~70 us an unlink here); one a crash leaves is RemoveOrphans'.
 	runDirGone := make(chan error, 1)

@@ -357,6 +357,17 @@ func (r *Runtime) RemoveOrphans(minAge time.Duration) (int, error) {
 		}
 		n++
 	}
+	// The runtime's state of containers whose monitor was killed after an
+	// attached run --rm removed them (it deletes that state last).
+	rtEnts, _ := os.ReadDir(r.opts.RuntimeRoot)
+	for _, e := range rtEnts {
+		if !e.IsDir() || !isID(e.Name()) || r.dirExists(e.Name()) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) >= minAge {
+			_, _ = r.runtime(context.Background(), deleteArgs(r.opts.RuntimeRoot, e.Name(), true)...)
+		}
+	}
 	// Run directories of containers removed by a remove cut short.
 	runEnts, _ := os.ReadDir(r.opts.RunRoot)
 	for _, e := range runEnts {

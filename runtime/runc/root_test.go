@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/errdefs"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/berth-dev/berth/internal/overlay"
 	"github.com/berth-dev/berth/internal/testimage"
 	"github.com/berth-dev/berth/runtime"
 	"github.com/berth-dev/berth/runtime/ocispec"
@@ -610,5 +611,36 @@ func TestRootX86RestoredAtStart(t *testing.T) {
 	}
 	if code, err := r2.Wait(t.Context(), id); err != nil || code != 0 {
 		t.Errorf("wait = %d, %v", code, err)
+	}
+}
+
+// A monitor killed after an attached run --rm removed its container leaves
+// the runtime's state (it deletes that last): prune's RemoveOrphans
+// deletes it.
+func TestRootRemoveOrphansDeletesRuntimeState(t *testing.T) {
+	r := rootRuntime(t)
+	id := create(t, r, runtime.Config{Cmd: sh("sleep 60")})
+	if err := r.Start(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	st := status(t, r, id)
+	_ = syscall.Kill(st.MonitorPid, syscall.SIGKILL)
+	_ = syscall.Kill(st.Pid, syscall.SIGKILL)
+	waitGoneOrFail(t, "the container's init", st.Pid, st.PidStart)
+	_ = overlay.Unmount(r.rootfs(id))
+	if err := r.moveAside(id); err != nil { // what the CLI's remove did
+		t.Fatal(err)
+	}
+	if !r.runtimeHas(id) {
+		t.Fatal("no runtime state to begin with")
+	}
+	if _, err := r.RemoveOrphans(0); err != nil {
+		t.Fatal(err)
+	}
+	if r.runtimeHas(id) {
+		t.Error("the runtime's state of a removed container is left")
+	}
+	if _, err := os.Stat(r.removedDir(id)); !os.IsNotExist(err) {
+		t.Errorf("the moved-aside directory is left: %v", err)
 	}
 }

@@ -151,6 +151,7 @@ type monitor struct {
 	wake        chan os.Signal // SIGUSR1: the CLI changed state (stop during back-off)
 	oom         bool           // the last run ended with an OOM kill
 	marked      bool           // the CLI marked the start with our pid (a standby)
+	deleteLater bool           // removedAfterExit held at the exit: deleteExited after sending it
 }
 
 func (m *monitor) run() error {
@@ -198,8 +199,10 @@ func (m *monitor) run() error {
 		}
 		ran := time.Since(started)
 		restart := false
-		if c, err := ReadConfig(m.cfg.RunDir); err == nil {
-			m.cfg.Restart = c.Restart // `update --restart` may have changed it
+		if !m.cfg.AutoRemove {
+			if c, err := ReadConfig(m.cfg.RunDir); err == nil {
+				m.cfg.Restart = c.Restart // `update --restart` may have changed it
+			}
 		}
 		oom := m.oom
 		_, _ = Update(ctx, m.cfg.StateDir, func(st *State) error {
@@ -216,9 +219,17 @@ func (m *monitor) run() error {
 		if oom {
 			_ = AppendEvent(m.cfg.EventLog, NewEvent(m.cfg.ID, "oom", m.cfg.EventAttrs))
 		}
-		m.hub.sendExit(code)
 		if !restart {
+			// Those attached as the exit goes out: one may hang up as
+			// soon as it has it.
 			m.exitClients = m.hub.removers()
+		}
+		m.hub.sendExit(code)
+		if m.deleteLater {
+			m.deleteExited(ctx)
+			m.deleteLater = false
+		}
+		if !restart {
 			return nil
 		}
 		backoff = NextBackoff(backoff, ran)
@@ -365,12 +376,24 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 			drain(&pumps)
 			m.hub.setStdin(nil, nil)
 			m.oom = m.oomKilled() // read before delete removes the cgroup
-			m.deleteExited(ctx)
+			if m.deleteLater = m.removedAfterExit(); !m.deleteLater {
+				m.deleteExited(ctx)
+			}
 			return code, nil
 		}
 	}
 	_, _ = m.runtime(ctx, "delete", "--force", cfg.ID)
 	return 0, err
+}
+
+// removedAfterExit tells whether an attached client removes the container
+// after its exit (run --rm, which never restarts): the runtime's state and
+// cgroups are then deleted after the exit is recorded and sent, while that
+// client removes the rest (runc.Runtime.Remove leaves them to us), instead
+// of before, which every other exit needs (a stop or rm right after must
+// find them gone).
+func (m *monitor) removedAfterExit() bool {
+	return m.cfg.AutoRemove && len(m.hub.removers()) > 0
 }
 
 // awaitClient waits for the first client to attach, for a stop or rm (the
