@@ -358,14 +358,16 @@ func (r *Runtime) RemoveOrphans(minAge time.Duration) (int, error) {
 		n++
 	}
 	// The runtime's state of containers whose monitor was killed after an
-	// attached run --rm removed them (it deletes that state last).
+	// attached run --rm removed them (it deletes that state last). Without
+	// --force: the runtime refuses to delete a container that still runs
+	// (one of another state root sharing this run root, say).
 	rtEnts, _ := os.ReadDir(r.opts.RuntimeRoot)
 	for _, e := range rtEnts {
-		if !e.IsDir() || !isID(e.Name()) || r.dirExists(e.Name()) {
+		if !e.IsDir() || !isID(e.Name()) || r.dirExists(e.Name()) || isMounted(r.rootfs(e.Name())) {
 			continue
 		}
 		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) >= minAge {
-			_, _ = r.runtime(context.Background(), deleteArgs(r.opts.RuntimeRoot, e.Name(), true)...)
+			_, _ = r.runtime(context.Background(), deleteArgs(r.opts.RuntimeRoot, e.Name(), false)...)
 		}
 	}
 	// Run directories of containers removed by a remove cut short.

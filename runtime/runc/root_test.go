@@ -634,11 +634,27 @@ func TestRootRemoveOrphansDeletesRuntimeState(t *testing.T) {
 	if !r.runtimeHas(id) {
 		t.Fatal("no runtime state to begin with")
 	}
+	// One that runs, of another state root sharing this run root (as
+	// far as this root can tell: no directory of its own), is left alone.
+	other := create(t, r, runtime.Config{Cmd: sh("sleep 60")})
+	if err := r.Start(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	otherDir := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Rename(r.containerDir(other), otherDir); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := r.RemoveOrphans(0); err != nil {
 		t.Fatal(err)
 	}
 	if r.runtimeHas(id) {
 		t.Error("the runtime's state of a removed container is left")
+	}
+	if err := os.Rename(otherDir, r.containerDir(other)); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(t, r, other); st.Status != monitor.Running || !r.runtimeHas(other) {
+		t.Errorf("a running container not of this root: %s, runtime state kept %v", st.Status, r.runtimeHas(other))
 	}
 	if _, err := os.Stat(r.removedDir(id)); !os.IsNotExist(err) {
 		t.Errorf("the moved-aside directory is left: %v", err)
