@@ -101,18 +101,9 @@ func eventLine(e monitor.Event) string {
 // eventFilter is events' --filter: container, event, image, label, type;
 // values of one key are ORed, keys ANDed.
 func eventFilter(args []string) (func(monitor.Event) bool, error) {
-	by := map[string][]string{}
-	for _, a := range args {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok {
-			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", a)
-		}
-		switch k {
-		case "container", "event", "image", "label", "type":
-		default:
-			return nil, fmt.Errorf("invalid filter '%s'", k)
-		}
-		by[k] = append(by[k], v)
+	by, err := filterValues(args, "container", "event", "image", "label", "type")
+	if err != nil {
+		return nil, err
 	}
 	return func(e monitor.Event) bool {
 		for k, vals := range by {
@@ -127,9 +118,7 @@ func eventFilter(args []string) (func(monitor.Event) bool, error) {
 				case "image":
 					return a["image"] == v || strings.TrimSuffix(a["image"], ":latest") == v
 				case "label":
-					lk, lv, hasV := strings.Cut(v, "=")
-					got, has := a[lk]
-					return has && (!hasV || got == lv)
+					return hasLabel(a, v)
 				case "type":
 					return e.Type == v
 				}

@@ -271,31 +271,20 @@ type psFilter struct {
 }
 
 func parsePsFilters(args []string) (*psFilter, error) {
-	f := &psFilter{by: map[string][]string{}}
-	for _, a := range args {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok {
-			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", a)
-		}
-		switch k {
-		case "name", "label", "status", "ancestor", "health", "exited", "id", "before", "since", "until", "network", "volume", "publish", "expose":
+	by, err := filterValues(args, "name", "label", "status", "ancestor", "health", "exited", "id", "before", "since", "until", "network", "volume", "publish", "expose")
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range by["status"] {
+		switch v {
+		case "created", "restarting", "running", "removing", "paused", "exited", "dead":
 		default:
-			return nil, fmt.Errorf("invalid filter '%s'", k)
+			return nil, invalidFilter("status=" + v)
 		}
-		if k == "status" {
-			switch v {
-			case "created", "restarting", "running", "removing", "paused", "exited", "dead":
-			default:
-				return nil, fmt.Errorf("invalid filter 'status=%s'", v)
-			}
-			f.hasStatus = true
-		}
-		f.by[k] = append(f.by[k], v)
 	}
-	if _, ok := f.by["exited"]; ok {
-		f.hasStatus = true
-	}
-	return f, nil
+	_, status := by["status"]
+	_, exited := by["exited"]
+	return &psFilter{by: by, hasStatus: status || exited}, nil
 }
 
 func (f *psFilter) match(c runc.Observed) bool {
@@ -314,9 +303,7 @@ func (f *psFilter) match(c runc.Observed) bool {
 			case "id":
 				return strings.HasPrefix(rec.ID, v)
 			case "label":
-				lk, lv, hasV := strings.Cut(v, "=")
-				got, has := rec.Config.Labels[lk]
-				return has && (!hasV || got == lv)
+				return hasLabel(rec.Config.Labels, v)
 			case "status":
 				return st.Status == v
 			case "health":

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -195,15 +194,15 @@ func parseImageFilters(ctx context.Context, args []string, list []*images.Image,
 		return time.Time{}, errdefs.ErrNotFound.WithMessage("No such image: " + ref)
 	}
 	for _, a := range args {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok {
-			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad format of filter (expected name=value): %s", a))
+		k, v, err := cutFilter(a)
+		if err != nil {
+			return nil, err
 		}
 		switch strings.ToLower(k) {
 		case "dangling":
 			b := strings.EqualFold(v, "true") || v == "1"
 			if !b && !strings.EqualFold(v, "false") && v != "0" {
-				return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter 'dangling=%s'", v))
+				return nil, invalidFilter("dangling=" + v)
 			}
 			f.dangling = &b
 		case "reference":
@@ -221,7 +220,7 @@ func parseImageFilters(ctx context.Context, args []string, list []*images.Image,
 				f.since = append(f.since, t)
 			}
 		default:
-			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter '%s'", k))
+			return nil, invalidFilter(k)
 		}
 	}
 	return f, nil
@@ -234,11 +233,7 @@ func (f *imageFilter) match(im *images.Image) bool {
 	if len(f.refs) > 0 && !slices.ContainsFunc(im.Names, func(n string) bool { return matchesAnyRef(n, f.refs) }) {
 		return false
 	}
-	if len(f.labels) > 0 && !slices.ContainsFunc(f.labels, func(l string) bool {
-		k, v, hasValue := strings.Cut(l, "=")
-		got, ok := im.Config.Config.Labels[k]
-		return ok && (!hasValue || got == v)
-	}) {
+	if len(f.labels) > 0 && !slices.ContainsFunc(f.labels, func(l string) bool { return hasLabel(im.Config.Config.Labels, l) }) {
 		return false
 	}
 	created := im.Config.Created.Time

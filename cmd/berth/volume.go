@@ -458,13 +458,13 @@ type volumeFilter struct {
 func parseVolumeFilters(flags []string, accepted ...string) (volumeFilter, error) {
 	var f volumeFilter
 	for _, fl := range flags {
-		k, v, ok := strings.Cut(fl, "=")
-		if !ok {
-			return f, errors.New("bad format of filter (expected name=value)")
+		k, v, err := cutFilter(fl)
+		if err != nil {
+			return f, err
 		}
 		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
 		if !slices.Contains(accepted, k) {
-			return f, fmt.Errorf("invalid filter '%s'", k)
+			return f, invalidFilter(k)
 		}
 		switch k {
 		case "name":
@@ -521,13 +521,6 @@ func (f volumeFilter) matchPrune(r local.Record) bool {
 // not every label!=.
 func (f volumeFilter) matchLabels(r local.Record) bool {
 	return pruneFilter{labels: f.labels, notLabels: f.notLabels}.matchLabels(r.Labels)
-}
-
-// hasLabel matches "key" (present) or "key=value".
-func hasLabel(labels map[string]string, filter string) bool {
-	k, v, withValue := strings.Cut(filter, "=")
-	got, ok := labels[k]
-	return ok && (!withValue || got == v)
 }
 
 // matchAny is docker's filters.Match: an exact value, or a regular

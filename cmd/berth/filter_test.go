@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -122,6 +123,29 @@ func TestPruneFilterMatch(t *testing.T) {
 	for _, tc := range tests {
 		if got := tc.f.match(tc.created, tc.labels); got != tc.want {
 			t.Errorf("%s: match = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Every --filter parser shares Docker's messages, as invalid arguments.
+func TestFilterValues(t *testing.T) {
+	by, err := filterValues([]string{"label=a", "name=x", "label=b=c"}, "label", "name")
+	if err != nil || !slices.Equal(by["label"], []string{"a", "b=c"}) || !slices.Equal(by["name"], []string{"x"}) {
+		t.Fatalf("filterValues = %v, %v", by, err)
+	}
+	for flag, want := range map[string]string{
+		"label":   "bad format of filter (expected name=value): label",
+		"bogus=1": "invalid filter 'bogus'",
+	} {
+		_, err := filterValues([]string{flag}, "label")
+		if err == nil || err.Error() != want || !errdefs.IsInvalidArgument(err) {
+			t.Errorf("filterValues(%q) = %v, want %q (invalid argument)", flag, err, want)
+		}
+	}
+	labels := map[string]string{"a": "1", "b": ""}
+	for filter, want := range map[string]bool{"a": true, "a=1": true, "a=2": false, "b": true, "b=": true, "c": false} {
+		if got := hasLabel(labels, filter); got != want {
+			t.Errorf("hasLabel(%q) = %v", filter, got)
 		}
 	}
 }

@@ -31,12 +31,9 @@ func parsePruneFilters(flags []string, now time.Time, accepted ...string) (prune
 	var f pruneFilter
 	var untils []string
 	for _, fl := range flags {
-		k, v, ok := strings.Cut(fl, "=")
-		switch {
-		case !ok:
-			return f, errdefs.ErrInvalidArgument.WithMessage("bad format of filter (expected name=value): " + fl)
-		case !slices.Contains(accepted, k):
-			return f, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter '%s'", k))
+		k, v, err := cutFilter(fl, accepted...)
+		if err != nil {
+			return f, err
 		}
 		switch k {
 		case "label":
@@ -155,4 +152,45 @@ func unixTimestamp(s string) (time.Time, bool) {
 		ns, _ = strconv.ParseInt((frac + "000000000")[:9], 10, 64)
 	}
 	return time.Unix(n, ns), true
+}
+
+// cutFilter splits one --filter flag, Docker's name=value, and checks its
+// name against the accepted ones (none given: any), with Docker's messages
+// (errdefs.ErrInvalidArgument).
+func cutFilter(flag string, accepted ...string) (name, value string, err error) {
+	name, value, ok := strings.Cut(flag, "=")
+	if !ok {
+		return "", "", errdefs.ErrInvalidArgument.WithMessage("bad format of filter (expected name=value): " + flag)
+	}
+	if len(accepted) > 0 && !slices.Contains(accepted, name) {
+		return "", "", invalidFilter(name)
+	}
+	return name, value, nil
+}
+
+// invalidFilter is Docker's error for a filter it does not take: what is
+// the name, or name=value for a value it does not take.
+func invalidFilter(what string) error {
+	return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter '%s'", what))
+}
+
+// filterValues parses --filter flags with the names accepted into each
+// name's values, in order.
+func filterValues(flags []string, accepted ...string) (map[string][]string, error) {
+	by := map[string][]string{}
+	for _, fl := range flags {
+		k, v, err := cutFilter(fl, accepted...)
+		if err != nil {
+			return nil, err
+		}
+		by[k] = append(by[k], v)
+	}
+	return by, nil
+}
+
+// hasLabel is Docker's label filter: "key" (present) or "key=value".
+func hasLabel(labels map[string]string, filter string) bool {
+	k, v, withValue := strings.Cut(filter, "=")
+	got, ok := labels[k]
+	return ok && (!withValue || got == v)
 }
