@@ -202,6 +202,7 @@ func (r *Runtime) Attach(ctx context.Context, ref string, o AttachOptions) (code
 			}
 		}()
 	}
+	sweeps := false // the monitor said it deletes what our remove moves aside
 	for {
 		kind, p, err := monitor.ReadFrame(conn)
 		if err != nil {
@@ -221,9 +222,11 @@ func (r *Runtime) Attach(ctx context.Context, ref string, o AttachOptions) (code
 			if o.Stderr != nil {
 				_, _ = o.Stderr.Write(p)
 			}
+		case monitor.KindSweeps:
+			sweeps = true
 		case monitor.KindExit:
 			if len(p) == 4 {
-				if o.Removes {
+				if o.Removes && sweeps {
 					r.mu.Lock()
 					if r.removerOf == nil {
 						r.removerOf = map[string]bool{}

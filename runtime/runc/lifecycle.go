@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -525,6 +526,10 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 	r.releaseName(rec.Name, rec.ID)
 	if swept {
 		err = r.moveAside(rec.ID)
+		if err == nil && !monitor.Alive(st.MonitorPid, st.MonitorStart) {
+			// It died since (killed): nobody else will.
+			err = r.sweepRemoved(ctx, rec.ID)
+		}
 	} else {
 		err = r.removeContainerDir(rec.ID)
 	}
@@ -543,10 +548,20 @@ func (r *Runtime) Remove(ctx context.Context, ref string, opts runtime.RemoveOpt
 	return nil
 }
 
+// sweepRemoved deletes what a remove left to a monitor that is gone: the
+// moved-aside directory, the run directory and the runtime's state.
+func (r *Runtime) sweepRemoved(ctx context.Context, id string) error {
+	if r.runtimeHas(id) {
+		_, _ = r.runtime(ctx, deleteArgs(r.opts.RuntimeRoot, id, true)...)
+	}
+	return errors.Join(os.RemoveAll(r.runDir(id)), os.RemoveAll(r.removedDir(id)))
+}
+
 // sweptByMonitor tells whether the container's monitor deletes what its
 // remove moves aside (monitor.Config.RemovedDir): this process heard its
-// exit attached as its remover, and the monitor, which waits for this
-// process to end, still runs.
+// exit attached as its remover after the monitor said it sweeps
+// (monitor.KindSweeps), and the monitor, which waits for this process to
+// end, still runs.
 func (r *Runtime) sweptByMonitor(id string, st monitor.State) bool {
 	r.mu.Lock()
 	remover := r.removerOf[id]

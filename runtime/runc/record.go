@@ -359,14 +359,16 @@ func (r *Runtime) RemoveOrphans(minAge time.Duration) (int, error) {
 	}
 	// The runtime's state of containers whose monitor was killed after an
 	// attached run --rm removed them (it deletes that state last). Without
-	// --force: the runtime refuses to delete a container that still runs
-	// (one of another state root sharing this run root, say).
+	// --force: the runtime refuses to delete a container that runs (one of
+	// another state root sharing this run root, say).
 	rtEnts, _ := os.ReadDir(r.opts.RuntimeRoot)
 	for _, e := range rtEnts {
 		if !e.IsDir() || !isID(e.Name()) || r.dirExists(e.Name()) || isMounted(r.rootfs(e.Name())) {
 			continue
 		}
-		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) >= minAge {
+		// A minute at least, whatever minAge: runc deletes a container in
+		// its "created" state, which one being started is in for a moment.
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) >= max(minAge, time.Minute) {
 			_, _ = r.runtime(context.Background(), deleteArgs(r.opts.RuntimeRoot, e.Name(), false)...)
 		}
 	}

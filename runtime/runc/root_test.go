@@ -634,6 +634,14 @@ func TestRootRemoveOrphansDeletesRuntimeState(t *testing.T) {
 	if !r.runtimeHas(id) {
 		t.Fatal("no runtime state to begin with")
 	}
+	// A minute old at least: one being started is in runc's "created".
+	if _, err := r.RemoveOrphans(0); err != nil || !r.runtimeHas(id) {
+		t.Fatalf("RemoveOrphans: %v; a runtime state under a minute old went", err)
+	}
+	old := time.Now().Add(-2 * time.Minute)
+	if err := os.Chtimes(filepath.Join(r.opts.RuntimeRoot, id), old, old); err != nil {
+		t.Fatal(err)
+	}
 	// One that runs, of another state root sharing this run root (as
 	// far as this root can tell: no directory of its own), is left alone.
 	other := create(t, r, runtime.Config{Cmd: sh("sleep 60")})
@@ -642,6 +650,9 @@ func TestRootRemoveOrphansDeletesRuntimeState(t *testing.T) {
 	}
 	otherDir := filepath.Join(t.TempDir(), "elsewhere")
 	if err := os.Rename(r.containerDir(other), otherDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(r.opts.RuntimeRoot, other), old, old); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.RemoveOrphans(0); err != nil {

@@ -111,3 +111,30 @@ func waitGoneOrFail(t *testing.T, what string, pid int, start uint64) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A remover attached to a monitor that does not say it sweeps (here: no
+// AutoRemove hook wired, so no RemovedDir; or an older berth-shim) removes
+// everything itself.
+func TestRootRemoverWithoutSweepsRemovesAll(t *testing.T) {
+	r := rootRuntime(t)
+	id, err := r.CreateContainer(t.Context(), runtime.Config{Image: "busybox", Cmd: sh("echo hi")}, CreateOptions{AutoRemove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StartContainer(t.Context(), id, StartOptions{Attach: true}); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	code, exited, err := r.Attach(t.Context(), id, AttachOptions{Stdout: &out, Removes: true})
+	if err != nil || !exited || code != 0 || out.String() != "hi\n" {
+		t.Fatalf("attach = %d, %v, %v, %q", code, exited, err, out.String())
+	}
+	if err := r.Remove(t.Context(), id, runtime.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{r.removedDir(id), r.containerDir(id), r.runDir(id)} {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("%s left after the remove: %v", d, err)
+		}
+	}
+}

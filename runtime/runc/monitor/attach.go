@@ -18,7 +18,12 @@ import (
 // WantStdout, WantStderr); then Stdin data, StdinClose and Resize (rows and
 // cols as two big-endian uint16). The monitor sends Stdout and Stderr data
 // (raw terminal output as Stdout for a tty) and Exit with the exit code as a
-// big-endian int32 when the container's process ends.
+// big-endian int32 when the container's process ends. Before Exit, a
+// client that said Removes gets Sweeps (no payload) when the monitor will
+// delete what that client's remove moves aside (Config.RemovedDir) and the
+// runtime's state once the client has ended; without it (an older
+// monitor, no RemovedDir) the client removes everything itself. Clients
+// ignore kinds they do not know.
 const (
 	KindStdin      byte = 0
 	KindStdout     byte = 1
@@ -27,6 +32,7 @@ const (
 	KindHello      byte = 4
 	KindStdinClose byte = 5
 	KindResize     byte = 6
+	KindSweeps     byte = 7
 )
 
 // Stream bits of a Hello frame, and Removes: the client removes the
@@ -240,6 +246,8 @@ func (h *hub) send(kind byte, p []byte) {
 		bit = WantStdout
 	case KindStderr:
 		bit = WantStderr
+	case KindSweeps:
+		bit = Removes
 	}
 	h.mu.Lock()
 	cs := make([]*client, 0, len(h.clients))

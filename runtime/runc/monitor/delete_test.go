@@ -62,3 +62,32 @@ func TestDeleteRuncState(t *testing.T) {
 		})
 	}
 }
+
+// The exit of a run --rm goes out before its cgroups are deleted only when
+// they hold no process; unknown is not empty.
+func TestCgroupsEmpty(t *testing.T) {
+	dir := t.TempDir()
+	memory, unified := filepath.Join(dir, "memory"), filepath.Join(dir, "unified")
+	for _, d := range []string{memory, unified} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &monitor{cfg: Config{OOMFiles: []string{filepath.Join(memory, "memory.oom_control"), filepath.Join(unified, "memory.events")}}}
+	if m.cgroupsEmpty() {
+		t.Error("no cgroup.procs to read: empty")
+	}
+	write := func(d, procs string) {
+		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(procs), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(memory, "")
+	if !m.cgroupsEmpty() {
+		t.Error("an empty cgroup.procs: not empty")
+	}
+	write(unified, "4321\n")
+	if m.cgroupsEmpty() {
+		t.Error("a process left in one of them: empty")
+	}
+}

@@ -92,14 +92,19 @@ func awaitGo(f *os.File) bool {
 // and a stop, rm or down releases the network itself once the monitor is
 // gone; running a second berth for it would cost a whole process start
 // (~60 ms of CPU) per container and contend for its lock. It waits (10 s at
-// most) for the attached clients that said they remove it to finish first;
-// if one was killed before removing, the container is still there and the
-// hook runs.
+// most; polling slower after 10 s, as a remove deleting large anonymous
+// volumes can take that long) for the attached clients that said they
+// remove it to finish first; if one was killed before removing, the
+// container is still there and the hook runs.
 func (m *monitor) hookNeeded() bool {
-	deadline := time.Now().Add(10 * time.Second)
+	start := time.Now()
 	for _, c := range m.exitClients {
-		for Alive(c.pid, c.start) && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
+		for Alive(c.pid, c.start) && time.Since(start) < 10*time.Minute {
+			if time.Since(start) < 10*time.Second {
+				time.Sleep(5 * time.Millisecond)
+			} else {
+				time.Sleep(100 * time.Millisecond)
+			}
 		}
 	}
 	if _, err := os.Stat(m.cfg.StateDir); errors.Is(err, os.ErrNotExist) {
@@ -223,6 +228,9 @@ func (m *monitor) run() error {
 			// Those attached as the exit goes out: one may hang up as
 			// soon as it has it.
 			m.exitClients = m.hub.removers()
+			if m.cfg.RemovedDir != "" && len(m.exitClients) > 0 {
+				m.hub.send(KindSweeps, nil) // sweep() will
+			}
 		}
 		m.hub.sendExit(code)
 		if m.deleteLater {
@@ -376,7 +384,7 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 			drain(&pumps)
 			m.hub.setStdin(nil, nil)
 			m.oom = m.oomKilled() // read before delete removes the cgroup
-			if m.deleteLater = m.removedAfterExit(); !m.deleteLater {
+			if m.deleteLater = m.removedAfterExit() && m.cgroupsEmpty(); !m.deleteLater {
 				m.deleteExited(ctx)
 			}
 			return code, nil
@@ -393,7 +401,27 @@ func (m *monitor) once(ctx context.Context, first bool) (int, error) {
 // of before, which every other exit needs (a stop or rm right after must
 // find them gone).
 func (m *monitor) removedAfterExit() bool {
-	return m.cfg.AutoRemove && len(m.hub.removers()) > 0
+	return m.cfg.AutoRemove && m.cfg.RemovedDir != "" && len(m.hub.removers()) > 0
+}
+
+// cgroupsEmpty tells whether no process is left in the container's memory
+// cgroup (the directories of OOMFiles): only then may its exit go out
+// before its cgroups are deleted, for deleting them is what waits for, or
+// kills, what the init left running (with --pid host, say). Unknown is not
+// empty.
+func (m *monitor) cgroupsEmpty() bool {
+	seen := false
+	for _, f := range m.cfg.OOMFiles {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(f), "cgroup.procs"))
+		if err != nil {
+			continue
+		}
+		if len(bytes.TrimSpace(data)) > 0 {
+			return false
+		}
+		seen = true
+	}
+	return seen
 }
 
 // awaitClient waits for the first client to attach, for a stop or rm (the
