@@ -75,10 +75,6 @@ func newRunCmd(g *globals) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			rt, err := newRuntime(g)
-			if err != nil {
-				return engineError(err)
-			}
 			cfg, opts, err := f.config(cmd.Flags(), args[0], args[1:])
 			if err != nil {
 				return engineError(err)
@@ -96,6 +92,10 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			opts.StdinOnce = f.interactive && !detach && streams.stdin
 			if err := f.pullImage(cmd, g, args[0]); err != nil {
+				return engineError(err)
+			}
+			rt, err := newRuntime(g)
+			if err != nil {
 				return engineError(err)
 			}
 			// The container's monitor starts while the container is made

@@ -91,9 +91,9 @@ func awaitGo(f *os.File) bool {
 // attached `run --rm` removes its container itself once it hears the exit,
 // and a stop, rm or down releases the network itself once the monitor is
 // gone; running a second berth for it would cost a whole process start
-// (~60 ms of CPU) per container and contend for its lock. It waits (10 s at
-// most; polling slower after 10 s, as a remove deleting large anonymous
-// volumes can take that long) for the attached clients that said they
+// (~60 ms of CPU) per container and contend for its lock. It waits (10
+// minutes at most, polling slower after 10 s: a remove deleting large
+// anonymous volumes can take long) for the attached clients that said they
 // remove it to finish first; if one was killed before removing, the
 // container is still there and the hook runs.
 func (m *monitor) hookNeeded() bool {
@@ -156,7 +156,7 @@ type monitor struct {
 	wake        chan os.Signal // SIGUSR1: the CLI changed state (stop during back-off)
 	oom         bool           // the last run ended with an OOM kill
 	marked      bool           // the CLI marked the start with our pid (a standby)
-	deleteLater bool           // removedAfterExit held at the exit: deleteExited after sending it
+	deleteLater bool           // removedAfterExit and cgroupsEmpty held at the exit: deleteExited after sending it
 }
 
 func (m *monitor) run() error {
