@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,7 +27,14 @@ func TestRootStandbyMonitor(t *testing.T) {
 	if sb == nil {
 		t.Fatal("no standby monitor")
 	}
-	if args := cmdline(sb.pid); len(args) != 2 || args[1] != r.runDir(id) {
+	// Start returns once the exec has closed the pipe it watches, which
+	// is before the new program's arguments are in place: until then the
+	// command line reads empty.
+	args := cmdline(sb.pid)
+	for deadline := time.Now().Add(time.Second); args[0] == "" && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		args = cmdline(sb.pid)
+	}
+	if len(args) != 2 || args[1] != r.runDir(id) {
 		t.Errorf("standby's command line %q, want the monitor's (naming %s)", args, r.runDir(id))
 	}
 	// Another container's start leaves it alone.
@@ -137,4 +145,60 @@ func TestRootRemoverWithoutSweepsRemovesAll(t *testing.T) {
 			t.Errorf("%s left after the remove: %v", d, err)
 		}
 	}
+}
+
+// A --rm container's rootfs is an ephemeral (volatile) overlay, a plain
+// container's is not; the volatile mark its work directory keeps after the
+// mount does not stop it being mounted again (cp or diff before its
+// removal, here after a stop with no removal hook wired).
+func TestRootAutoRemoveRootfsIsEphemeral(t *testing.T) {
+	r := rootRuntime(t)
+	plain := create(t, r, runtime.Config{Cmd: sh("sleep 30")})
+	rm, err := r.CreateContainer(t.Context(), runtime.Config{Image: "busybox", Cmd: sh("echo x >/made; sleep 30")}, CreateOptions{AutoRemove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Remove(context.Background(), rm, runtime.RemoveOptions{Force: true}) })
+	for _, id := range []string{plain, rm} {
+		if err := r.Start(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if opts := mountOptions(t, r.rootfs(plain)); strings.Contains(opts, "volatile") {
+		t.Errorf("plain container's rootfs options %q: volatile", opts)
+	}
+	if opts := mountOptions(t, r.rootfs(rm)); !strings.Contains(opts, "volatile") {
+		t.Errorf("--rm container's rootfs options %q, want volatile", opts)
+	}
+	zero := time.Duration(0)
+	if err := r.Stop(t.Context(), rm, &zero); err != nil {
+		t.Fatal(err)
+	}
+	err = r.WithRootfs(t.Context(), rm, func(_ *Record, dir string) error {
+		b, err := os.ReadFile(filepath.Join(dir, "made"))
+		if err == nil && string(b) != "x\n" {
+			err = fmt.Errorf("/made reads %q", b)
+		}
+		return err
+	})
+	if err != nil {
+		t.Errorf("the stopped --rm container's rootfs: %v", err)
+	}
+}
+
+// mountOptions are the mount options and super options of what is mounted
+// at target, from mountinfo; it fails the test if nothing is.
+func mountOptions(t *testing.T, target string) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if fields := strings.Fields(line); len(fields) > 5 && fields[4] == target {
+			return line
+		}
+	}
+	t.Fatalf("nothing mounted at %s", target)
+	return ""
 }
