@@ -340,7 +340,7 @@ func writableCopy(src, scratch string) (string, func(), error) {
 			return "", nil, err
 		}
 	}
-	if err := overlay.Mount(mnt, []string{src}, upper, work); err != nil {
+	if err := overlay.MountEphemeral(mnt, []string{src}, upper, work); err != nil {
 		return "", nil, err
 	}
 	return mnt, func() { overlay.Unmount(mnt) }, nil

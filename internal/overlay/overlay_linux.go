@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -22,6 +24,29 @@ const plainCopies = ",redirect_dir=off,metacopy=off"
 // then the new mount API adds the lower directories one by one
 // ("lowerdir+", Linux 6.8), each path under 256 bytes (fsconfig's limit).
 func Mount(target string, lowers []string, upper, work string) error {
+	return mount(target, lowers, upper, work, false)
+}
+
+// MountEphemeral is Mount for an upper directory that is thrown away with
+// its container (run --rm) or step: overlayfs's volatile option leaves out
+// the syncs of the upper directory's filesystem, above all the one at
+// unmount, which flushes the whole filesystem's dirty data (a host's
+// other writes too) before a container's exit can finish. The kernel marks
+// a volatile work directory, and refuses it at the next mount, since a
+// crash may have lost writes: MountEphemeral removes the mark, as its upper
+// directory's content is not kept either way. A kernel without the option
+// (before Linux 5.10) mounts as Mount does.
+func MountEphemeral(target string, lowers []string, upper, work string) error {
+	if upper == "" {
+		return Mount(target, lowers, upper, work)
+	}
+	if err := os.RemoveAll(filepath.Join(work, "work", "incompat", "volatile")); err != nil {
+		return fmt.Errorf("mount overlay at %s: %w", target, err)
+	}
+	return mount(target, lowers, upper, work, true)
+}
+
+func mount(target string, lowers []string, upper, work string, volatile bool) error {
 	if len(lowers) == 0 {
 		return fmt.Errorf("mount overlay at %s: no lower directories", target)
 	}
@@ -32,14 +57,20 @@ func Mount(target string, lowers []string, upper, work string) error {
 	if upper != "" {
 		extra = plainCopies
 	}
+	if volatile {
+		extra += ",volatile"
+	}
 	if len(data)+len(extra) >= unix.Getpagesize()-1 {
-		return mountFsconfig(target, topFirst, upper, work)
+		return mountFsconfig(target, topFirst, upper, work, volatile)
 	}
 	var flags uintptr
 	if upper == "" {
 		flags = unix.MS_RDONLY
 	}
 	err := unix.Mount("overlay", target, "overlay", flags, data+extra)
+	if volatile && errors.Is(err, unix.EINVAL) {
+		err = unix.Mount("overlay", target, "overlay", flags, data+plainCopies)
+	}
 	if extra != "" && errors.Is(err, unix.EINVAL) {
 		err = unix.Mount("overlay", target, "overlay", flags, data)
 	}
@@ -60,7 +91,7 @@ func mountData(topFirst []string, upper, work string) string {
 
 // mountFsconfig mounts through fsopen(2), adding the lower directories one
 // by one.
-func mountFsconfig(target string, topFirst []string, upper, work string) error {
+func mountFsconfig(target string, topFirst []string, upper, work string, volatile bool) error {
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("mount overlay at %s: too many layers for mount(2) and no fsopen: %w", target, err)
@@ -83,6 +114,9 @@ func mountFsconfig(target string, topFirst []string, upper, work string) error {
 	if upper != "" {
 		for _, k := range []string{"redirect_dir", "metacopy"} {
 			_ = unix.FsconfigSetString(fsfd, k, "off") // refused where the feature does not exist
+		}
+		if volatile {
+			_ = unix.FsconfigSetFlag(fsfd, "volatile") // likewise
 		}
 	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {

@@ -118,6 +118,35 @@ func TestMount(t *testing.T) {
 			}
 		}
 	})
+	t.Run("ephemeral", func(t *testing.T) {
+		dir := t.TempDir()
+		a := layer(t, filepath.Join(dir, "a"), map[string]string{"f": "a"})
+		upper, work := layer(t, filepath.Join(dir, "upper"), nil), layer(t, filepath.Join(dir, "work"), nil)
+		target := layer(t, filepath.Join(dir, "mnt"), nil)
+		// Mounted twice: the second mount finds the first's volatile mark
+		// in the work directory, which overlayfs alone would refuse.
+		for i := range 2 {
+			if err := MountEphemeral(target, []string{a}, upper, work); err != nil {
+				t.Fatalf("mount %d: %v", i, err)
+			}
+			opts := superOptions(t, target)
+			werr := os.WriteFile(filepath.Join(target, fmt.Sprint("new", i)), []byte("x"), 0o644)
+			if err := Unmount(target); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(opts, "volatile") {
+				t.Errorf("mount %d options %q, want volatile", i, opts)
+			}
+			if werr != nil {
+				t.Fatal(werr)
+			}
+		}
+		for _, f := range []string{"new0", "new1"} {
+			if got := read(t, filepath.Join(upper, f)); got != "x" {
+				t.Errorf("upper/%s = %q, want x", f, got)
+			}
+		}
+	})
 	t.Run("unmount is idempotent", func(t *testing.T) {
 		dir := t.TempDir()
 		if err := Unmount(dir); err != nil {
@@ -127,4 +156,23 @@ func TestMount(t *testing.T) {
 			t.Errorf("unmount of a missing path: %v", err)
 		}
 	})
+}
+
+// superOptions are the overlay's options at target, from mountinfo.
+func superOptions(t *testing.T, target string) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		// ID parent major:minor root mountpoint options ... - type source super-options
+		fields := strings.Fields(line)
+		if len(fields) > 4 && fields[4] == target {
+			_, after, _ := strings.Cut(line, " - ")
+			return after
+		}
+	}
+	t.Fatalf("%s is not mounted", target)
+	return ""
 }

@@ -113,7 +113,7 @@ func (r *Runtime) start(ctx context.Context, rec *Record, o StartOptions) (err e
 		r.waitGone(st.MonitorPid, st.MonitorStart, 5*time.Second)
 	}
 	if !isMounted(rootfs) {
-		if err := overlay.Mount(rootfs, rec.Layers, filepath.Join(dir, "upper"), filepath.Join(dir, "work")); err != nil {
+		if err := r.mountRootfs(rec, rootfs); err != nil {
 			return fmt.Errorf("start %s: %w", rec.Name, err)
 		}
 	}

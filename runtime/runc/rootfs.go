@@ -32,11 +32,23 @@ func (r *Runtime) WithRootfs(ctx context.Context, ref string, fn func(rec *Recor
 			return err
 		}
 		if !isMounted(dir) {
-			if err := overlay.Mount(dir, rec.Layers, r.UpperDir(rec.ID), filepath.Join(r.containerDir(rec.ID), "work")); err != nil {
+			if err := r.mountRootfs(rec, dir); err != nil {
 				return fmt.Errorf("mount %s: %w", rec.Name, err)
 			}
 			defer overlay.Unmount(dir)
 		}
 	}
 	return fn(rec, dir)
+}
+
+// mountRootfs mounts the container's layers under its upper directory at
+// dir. A --rm container's upper directory goes with it, so its mount is
+// ephemeral (overlay.MountEphemeral): its exit does not wait for the
+// filesystem's sync that unmounting a plain overlay makes.
+func (r *Runtime) mountRootfs(rec *Record, dir string) error {
+	mount := overlay.Mount
+	if rec.AutoRemove {
+		mount = overlay.MountEphemeral
+	}
+	return mount(dir, rec.Layers, r.UpperDir(rec.ID), filepath.Join(r.containerDir(rec.ID), "work"))
 }
