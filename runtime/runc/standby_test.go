@@ -154,7 +154,7 @@ func TestRootRemoverWithoutSweepsRemovesAll(t *testing.T) {
 func TestRootAutoRemoveRootfsIsEphemeral(t *testing.T) {
 	r := rootRuntime(t)
 	plain := create(t, r, runtime.Config{Cmd: sh("sleep 30")})
-	rm, err := r.CreateContainer(t.Context(), runtime.Config{Image: "busybox", Cmd: sh("echo x >/made; sleep 30")}, CreateOptions{AutoRemove: true})
+	rm, err := r.CreateContainer(t.Context(), runtime.Config{Image: "busybox", Cmd: sh("echo x >/made.tmp && mv /made.tmp /made; sleep 30")}, CreateOptions{AutoRemove: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +169,14 @@ func TestRootAutoRemoveRootfsIsEphemeral(t *testing.T) {
 	}
 	if opts := mountOptions(t, r.rootfs(rm)); !strings.Contains(opts, "volatile") {
 		t.Errorf("--rm container's rootfs options %q, want volatile", opts)
+	}
+	made := filepath.Join(r.UpperDir(rm), "made")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(made); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the container wrote no /made: %v", err)
+		}
 	}
 	zero := time.Duration(0)
 	if err := r.Stop(t.Context(), rm, &zero); err != nil {
