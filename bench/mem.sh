@@ -6,8 +6,8 @@
 # containerd-shim-runc-v2 (docker) measured the same way, when those are
 # installed and answer (../shared/peers/ installs and starts them).
 # Then the same for N containers logging a line a second and N with a
-# healthcheck every second (each probe forks `runc exec`), measured after 30
-# and after 150 seconds.
+# healthcheck every second (each probe starts a `berth-shim probe` helper that
+# runs `runc exec`), measured after 30 and after 150 seconds.
 #
 # Usage: bench/mem.sh [N]        (run as root)
 # Env:   BERTH (default: berth in PATH), IMG (peers' image, localhost/busybox:local)
@@ -40,14 +40,19 @@ pids_of() { # executable -> pids running it, of this run's berth only for berth-
     echo "${d#/proc/}"
   done
 }
-measure() { # label executable
-  local pids n
+measure() { # label executable [containers]
+  # Summed over every process running the executable, divided by the
+  # containers: a health probe's helper (`berth-shim probe`, alive for the
+  # length of its probe) counts when it is caught running. n is the
+  # processes.
+  local pids n c
   pids=$(pids_of "$2")
   n=$(echo $pids | wc -w)
+  c=${3:-$n}
   [ "$n" -gt 0 ] || { echo "$1: no $2 running" >&2; return; }
-  for p in $pids; do cat "/proc/$p/smaps_rollup"; done | awk -v l="$1" -v n="$n" '
+  for p in $pids; do cat "/proc/$p/smaps_rollup"; done | awk -v l="$1" -v n="$n" -v c="$c" '
     /^Rss:/ {r+=$2} /^Pss:/ {p+=$2} /^Private_Dirty:/ {d+=$2}
-    END {printf "%-44s %3d  %7.2f  %7.2f  %7.2f\n", l, n, r/n/1024, p/n/1024, d/n/1024}'
+    END {printf "%-44s %3d  %7.2f  %7.2f  %7.2f\n", l, n, r/c/1024, p/c/1024, d/c/1024}'
 }
 
 "$(dirname "$0")/../scripts/busybox-image.sh" | $B import - busybox >/dev/null
@@ -62,12 +67,12 @@ measure "berth-shim, a log line a second" "$SHIM"
 $B rm -f $($B ps -aq) >/dev/null
 for i in $(seq 1 "$N"); do $B run -d --network none --name h$i --health-cmd true --health-interval 1s busybox sleep 3600 >/dev/null; done
 sleep 30
-measure "berth-shim, healthcheck every second, 30 s" "$SHIM"
-# The monitor's heap grows with each probe until its first collection
-# (~50 s at one probe a second); from then on it cycles up to the
-# collector's goal: measure again once that has happened a few times.
+measure "berth-shim, healthcheck every second, 30 s" "$SHIM" "$N"
+# Until session 7 the monitor's heap grew with each probe until its first
+# collection (~50 s at one probe a second), and from then on cycled up to the
+# collector's goal: measure again once that would have happened a few times.
 sleep 120
-measure "berth-shim, healthcheck every second, 150 s" "$SHIM"
+measure "berth-shim, healthcheck every second, 150 s" "$SHIM" "$N"
 $B rm -f $($B ps -aq) >/dev/null
 
 if [ "${PEERS:-0}" = 1 ] && command -v podman >/dev/null && podman image exists "$IMG" 2>/dev/null; then

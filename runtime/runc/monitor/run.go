@@ -20,7 +20,8 @@ import (
 )
 
 // Main is the monitor's entry point: `berth-shim RUNDIR` with the CLI's
-// sync pipe as fd 3, or `berth-shim init -- CMD...` as a container's init.
+// sync pipe as fd 3, `berth-shim init -- CMD...` as a container's init, or
+// `berth-shim probe RUNDIR STARTED` for one healthcheck probe (probeMain).
 // It returns the process exit status.
 func Main(args []string) int {
 	// As --init, the binary is bind-mounted at /sbin/berth-init and run as
@@ -31,8 +32,11 @@ func Main(args []string) int {
 	if len(args) >= 2 && args[1] == "init" {
 		return initMain(args[2:])
 	}
+	if len(args) >= 2 && args[1] == "probe" {
+		return probeMain(args[2:])
+	}
 	if len(args) != 2 {
-		os.Stderr.WriteString("usage: berth-shim RUNDIR | berth-shim init -- CMD [ARG...]\n")
+		os.Stderr.WriteString("usage: berth-shim RUNDIR | berth-shim init -- CMD [ARG...] | berth-shim probe RUNDIR STARTED\n")
 		return 2
 	}
 	standby := os.Getenv(StandbyEnv) == "1"
@@ -528,7 +532,7 @@ func (m *monitor) supervise(ctx context.Context, pid int, first bool) int {
 	var health sync.WaitGroup
 	if cfg.Health != nil {
 		health.Add(1)
-		go func() { defer health.Done(); m.health(ctx, stopHealth, startedAt) }()
+		go func() { defer health.Done(); m.health(stopHealth, startedAt) }()
 	}
 	code := waitPid(pid)
 	trim.Stop()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,17 +20,37 @@ import (
 // instead of its neighbours; a page used again is mapped again. (Returning
 // freed heap with debug.FreeOSMemory was tried too: the collection it forces
 // dirties more memory than it gives back.)
+//
+// The mappings are read once: a trim after each health probe allocates
+// nothing.
 func trimMemory() {
+	image.once.Do(func() { image.spans = imageSpans() })
+	for _, s := range image.spans {
+		// Raw madvise: these are ranges of our own image, not Go memory.
+		_, _, _ = unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_RANDOM)
+		_, _, _ = unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_DONTNEED)
+	}
+}
+
+type span struct{ start, end uintptr }
+
+// image holds the read-only mappings of this binary.
+var image struct {
+	once  sync.Once
+	spans []span
+}
+
+// imageSpans reads this binary's read-only mappings from /proc/self/maps.
+func imageSpans() []span {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
-		return
+		return nil
 	}
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
-		return
+		return nil
 	}
 	defer f.Close()
-	type span struct{ start, end uintptr }
 	var spans []span
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -48,9 +69,5 @@ func trimMemory() {
 			spans = append(spans, span{uintptr(start), uintptr(end)})
 		}
 	}
-	for _, s := range spans {
-		// Raw madvise: these are ranges of our own image, not Go memory.
-		_, _, _ = unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_RANDOM)
-		_, _, _ = unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_DONTNEED)
-	}
+	return spans
 }

@@ -48,3 +48,12 @@ func TestTrimMemoryUnmapsImage(t *testing.T) {
 		t.Errorf("startErrorCode after trim = %d", got)
 	}
 }
+
+// The health loop trims after every probe: only the first trim may
+// allocate (reading the mappings).
+func TestTrimMemoryAllocatesNothingAgain(t *testing.T) {
+	trimMemory()
+	if n := testing.AllocsPerRun(10, trimMemory); n != 0 {
+		t.Errorf("trimMemory allocates %v times a call; want 0", n)
+	}
+}
