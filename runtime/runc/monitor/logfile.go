@@ -1,11 +1,11 @@
 package monitor
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Entry is one line of the log file, Docker's json-file format.
@@ -26,6 +26,7 @@ type LogWriter struct {
 	f        *os.File
 	size     int64
 	now      func() time.Time
+	line     []byte // reused: writing a line allocates nothing
 }
 
 // OpenLog opens (appending) the log file at path.
@@ -66,7 +67,7 @@ func (w *LogWriter) Write(stream string, p []byte) error {
 				break
 			}
 		}
-		if err := w.entry(Entry{Log: string(p[:n]), Stream: stream, Time: t}); err != nil {
+		if err := w.entry(p[:n], stream, t); err != nil {
 			return err
 		}
 		p = p[n:]
@@ -74,12 +75,19 @@ func (w *LogWriter) Write(stream string, p []byte) error {
 	return nil
 }
 
-func (w *LogWriter) entry(e Entry) error {
-	line, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	line = append(line, '\n')
+// entry writes one line: what json.Marshal of an Entry gives, encoded here
+// into a buffer the writer keeps. The monitor lives as long as its
+// container and is paid per container, and one that allocates nothing
+// while its container runs never collects (docs/runtime.md, "Memory").
+func (w *LogWriter) entry(log []byte, stream string, t time.Time) error {
+	line := append(w.line[:0], `{"log":`...)
+	line = appendJSONString(line, log)
+	line = append(line, `,"stream":"`...)
+	line = append(line, stream...) // "stdout" or "stderr": nothing to escape
+	line = append(line, `","time":"`...)
+	line = t.AppendFormat(line, time.RFC3339Nano)
+	line = append(line, "\"}\n"...)
+	w.line = line
 	if w.maxSize > 0 && w.size > 0 && w.size+int64(len(line)) > w.maxSize {
 		if err := w.rotate(); err != nil {
 			return err
@@ -91,6 +99,61 @@ func (w *LogWriter) entry(e Entry) error {
 		return fmt.Errorf("write log: %w", err)
 	}
 	return nil
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// writes it: HTML-safe (<, > and & as \u003c, \u003e, \u0026), U+2028 and
+// U+2029 escaped, invalid UTF-8 as U+FFFD.
+func appendJSONString(dst, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 func (w *LogWriter) rotate() error {
