@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxProbeOutput is what Docker keeps of a probe's output.
@@ -27,17 +29,25 @@ const keepProbes = 5
 // collector's goal within a minute and the collector's metadata came on
 // top, ~2 MiB more than an idle monitor. This one allocates nothing per
 // probe, so it never collects and costs what an idle monitor does.
-func (m *monitor) health(stop <-chan struct{}, started time.Time) {
+func (m *monitor) health(stop <-chan struct{}, started time.Time, init int) {
 	h := m.cfg.Health
 	null, err := os.Open(os.DevNull)
-	if err != nil {
-		return
+	if err == nil {
+		defer null.Close()
 	}
-	defer null.Close()
+	// The container's init has the open files limit the runtime started
+	// with, which os/exec gave it (see newSpawner): the probe's runtime
+	// exec gets the same.
+	var nofile *unix.Rlimit
+	if lim := new(unix.Rlimit); unix.Prlimit(init, unix.RLIMIT_NOFILE, nil, lim) == nil {
+		nofile = lim
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
 	// /proc/self/exe: this very binary, even if an upgrade replaced the file.
-	sp, err := newSpawner("/proc/self/exe", []string{"berth-shim", "probe", m.cfg.RunDir, strconv.FormatInt(started.UnixNano(), 10)}, null.Fd())
-	if err != nil {
-		return
+	args := []string{"berth-shim", "probe", m.cfg.RunDir, strconv.FormatInt(started.UnixNano(), 10)}
+	var sp *spawner
+	if err == nil {
+		sp, err = newSpawner("/proc/self/exe", args, env, null.Fd(), nofile)
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -52,18 +62,26 @@ func (m *monitor) health(stop <-chan struct{}, started time.Time) {
 			return
 		case <-timer.C:
 		}
-		pid, err := sp.start()
 		if err != nil {
+			m.probeFailed(started, "cannot start the health probe: "+err.Error())
 			continue
 		}
-		// The helper ends with its probe's timeout at most. A container
-		// that exits meanwhile ends the probe too (the runtime's exec
-		// fails), and the helper then records nothing.
+		pid, err := sp.start()
+		if err != nil {
+			m.probeFailed(started, "cannot start the health probe: "+err.Error())
+			continue
+		}
+		// The helper ends with its probe's timeout, give or take the state
+		// lock. A container that exits meanwhile ends the probe too (the
+		// runtime's exec fails), and the helper then records nothing.
 		var ws syscall.WaitStatus
 		for {
 			if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
 				break
 			}
+		}
+		if code := ws.ExitStatus(); !ws.Exited() || (code != 0 && code != probeRunEnded) {
+			m.probeFailed(started, "health probe helper failed: exit code "+strconv.Itoa(exitCode(ws.Exited(), ws.ExitStatus(), ws.Signaled(), int(ws.Signal()))))
 		}
 		// What the probe's fork, wait and the runtime's work meanwhile
 		// brought in of this binary's pages goes again (without it the
@@ -71,6 +89,26 @@ func (m *monitor) health(stop <-chan struct{}, started time.Time) {
 		trimMemory()
 	}
 }
+
+// probeFailed records a probe that could not be made at all (the helper
+// did not start, or failed before recording), as Docker records a probe
+// whose exec fails: a failure, so that the status does not stay
+// "starting" or "healthy" unseen. It allocates, which is fine for what
+// should never happen.
+func (m *monitor) probeFailed(started time.Time, msg string) {
+	now := time.Now().UTC()
+	p := Probe{Start: now, End: now, ExitCode: -1, Output: msg}
+	h := m.cfg.Health
+	m.record(context.Background(), func(st *State) {
+		if (st.Status == Running || st.Status == Paused) && st.StartedAt.Equal(started) {
+			st.Health = ApplyProbe(st.Health, p, now.Sub(started) < h.StartPeriod, h.Retries)
+		}
+	})
+}
+
+// probeRunEnded is probeMain's exit status when the run it probed has
+// ended: nothing was recorded, and rightly.
+const probeRunEnded = 3
 
 // probeMain is `berth-shim probe RUNDIR STARTED`: one healthcheck probe of
 // the container whose run started at STARTED (Unix nanoseconds), recorded
@@ -96,8 +134,10 @@ func probeMain(args []string) int {
 	p := probe(ctx, &cfg)
 	var status string
 	errEnded := errors.New("run ended")
+	ended := false
 	_, err = Update(ctx, cfg.StateDir, func(st *State) error {
 		if (st.Status != Running && st.Status != Paused) || !st.StartedAt.Equal(started) || !Alive(st.Pid, st.PidStart) {
+			ended = true
 			return errEnded
 		}
 		old := ""
@@ -110,7 +150,11 @@ func probeMain(args []string) int {
 		}
 		return nil
 	})
+	if ended {
+		return probeRunEnded
+	}
 	if err != nil {
+		os.Stderr.WriteString("berth-shim probe: " + err.Error() + "\n")
 		return 1
 	}
 	if status != "" {

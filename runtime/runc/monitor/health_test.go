@@ -142,7 +142,7 @@ func TestProbeOfEndedRunRecordsNothing(t *testing.T) {
 			f := newProbeFixture(t, "CMD", "false")
 			f.setState(t, tc.end)
 			code, st := f.probe(t)
-			if code == 0 || len(st.HealthLog()) != 0 || len(f.events(t)) != 0 {
+			if code != probeRunEnded || len(st.HealthLog()) != 0 || len(f.events(t)) != 0 {
 				t.Errorf("probe = %d, health %+v, events %v; want nothing recorded", code, st.Health, f.events(t))
 			}
 		})
@@ -156,7 +156,7 @@ func TestHealthLoopProbesUntilStopped(t *testing.T) {
 	m := &monitor{cfg: f.cfg}
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	go func() { defer close(done); m.health(stop, f.started) }()
+	go func() { defer close(done); m.health(stop, f.started, os.Getpid()) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		st, err := ReadState(f.cfg.StateDir)
@@ -179,5 +179,36 @@ func TestHealthLoopProbesUntilStopped(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the health loop did not stop")
+	}
+}
+
+// A helper that fails before recording (here: no monitor.json to read) is
+// recorded as a failed probe by the monitor, not left unseen.
+func TestHealthLoopRecordsFailingHelper(t *testing.T) {
+	f := newProbeFixture(t, "CMD", "true")
+	if err := os.Remove(filepath.Join(f.cfg.RunDir, ConfigFile)); err != nil {
+		t.Fatal(err)
+	}
+	m := &monitor{cfg: f.cfg}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); m.health(stop, f.started, os.Getpid()) }()
+	defer func() { close(stop); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := ReadState(f.cfg.StateDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if log := st.HealthLog(); len(log) > 0 {
+			if p := log[0]; p.ExitCode != -1 || !strings.Contains(p.Output, "health probe helper failed: exit code 1") {
+				t.Errorf("probe %+v; want the helper's failure", p)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no probe recorded after 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

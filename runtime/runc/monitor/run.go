@@ -532,7 +532,7 @@ func (m *monitor) supervise(ctx context.Context, pid int, first bool) int {
 	var health sync.WaitGroup
 	if cfg.Health != nil {
 		health.Add(1)
-		go func() { defer health.Done(); m.health(stopHealth, startedAt) }()
+		go func() { defer health.Done(); m.health(stopHealth, startedAt, pid) }()
 	}
 	code := waitPid(pid)
 	trim.Stop()

@@ -1,9 +1,13 @@
+//go:build linux && (amd64 || arm64)
+
 package monitor
 
 import (
 	"runtime"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // spawner starts one program, with fixed arguments and /dev/null as its
@@ -15,18 +19,28 @@ import (
 // the collector's metadata (~400 KiB) and its code pages to what an idle
 // monitor costs. A monitor that allocates nothing never collects.
 //
-// It forks as Go's own ForkExec did before it used vfork: all signals are
-// blocked on this (locked) thread across the fork, and the child makes
-// nothing but raw system calls until its exec. A plain fork copies the
-// page tables of a process of ~2.5 MiB, a fraction of a millisecond.
+// It forks much as Go's own ForkExec did before it used vfork: all signals
+// are blocked on this (locked) thread across the fork, and the child makes
+// nothing but raw system calls until its exec (and must stay so: it runs
+// with the runtime frozen as the fork found it). Unlike ForkExec it sets
+// every signal, ignored ones too, back to the default, as a fresh exec
+// would. A plain fork copies the page tables of a process of ~2.5 MiB, a
+// fraction of a millisecond. Built for amd64 and arm64, whose clone,
+// signal set and sigaction it was checked against; elsewhere
+// spawn_other.go uses syscall.ForkExec.
 type spawner struct {
-	path *byte
-	argv []*byte // nil-terminated
-	envv []*byte // nil-terminated
-	null uintptr // the stdio fd
+	path   *byte
+	argv   []*byte // nil-terminated
+	envv   []*byte // nil-terminated
+	null   uintptr // the stdio fd
+	nofile *unix.Rlimit
 }
 
-func newSpawner(path string, args []string, null uintptr) (*spawner, error) {
+// newSpawner prepares starts of path with args and env, /dev/null (null) as
+// stdio and nofile as RLIMIT_NOFILE (nil: inherited). Go raises its own
+// soft limit of open files at start and ForkExec puts the original back
+// in children; the spawner cannot know that original, so the caller says.
+func newSpawner(path string, args, env []string, null uintptr, nofile *unix.Rlimit) (*spawner, error) {
 	p, err := syscall.BytePtrFromString(path)
 	if err != nil {
 		return nil, err
@@ -35,11 +49,11 @@ func newSpawner(path string, args []string, null uintptr) (*spawner, error) {
 	if err != nil {
 		return nil, err
 	}
-	envv, err := syscall.SlicePtrFromStrings(nil)
+	envv, err := syscall.SlicePtrFromStrings(env)
 	if err != nil {
 		return nil, err
 	}
-	return &spawner{path: p, argv: argv, envv: envv, null: null}, nil
+	return &spawner{path: p, argv: argv, envv: envv, null: null, nofile: nofile}, nil
 }
 
 // start forks and execs the program, returning the child's pid; its exit
@@ -57,7 +71,7 @@ func (s *spawner) start() (int, error) {
 		uintptr(unsafe.Pointer(&all)), uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
 		return 0, e
 	}
-	pid, e := forkExecChild(s.path, &s.argv[0], &s.envv[0], s.null, &old)
+	pid, e := forkExecChild(s.path, &s.argv[0], &s.envv[0], s.null, s.nofile, &old)
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, _SIG_SETMASK, uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
 	runtime.KeepAlive(s)
 	if e != 0 {
@@ -72,11 +86,11 @@ const _SIG_SETMASK = 2
 // (all zeros whatever the architecture's layout).
 var sigDefault [4]uint64
 
-// forkExecChild forks; the child puts null on fds 0-2, sets every signal's
-// action back to the default (the inherited ones are this runtime's
-// handlers, and ignored signals would stay ignored across the exec),
-// restores the signal mask and execs path. It returns the child's pid in
-// the parent.
+// forkExecChild forks; the child puts null on fds 0-2, sets nofile (if not
+// nil), sets every signal's action back to the default (the inherited ones
+// are this runtime's handlers, and ignored signals would stay ignored
+// across the exec), restores the signal mask and execs path. It returns
+// the child's pid in the parent.
 //
 // The child runs on a copy of this goroutine's stack with the runtime
 // frozen in whatever state the fork found it, so nothing here may grow
@@ -85,7 +99,7 @@ var sigDefault [4]uint64
 //
 //go:nosplit
 //go:norace
-func forkExecChild(path *byte, argv, envv **byte, null uintptr, mask *uint64) (int, syscall.Errno) {
+func forkExecChild(path *byte, argv, envv **byte, null uintptr, nofile *unix.Rlimit, mask *uint64) (int, syscall.Errno) {
 	r, _, e := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
 	if e != 0 || r != 0 {
 		return int(r), e // the parent
@@ -100,6 +114,9 @@ func forkExecChild(path *byte, argv, envv **byte, null uintptr, mask *uint64) (i
 			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
 		}
 	}
+	if nofile != nil {
+		syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, syscall.RLIMIT_NOFILE, uintptr(unsafe.Pointer(nofile)), 0, 0, 0)
+	}
 	for sig := uintptr(1); sig <= 64; sig++ {
 		if sig != uintptr(syscall.SIGKILL) && sig != uintptr(syscall.SIGSTOP) {
 			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&sigDefault)), 0, 8, 0, 0)
@@ -110,3 +127,6 @@ func forkExecChild(path *byte, argv, envv **byte, null uintptr, mask *uint64) (i
 	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
 	return 0, 0
 }
+
+// spawnAllocates is how many allocations a start makes (tests).
+const spawnAllocates = 0

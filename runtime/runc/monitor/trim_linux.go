@@ -21,10 +21,14 @@ import (
 // freed heap with debug.FreeOSMemory was tried too: the collection it forces
 // dirties more memory than it gives back.)
 //
-// The mappings are read once: a trim after each health probe allocates
-// nothing.
+// The mappings are read once found: a trim after each health probe
+// allocates nothing.
 func trimMemory() {
-	image.once.Do(func() { image.spans = imageSpans() })
+	image.mu.Lock()
+	defer image.mu.Unlock()
+	if image.spans == nil {
+		image.spans = imageSpans()
+	}
 	for _, s := range image.spans {
 		// Raw madvise: these are ranges of our own image, not Go memory.
 		_, _, _ = unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_RANDOM)
@@ -36,7 +40,7 @@ type span struct{ start, end uintptr }
 
 // image holds the read-only mappings of this binary.
 var image struct {
-	once  sync.Once
+	mu    sync.Mutex
 	spans []span
 }
 
