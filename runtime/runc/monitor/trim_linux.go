@@ -44,22 +44,38 @@ var image struct {
 	spans []span
 }
 
-// imageSpans reads this binary's read-only mappings from /proc/self/maps.
+// imageSpans reads this binary's read-only mappings from /proc/self/smaps,
+// leaving out any with anonymous pages: a read-only mapping written before
+// it was made read-only (a PIE's relocated RELRO segment) holds copies
+// that dropping would replace with the file's unrelocated bytes.
 func imageSpans() []span {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return nil
 	}
-	f, err := os.Open("/proc/self/maps")
+	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
 	var spans []span
+	ours := false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		// start-end perms offset dev inode path
 		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		if strings.HasSuffix(fields[0], ":") {
+			// A field of the mapping above: "Anonymous: N kB".
+			if ours && fields[0] == "Anonymous:" && len(fields) >= 2 && fields[1] != "0" {
+				spans = spans[:len(spans)-1]
+				ours = false
+			}
+			continue
+		}
+		// start-end perms offset dev inode path
+		ours = false
 		if len(fields) < 6 || fields[5] != exe || strings.Contains(fields[1], "w") {
 			continue
 		}
@@ -71,6 +87,7 @@ func imageSpans() []span {
 		end, err2 := strconv.ParseUint(hi, 16, 64)
 		if err1 == nil && err2 == nil && end > start {
 			spans = append(spans, span{uintptr(start), uintptr(end)})
+			ours = true
 		}
 	}
 	return spans
