@@ -97,13 +97,7 @@ func (m *monitor) health(stop <-chan struct{}, started time.Time, init int) {
 // should never happen.
 func (m *monitor) probeFailed(started time.Time, msg string) {
 	now := time.Now().UTC()
-	p := Probe{Start: now, End: now, ExitCode: -1, Output: msg}
-	h := m.cfg.Health
-	m.record(context.Background(), func(st *State) {
-		if (st.Status == Running || st.Status == Paused) && st.StartedAt.Equal(started) {
-			st.Health = ApplyProbe(st.Health, p, now.Sub(started) < h.StartPeriod, h.Retries)
-		}
-	})
+	_ = recordProbe(&m.cfg, started, Probe{Start: now, End: now, ExitCode: -1, Output: msg})
 }
 
 // probeRunEnded is probeMain's exit status when the run it probed has
@@ -130,15 +124,28 @@ func probeMain(args []string) int {
 	if err != nil || cfg.Health == nil {
 		return 1
 	}
-	ctx := context.Background()
-	p := probe(ctx, &cfg)
+	p := probe(context.Background(), &cfg)
+	switch err := recordProbe(&cfg, started, p); {
+	case errors.Is(err, errRunEnded):
+		return probeRunEnded
+	case err != nil:
+		os.Stderr.WriteString("berth-shim probe: " + err.Error() + "\n")
+		return 1
+	}
+	return 0
+}
+
+// errRunEnded is recordProbe's refusal of a probe of an ended run.
+var errRunEnded = errors.New("run ended")
+
+// recordProbe applies p to the health of the run that started at started,
+// unless that run has ended (not running or paused any more, another run,
+// or its init gone), and logs a change of status as Docker does.
+func recordProbe(cfg *Config, started time.Time, p Probe) error {
 	var status string
-	errEnded := errors.New("run ended")
-	ended := false
-	_, err = Update(ctx, cfg.StateDir, func(st *State) error {
+	_, err := Update(context.Background(), cfg.StateDir, func(st *State) error {
 		if (st.Status != Running && st.Status != Paused) || !st.StartedAt.Equal(started) || !Alive(st.Pid, st.PidStart) {
-			ended = true
-			return errEnded
+			return errRunEnded
 		}
 		old := ""
 		if st.Health != nil {
@@ -150,17 +157,10 @@ func probeMain(args []string) int {
 		}
 		return nil
 	})
-	if ended {
-		return probeRunEnded
-	}
-	if err != nil {
-		os.Stderr.WriteString("berth-shim probe: " + err.Error() + "\n")
-		return 1
-	}
-	if status != "" {
+	if err == nil && status != "" {
 		_ = AppendEvent(cfg.EventLog, NewEvent(cfg.ID, "health_status: "+status, cfg.EventAttrs))
 	}
-	return 0
+	return err
 }
 
 // ApplyProbe is Docker's health state machine: a success makes the
